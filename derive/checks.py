@@ -1,0 +1,283 @@
+"""The checks: each claim built from the network, and the truth it is proved against.
+
+The truth is always the derivative of the network's loss, taken by SymPy, one layer at a
+time (DESIGN.md, "Locality"):
+
+- output layer (the base case): E = loss(f(a^L), t), differentiated with respect to a^L_k;
+- one hidden layer step (the lemma): E = F(a^{l+1}) with F an undefined function, so the
+  step holds for whatever network lies downstream; dF/da^{l+1}_k is delta^{l+1}_k by the
+  induction hypothesis;
+- gradients: E = G(a^l), with the outputs of layer l-1 free, since they do not depend
+  on the weights and biases of layer l.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+from .expr import Partial
+from .network import Network, UnitIndex
+from .proof import Condition, Domain, Instance, Outcome, Verdict, prove
+
+CHECK_IDS = (
+    "output-delta-general",
+    "output-delta-diagonal",
+    "output-delta-canonical",
+    "hidden-delta",
+    "weight-gradient",
+    "bias-gradient",
+    "cross-notation",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An equation in canonical symbols, read for all values of its free indices."""
+
+    id: str
+    layer: int
+    equation: sp.Eq
+    free: tuple[UnitIndex, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    claim: Claim
+    outcome: Outcome
+
+
+def downstream(expr: sp.Expr, F: sp.FunctionClass, delta: sp.IndexedBase) -> sp.Expr:
+    """Replace each partial derivative of the undefined F by the delta it stands for.
+
+    SymPy writes dF/dx_m at a point as Subs(Derivative(F(.., xi, ..), xi), xi, point)
+    (or as a plain Derivative when the argument is a symbol); the position of the
+    variable among F's arguments is m.
+    """
+
+    def partial(d: sp.Basic) -> bool:
+        return isinstance(d, sp.Derivative) and getattr(d.expr, "func", None) == F
+
+    def as_delta(d: sp.Derivative) -> sp.Expr:
+        (var, count), = d.variable_count
+        if count != 1:
+            raise NotImplementedError("second derivatives of the downstream error")
+        return delta[d.expr.args.index(var) + 1]
+
+    # Subs first: replace() works bottom-up and would otherwise take the Derivative
+    # inside a Subs out of its context.
+    expr = expr.replace(lambda e: isinstance(e, sp.Subs) and partial(e.expr),
+                        lambda e: as_delta(e.expr))
+    return expr.replace(partial, as_delta)
+
+
+def through(F: sp.FunctionClass, inner: list[sp.Expr], variables: list[sp.Expr],
+            wrt: sp.Expr, delta: sp.IndexedBase) -> sp.Expr:
+    """d/d(wrt) of F(inner_1, ..., inner_n), each partial of F read as a delta.
+
+    SymPy applies the chain rule. Each inner expression enters as an undefined function
+    of just the variables it contains, which keeps SymPy's Subs objects small (the
+    difference between seconds and minutes at width 32); its derivative is then put back.
+    """
+    names = [sp.Function(f"_inner{k}") for k in range(len(inner))]
+    wanted = set(variables)
+    applied = [f(*sorted(e.free_symbols & wanted, key=str)) if e.free_symbols & wanted else e
+               for f, e in zip(names, inner)]
+    back = {a: e for a, e in zip(applied, inner)}
+    d = sp.diff(F(*applied), wrt)
+    d = d.replace(lambda x: isinstance(x, sp.Derivative) and x.expr in back,
+                  lambda x: sp.diff(back[x.expr], *x.variables))
+    return downstream(d, F, delta)
+
+
+def instances(claim: Claim, net: Network, meaning: Callable[[sp.Expr], sp.Expr],
+              lhs_truth: Callable[[dict], sp.Expr] | None = None) -> list[Instance]:
+    """The claim at every value of its free indices, with written symbols given meaning."""
+    from itertools import product
+    out = []
+    for values in product(*(net.units(i.layer) for i in claim.free)):
+        at = dict(zip(claim.free, map(sp.Integer, values)))
+        lhs, rhs = (side.xreplace(at).doit() for side in (claim.equation.lhs, claim.equation.rhs))
+        out.append(Instance(tuple(zip(claim.free, values)), meaning(lhs), meaning(rhs)))
+    return out
+
+
+class Derivation:
+    """All checks of one network, proved in canonical symbols.
+
+    >>> from derive.network import make_network
+    >>> d = Derivation(make_network(layers=(2, 3, 2)))
+    >>> str(d.check("hidden-delta", 1).outcome.verdict)
+    'proved'
+    """
+
+    def __init__(self, net: Network, *, budget: float | None = 30.0):
+        self.net, self.budget = net, budget
+        self._hidden: dict[int, dict] = {}
+        self._gradient: dict[int, dict] = {}
+        self._output_meaning = self._build_output_meaning()
+        self.checks: list[Check] = self._run()
+
+    # -- the output layer: the real loss -------------------------------------------
+    def _build_output_meaning(self) -> dict[sp.Basic, sp.Expr]:
+        net, L = self.net, self.net.L
+        a = [net.pre(L)[k] for k in net.units(L)]
+        Y = [net.out(L)[k] for k in net.units(L)]
+        y = net.layer_outputs(L)
+        E_of_y = net.loss_value(Y)
+        to_y = dict(zip(Y, y))
+        m: dict[sp.Basic, sp.Expr] = {}
+        for k, (ak, Yk) in enumerate(zip(a, Y)):
+            m[net.delta(L)[k + 1]] = m[Partial(net.E, ak)] = sp.diff(net.loss_value(y), ak)
+            m[Partial(net.E, Yk)] = sp.diff(E_of_y, Yk).xreplace(to_y)
+            for mm, Ym in enumerate(Y):
+                m[Partial(Ym, ak)] = sp.diff(y[mm], ak)
+            # f'(a_k), read as the diagonal entry dy_k/da_k whatever f is
+            m[sp.Derivative(net.phi(L)(ak), ak)] = sp.diff(y[k], ak)
+        m.update(to_y)
+        return m
+
+    def _output_domain(self) -> tuple[Domain, tuple[Condition, ...]]:
+        net, L = self.net, self.net.L
+        t = tuple(net.t[k] for k in net.units(L))
+        domain = Domain(t, simplex=net.loss.targets_sum_to_one,
+                        unit_interval=net.loss.needs_unit_interval)
+        conditions: tuple[Condition, ...] = ()
+        if net.loss.targets_sum_to_one:
+            m = net.index("sum", L)
+            conditions = (Condition(sp.Eq(sp.Sum(net.t[m], (m, 1, net.width(L))), 1),
+                                    ((t[-1], 1 - sp.Add(*t[:-1])),)),)
+        return domain, conditions
+
+    def output_claims(self) -> list[Claim]:
+        net, L = self.net, self.net.L
+        k, m = net.index("this", L), net.index("sum", L)
+        delta, y, a, E = net.delta(L), net.out(L), net.pre(L), net.E
+        general = sp.Sum(sp.Mul(Partial(E, y[m]), Partial(y[m], a[k]), evaluate=False),
+                         (m, 1, net.width(L)))
+        diagonal = sp.Mul(Partial(E, y[k]), sp.Derivative(net.phi(L)(a[k]), a[k]), evaluate=False)
+        canonical = sp.Add(y[k], -net.t[k], evaluate=False)
+        return [Claim(cid, L, sp.Eq(delta[k], rhs, evaluate=False), (k,))
+                for cid, rhs in (("output-delta-general", general),
+                                 ("output-delta-diagonal", diagonal),
+                                 ("output-delta-canonical", canonical))]
+
+    def _prove_output(self, claim: Claim) -> Outcome:
+        domain, conditions = self._output_domain()
+        meaning = lambda e: e.xreplace(self._output_meaning)
+        return self._kinked(prove(instances(claim, self.net, meaning), conditions=conditions,
+                                  domain=domain, budget=self.budget), claim)
+
+    # -- one hidden layer step: the lemma ---------------------------------------------
+    def hidden_claim(self, l: int) -> Claim:
+        net = self.net
+        j, k = net.index("this", l), net.index("next", l + 1)
+        rhs = sp.Mul(sp.Derivative(net.phi(l)(net.pre(l)[j]), net.pre(l)[j]),
+                     sp.Sum(sp.Mul(net.W(l + 1)[k, j], net.delta(l + 1)[k], evaluate=False),
+                            (k, 1, net.width(l + 1))),
+                     evaluate=False)
+        return Claim("hidden-delta", l, sp.Eq(net.delta(l)[j], rhs, evaluate=False), (j,))
+
+    def hidden_truth(self, l: int) -> dict[sp.Basic, sp.Expr]:
+        """delta^l_j := dE/da^l_j with E = F(a^{l+1}) for an undefined F."""
+        if l not in self._hidden:
+            self._hidden[l] = self._hidden_truth(l)
+        return self._hidden[l]
+
+    def _hidden_truth(self, l: int) -> dict[sp.Basic, sp.Expr]:
+        net = self.net
+        F = sp.Function(f"F{l + 1}")
+        z = net.layer_outputs(l)
+        A = [net.weighted_input(l + 1, k, z) for k in net.units(l + 1)]
+        a = [net.pre(l)[j] for j in net.units(l)]
+        m: dict[sp.Basic, sp.Expr] = {}
+        for k in net.units(l + 1):
+            m[Partial(net.E, net.pre(l + 1)[k])] = net.delta(l + 1)[k]
+        for j in net.units(l):
+            aj = net.pre(l)[j]
+            m[net.delta(l)[j]] = m[Partial(net.E, aj)] = through(F, A, a, aj, net.delta(l + 1))
+            for k, Ak in zip(net.units(l + 1), A):
+                m[Partial(net.pre(l + 1)[k], aj)] = sp.diff(Ak, aj)
+            m[sp.Derivative(net.phi(l)(aj), aj)] = net.activation(l).derivative(aj, net.phi(l))
+        return m
+
+    def _prove_hidden(self, claim: Claim) -> Outcome:
+        truth = self.hidden_truth(claim.layer)
+        outcome = prove(instances(claim, self.net, lambda e: e.xreplace(truth)),
+                        budget=self.budget)
+        return self._kinked(outcome, claim)
+
+    # -- gradients ------------------------------------------------------------------
+    def gradient_claims(self, l: int) -> list[Claim]:
+        net = self.net
+        j, i = net.index("this", l), net.index("prev", l - 1)
+        claims = [Claim("weight-gradient", l, sp.Eq(
+            Partial(net.E, net.W(l)[j, i]),
+            sp.Mul(net.delta(l)[j], net.out(l - 1)[i], evaluate=False), evaluate=False), (j, i))]
+        if net.bias:
+            claims.append(Claim("bias-gradient", l, sp.Eq(
+                Partial(net.E, net.b(l)[j]), net.delta(l)[j], evaluate=False), (j,)))
+        return claims
+
+    def gradient_truth(self, l: int) -> dict[sp.Basic, sp.Expr]:
+        """dE/dw and dE/db of layer l with E = G(a^l) for an undefined G."""
+        if l not in self._gradient:
+            self._gradient[l] = self._gradient_truth(l)
+        return self._gradient[l]
+
+    def _gradient_truth(self, l: int) -> dict[sp.Basic, sp.Expr]:
+        net = self.net
+        G = sp.Function(f"G{l}")
+        A = [net.weighted_input(l, j) for j in net.units(l)]
+        params = [net.W(l)[j, i] for j in net.units(l) for i in net.units(l - 1)]
+        if net.bias:
+            params += [net.b(l)[j] for j in net.units(l)]
+        return {Partial(net.E, p): through(G, A, params, p, net.delta(l)) for p in params}
+
+    def _prove_gradient(self, claim: Claim) -> Outcome:
+        truth = self.gradient_truth(claim.layer)
+        return prove(instances(claim, self.net, lambda e: e.xreplace(truth)), budget=self.budget)
+
+    # -- all of them ------------------------------------------------------------------
+    def _kinked(self, outcome: Outcome, claim: Claim) -> Outcome:
+        """A proof through a ReLU holds on each side of its kink, not at it: say so."""
+        if outcome.verdict is not Verdict.PROVED or not self.net.activation(claim.layer).kink:
+            return outcome
+        j = claim.free[0]
+        return Outcome(outcome.verdict, outcome.conditions
+                       + (sp.Ne(self.net.pre(claim.layer)[j], 0),),
+                       note=(outcome.note + "; " if outcome.note else "")
+                       + "ReLU is not differentiable at 0: proved on each side of the kink")
+
+    def claims(self) -> list[Claim]:
+        out = self.output_claims()
+        out += [self.hidden_claim(l) for l in range(self.net.L - 1, 0, -1)]
+        for l in range(self.net.L, 0, -1):
+            out += self.gradient_claims(l)
+        return out
+
+    def prove(self, claim: Claim) -> Outcome:
+        if claim.id.startswith("output-delta"):
+            return self._prove_output(claim)
+        if claim.id == "hidden-delta":
+            return self._prove_hidden(claim)
+        return self._prove_gradient(claim)
+
+    def _run(self) -> list[Check]:
+        return [Check(c, self.prove(c)) for c in self.claims()]
+
+    def check(self, id: str, layer: int | None = None) -> Check:
+        for c in self.checks:
+            if c.claim.id == id and (layer is None or c.claim.layer == layer):
+                return c
+        raise KeyError((id, layer))
+
+    def delta_truth(self, l: int) -> dict[sp.Basic, sp.Expr]:
+        """The meaning of every written symbol at layer l, deltas included."""
+        return self._output_meaning if l == self.net.L else self.hidden_truth(l)
+
+
+def bound_claim(claim: Claim, equation: sp.Eq) -> Claim:
+    """The same claim, written differently (in a notation, then bound back)."""
+    return Claim(claim.id, claim.layer, equation, claim.free)

@@ -1,0 +1,113 @@
+"""The report as rich renderables: headings, equations and tables for the terminal.
+Colour only where the console has it; the same text without it otherwise."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from .proof import Verdict
+
+if TYPE_CHECKING:
+    from .report import CheckView, NotationReport, Report
+
+STYLE = {Verdict.PROVED: "bold green", Verdict.REFUTED: "bold red",
+         Verdict.UNDECIDED: "bold yellow", Verdict.NOT_APPLICABLE: "dim"}
+
+
+def verdict_text(v: Verdict | None) -> Text:
+    if v is None:
+        return Text("")
+    return Text(str(v), style=STYLE[v])
+
+
+def _box(console: Console):
+    return box.ROUNDED if console.is_terminal else box.SIMPLE
+
+
+def _detail(c: "CheckView") -> Text:
+    out = Text()
+    if c.conditions:
+        out.append("if " + ", ".join(x.text for x in c.conditions))
+    if c.note:
+        out.append(("; " if out else "") + c.note, style="dim")
+    ce = c.counterexample
+    if ce:
+        at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items())
+        point = ", ".join(f"{k} = {v}" for k, v in ce["point"].items())
+        out.append(("\n" if out else "") + f"fails at {at}: left {ce['lhs']}, right {ce['rhs']}")
+        out.append(f"\nwhere {point}", style="dim")
+    return out
+
+
+def _notation(r: "NotationReport", console: Console) -> Iterator:
+    n = r.notation
+    yield Rule(Text(n.title, style="bold"), align="left")
+    for note in r.notes:
+        yield Padding(Text(note, style="italic"), (0, 2))
+    yield Text("Forward equations", style="bold")
+    for f in r.forward:
+        yield Padding(Text(f.text), (0, 4))
+    yield Text("Derivation", style="bold")
+    for part, steps in r.derivation:
+        yield Padding(Text(part, style="underline"), (0, 2))
+        t = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
+        t.add_column(no_wrap=False, ratio=3)
+        t.add_column(style="dim", ratio=2)
+        t.add_column(ratio=1)
+        for s in steps:
+            why = s.why + ("; if " + ", ".join(c.text for c in s.conditions) if s.conditions else "")
+            t.add_row(s.equation.text, why, verdict_text(s.verdict))
+        yield Padding(t, (0, 4))
+    checks = Table(title="Checks", title_justify="left", box=_box(console), expand=False)
+    for col in ("check", "layer", "claim", "verdict", "conditions / counterexample"):
+        checks.add_column(col, overflow="fold")
+    for c in r.checks:
+        checks.add_row(c.id, c.layer_label, c.claim.text, verdict_text(c.verdict), _detail(c))
+    yield checks
+    jac = Table(title="Jacobians: which partial derivatives vanish", title_justify="left",
+                box=_box(console))
+    for col in ("map", "entry", "vanishing"):
+        jac.add_column(col, overflow="fold")
+    for j in r.jacobians:
+        pattern = "\n".join(" ".join("0" if z else "*" for z in row) for row in j.zero)
+        name = "output activation" if j.kind == "output-activation" else "between layers"
+        jac.add_row(f"{j.partial.text}\n({name})", j.entry.text, f"{j.summary}\n{pattern}")
+    yield jac
+    yield Text("")
+
+
+def render_report(report: "Report", console: Console, options: ConsoleOptions) -> Iterator:
+    net = report.net
+    yield Text.assemble(
+        ("Network ", "bold"), "-".join(map(str, net.widths)),
+        f": hidden {net.hidden.name}, output {net.output.name}, loss {net.loss.name}, ",
+        "biases" if net.bias else "no biases", f", {net.n_weights} parameters")
+    yield Text("")
+    for r in report.notations:
+        yield from _notation(r, console)
+    names = [r.notation.name for r in report.notations]
+    if len(names) > 1:
+        yield Rule(Text("Cross-notation: the same delta in every notation", style="bold"),
+                   align="left")
+        tr = Table(title="Translation", title_justify="left", box=_box(console))
+        tr.add_column("quantity")
+        for name in names:
+            tr.add_column(name)
+        for label, cells in report.translation:
+            tr.add_row(label, *[c.text for c in cells])
+        yield tr
+        cross = Table(title="Delta at each layer", title_justify="left", box=_box(console))
+        cross.add_column("layer")
+        for name in names:
+            cross.add_column(name, overflow="fold")
+        cross.add_column("equal")
+        for row in report.cross:
+            cross.add_row(str(row.layer), *[f.text for _, f in row.formulas],
+                          verdict_text(row.verdict))
+        yield cross

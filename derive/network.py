@@ -1,0 +1,196 @@
+"""The one canonical network model that every notation renders and binds.
+
+Layers are numbered 0 (input) to L (output). For l = 1..L:
+
+    pre[l][j] = sum_i W[l][j, i] out[l-1][i] + b[l][j]
+    out[l][j] = phi_l(pre[l])_j
+
+and the loss E(out[L], t). Every quantity is a SymPy IndexedBase per layer, so the same
+network serves a concrete size (indices 1..n) and a generic index (a UnitIndex symbol).
+
+>>> net = make_network(layers=(2, 3, 2))
+>>> net.L, net.width(1), net.W(2)[1, 3]
+(2, 3, W2[1, 3])
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy as sp
+
+from .activation import Activation, activation
+from .errors import UsageError
+from .loss import Loss, loss as loss_named
+
+MAX_WIDTH = 64
+MAX_LAYERS = 12
+MAX_WEIGHTS = 20_000
+
+ROLES = ("pre", "out", "W", "b", "delta")
+_BASE = re.compile(r"^(pre|out|W|b|delta)(\d+)$")
+
+
+class UnitIndex(sp.Symbol):
+    """A generic unit index of a layer, named for its role in an equation.
+
+    Roles: "this" (the unit the equation is about), "prev" (a unit it receives from),
+    "next" (a unit it sends to), "sum" (another unit of the same layer). `forward` marks
+    the indices of the forward equations, which some notations letter differently
+    (Eglen: a_j = sum_i w_ij y_i there, but dE/dw_pq for one specific connection).
+    """
+
+    def __new__(cls, role: str, layer: int, forward: bool = False) -> "UnitIndex":
+        name = f"{'f' if forward else ''}{role}@{layer}"
+        obj = super().__new__(cls, name, integer=True, positive=True)
+        obj.role, obj.layer, obj.forward = role, layer, forward
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.role, self.layer, self.forward), {})
+
+
+def role_of(base: sp.IndexedBase) -> tuple[str, int | None]:
+    """('pre', 2) for the IndexedBase pre2; ('t', None) for the targets."""
+    name = str(base.label)
+    m = _BASE.match(name)
+    if m:
+        return m.group(1), int(m.group(2))
+    return name, None
+
+
+@dataclass(frozen=True)
+class Network:
+    widths: tuple[int, ...]
+    hidden: Activation
+    output: Activation
+    loss: Loss
+    bias: bool = True
+
+    # -- structure ---------------------------------------------------------------
+    @property
+    def L(self) -> int:
+        return len(self.widths) - 1
+
+    def width(self, l: int) -> int:
+        return self.widths[l]
+
+    def units(self, l: int) -> range:
+        return range(1, self.widths[l] + 1)
+
+    @property
+    def n_weights(self) -> int:
+        return sum(self.widths[l] * (self.widths[l - 1] + self.bias) for l in range(1, self.L + 1))
+
+    def activation(self, l: int) -> Activation:
+        return self.output if l == self.L else self.hidden
+
+    # -- symbols -----------------------------------------------------------------
+    def pre(self, l: int) -> sp.IndexedBase:
+        return sp.IndexedBase(f"pre{l}", real=True)
+
+    def out(self, l: int) -> sp.IndexedBase:
+        return sp.IndexedBase(f"out{l}", real=True)
+
+    def W(self, l: int) -> sp.IndexedBase:
+        return sp.IndexedBase(f"W{l}", real=True)
+
+    def b(self, l: int) -> sp.IndexedBase:
+        return sp.IndexedBase(f"b{l}", real=True)
+
+    def delta(self, l: int) -> sp.IndexedBase:
+        return sp.IndexedBase(f"delta{l}", real=True)
+
+    @property
+    def t(self) -> sp.IndexedBase:
+        return sp.IndexedBase("t", real=True)
+
+    @property
+    def E(self) -> sp.Symbol:
+        return sp.Symbol("E", real=True)
+
+    def phi(self, l: int) -> sp.FunctionClass:
+        """The undefined function that writes layer l's activation in claims."""
+        return sp.Function(f"phi{l}", real=True)
+
+    def index(self, role: str, l: int, *, forward: bool = False) -> UnitIndex:
+        return UnitIndex(role, l, forward)
+
+    # -- the forward pass ----------------------------------------------------------
+    def weighted_input(self, l: int, j: sp.Expr, prev_out: Sequence[sp.Expr] | None = None) -> sp.Expr:
+        """pre[l][j] as the sum over the units of layer l-1 (explicit at concrete size)."""
+        W, outs = self.W(l), prev_out
+        if outs is None:
+            outs = [self.out(l - 1)[i] for i in self.units(l - 1)]
+        total = sp.Add(*[W[j, i] * o for i, o in zip(self.units(l - 1), outs)])
+        return total + self.b(l)[j] if self.bias else total
+
+    def layer_outputs(self, l: int, pre: Sequence[sp.Expr] | None = None) -> list[sp.Expr]:
+        """out[l] as expressions in pre[l] (or in the given weighted inputs)."""
+        if pre is None:
+            pre = [self.pre(l)[j] for j in self.units(l)]
+        return self.activation(l).values(pre, self.phi(l))
+
+    def loss_value(self, y: Sequence[sp.Expr] | None = None) -> sp.Expr:
+        if y is None:
+            y = [self.out(self.L)[k] for k in self.units(self.L)]
+        return self.loss.value(list(y), [self.t[k] for k in self.units(self.L)])
+
+    def forward_equations(self, *, bias: bool = True) -> list[tuple[int, sp.Eq]]:
+        """The generic forward equations, one (layer, equation) per line, for display.
+
+        `bias=False` leaves the biases out, for a notation that has none."""
+        eqs: list[tuple[int, sp.Eq]] = []
+        for l in range(1, self.L + 1):
+            j, i = self.index("this", l, forward=True), self.index("prev", l - 1, forward=True)
+            s = sp.Sum(sp.Mul(self.W(l)[j, i], self.out(l - 1)[i], evaluate=False),
+                       (i, 1, self.width(l - 1)))
+            rhs = sp.Add(s, self.b(l)[j], evaluate=False) if self.bias and bias else s
+            eqs.append((l, sp.Eq(self.pre(l)[j], rhs, evaluate=False)))
+            if self.activation(l).elementwise:
+                value = self.phi(l)(self.pre(l)[j])
+            else:
+                m = self.index("sum", l, forward=True)
+                value = sp.Mul(sp.exp(self.pre(l)[j]), sp.Pow(
+                    sp.Sum(sp.exp(self.pre(l)[m]), (m, 1, self.width(l))), -1), evaluate=False)
+            eqs.append((l, sp.Eq(self.out(l)[j], value, evaluate=False)))
+        k = self.index("this", self.L, forward=True)
+        term = self.loss.value([self.out(self.L)[k]], [self.t[k]])
+        eqs.append((self.L, sp.Eq(self.E, sp.factor_terms(sp.Sum(term, (k, 1, self.width(self.L)))),
+                                  evaluate=False)))
+        return eqs
+
+
+def make_network(*, layers: Sequence[int] = (2, 3, 2), hidden: str = "abstract",
+                 output: str = "identity", loss: str = "sse", bias: bool = True) -> Network:
+    """Build and validate a layered network; every bad value is a UsageError."""
+    widths = tuple(layers)
+    if len(widths) < 2:
+        raise UsageError(f"layers {','.join(map(str, widths))!r}: give at least two widths "
+                         "(input and output), e.g. 2,3,2")
+    if len(widths) > MAX_LAYERS + 1:
+        raise UsageError(f"{len(widths) - 1} layers of weights is beyond the bound of {MAX_LAYERS}")
+    for w in widths:
+        if not isinstance(w, int) or isinstance(w, bool) or w < 1:
+            raise UsageError(f"width {w!r} is not a positive integer; widths are positive "
+                             "integers, input first, e.g. 2,3,2")
+        if w > MAX_WIDTH:
+            raise UsageError(f"width {w} is beyond the bound of {MAX_WIDTH} units a layer")
+    h, o, e = activation(hidden, hidden=True), activation(output), loss_named(loss)
+    net = Network(widths, h, o, e, bias)
+    if net.n_weights > MAX_WEIGHTS:
+        raise UsageError(f"{net.n_weights} weights is beyond the bound of {MAX_WEIGHTS}")
+    if o.min_width > widths[-1]:
+        raise UsageError(f"output activation {output!r} needs at least {o.min_width} output "
+                         f"units; the network has {widths[-1]}")
+    if e.needs_unit_interval and not o.unit_interval:
+        fits = ", ".join(n for n, a in _unit_interval_outputs())
+        raise UsageError(f"loss {loss!r} takes logarithms of the outputs, which output "
+                         f"activation {output!r} does not keep in (0, 1); use --output {fits}")
+    return net
+
+
+def _unit_interval_outputs():
+    from .activation import ACTIVATIONS
+    return [(n, a) for n, a in ACTIVATIONS.items() if a.unit_interval]

@@ -1,0 +1,215 @@
+"""A notation is data: symbol names, layer marks, weight index order, delta's sign,
+bias style and index letters, read from a TOML file. Bishop, Nielsen and Eglen ship as
+such files (derive/notations/*.toml); a user adds one with one more file, no code.
+
+>>> n = load_notation("eglen")
+>>> n.delta_sign, n.weight_order
+(-1, 'from,to')
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import sympy as sp
+
+from .errors import UsageError, unknown
+from .network import UnitIndex, role_of
+
+BUILTIN = ("bishop", "nielsen", "eglen")
+MAX_BYTES = 64 * 1024
+
+SYMBOLS = ("error", "weighted_input", "unit_output", "input", "output", "weight", "bias",
+           "target", "delta", "hidden_activation", "output_activation", "kronecker",
+           "learning_rate")
+MARKED = ("weighted_input", "unit_output", "input", "output", "weight", "bias", "delta")
+MARKS = ("none", "superscript", "parenthesised")
+ORDERS = ("to,from", "from,to")
+BIAS_STYLES = ("separate", "weight", "none")
+ROLES = ("this", "prev", "next", "sum")
+
+
+@dataclass(frozen=True)
+class Notation:
+    name: str
+    title: str
+    delta_sign: int
+    first_layer: int
+    output_layer: str
+    symbols: Mapping[str, str]
+    layer_marks: Mapping[str, str]
+    weight_order: str
+    bias_style: str
+    letters: Mapping[str, str]
+    output_letters: Mapping[str, str]
+    forward_letters: Mapping[str, str]
+    forward_output_letters: Mapping[str, str]
+    source: str
+
+    # -- how things are written ------------------------------------------------------
+    def layer_label(self, l: int, L: int) -> str:
+        """The layer's number as this notation writes it ("L" for Nielsen's output)."""
+        if l == L and self.output_layer:
+            return self.output_layer
+        return str(l + self.first_layer)
+
+    def letter(self, idx: UnitIndex, L: int) -> str:
+        """The index letter of a unit, by its role and whether the equation is about an
+        output unit (Bishop writes delta_k for an output unit, delta_j for a hidden one)."""
+        about = {"prev": idx.layer + 1, "next": idx.layer - 1}.get(idx.role, idx.layer)
+        if idx.forward:
+            table = self.forward_output_letters if about == L else self.forward_letters
+        else:
+            table = self.output_letters if about == L else self.letters
+        return table[idx.role]
+
+    # -- the binding to the canonical model ----------------------------------------------
+    def express(self, eq: sp.Eq) -> sp.Eq:
+        """The canonical equation in this notation's quantities.
+
+        The canonical delta is +dE/da; this notation's is delta_sign * dE/da. A claim is
+        linear in the deltas on each side, so writing it with this notation's delta
+        multiplies one side by delta_sign when the deltas stand on one side only.
+        """
+        if self.delta_sign == 1 or _has_delta(eq.lhs) == _has_delta(eq.rhs):
+            return eq
+        return sp.Eq(eq.lhs, negate(eq.rhs), evaluate=False)
+
+    def bind(self, expr: sp.Expr) -> sp.Expr:
+        """Read an expression written in this notation as canonical quantities."""
+        if self.delta_sign == 1:
+            return expr
+        deltas = [d for d in expr.atoms(sp.Indexed) if role_of(d.base)[0] == "delta"]
+        return expr.xreplace({d: self.delta_sign * d for d in deltas})
+
+
+def _has_delta(expr: sp.Expr) -> bool:
+    return any(role_of(d.base)[0] == "delta" for d in expr.atoms(sp.Indexed))
+
+
+def negate(expr: sp.Expr) -> sp.Expr:
+    """-expr, written the way a book would: -(y - t) as t - y, -(c x) as (-c) x."""
+    if isinstance(expr, sp.Add):
+        terms = [negate(t) for t in expr.args]
+        positive = [t for t in terms if not t.could_extract_minus_sign()]
+        return sp.Add(*positive, *[t for t in terms if t.could_extract_minus_sign()],
+                      evaluate=False)
+    if isinstance(expr, sp.Mul):
+        coeff, rest = expr.as_coeff_mul()
+        if coeff == -1:
+            return sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0]
+        sums = [i for i, f in enumerate(expr.args) if isinstance(f, sp.Add)]
+        if sums:
+            args = list(expr.args)
+            args[sums[0]] = negate(args[sums[0]])
+            return sp.Mul(*args, evaluate=False)
+        if coeff != 1:
+            return sp.Mul(-coeff, *rest, evaluate=False)
+    if expr.is_Number:
+        return -expr
+    return sp.Mul(sp.Integer(-1), expr, evaluate=False)
+
+
+def _table(data: dict, key: str, where: str) -> dict:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: missing table [{key}]")
+    return value
+
+
+def _choice(table: dict, key: str, accepted: tuple[str, ...], where: str) -> str:
+    value = table.get(key)
+    if value not in accepted:
+        raise UsageError(f"{where}: {key} = {value!r} is not one of {', '.join(accepted)}")
+    return value
+
+
+def _text(table: dict, key: str, where: str, *, longest: int = 40) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > longest:
+        raise UsageError(f"{where}: {key} must be a non-empty string of at most {longest} "
+                         f"characters, got {value!r}")
+    return value
+
+
+def parse_notation(text: str, *, source: str) -> Notation:
+    """Validate a notation file's text; every problem names the key."""
+    if len(text.encode()) > MAX_BYTES:
+        raise UsageError(f"{source}: a notation file is at most {MAX_BYTES} bytes")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{source}: not valid TOML: {e}") from None
+    symbols = _table(data, "symbols", source)
+    marks = _table(data, "layer_marks", source)
+    indices = _table(data, "indices", source)
+    sign = data.get("delta_sign")
+    if sign not in (1, -1) or isinstance(sign, bool):
+        raise UsageError(f"{source}: delta_sign = {sign!r} is not one of 1, -1")
+    first = data.get("first_layer", 0)
+    if not isinstance(first, int) or isinstance(first, bool) or not 0 <= first <= 9:
+        raise UsageError(f"{source}: first_layer = {first!r} is not an integer from 0 to 9")
+    output_layer = data.get("output_layer", "")
+    if not isinstance(output_layer, str) or len(output_layer) > 8:
+        raise UsageError(f"{source}: output_layer = {output_layer!r} must be a short string")
+    letters = {r: _text(indices, r, f"{source} [indices]") for r in ROLES}
+
+    def overlay(key: str, under: dict) -> dict:
+        table = indices.get(key, {})
+        if not isinstance(table, dict):
+            raise UsageError(f"{source}: [indices.{key}] must be a table")
+        return {r: (_text(table, r, f"{source} [indices.{key}]") if r in table else under[r])
+                for r in ROLES}
+
+    output_letters = overlay("output", letters)
+    forward_letters = overlay("forward", letters)
+    forward_output_letters = overlay("forward_output", output_letters)
+    return Notation(
+        name=_text(data, "name", source),
+        title=_text(data, "title", source, longest=200) if "title" in data else data["name"],
+        delta_sign=sign,
+        first_layer=first,
+        output_layer=output_layer,
+        symbols=MappingProxyType({k: _text(symbols, k, f"{source} [symbols]") for k in SYMBOLS}),
+        layer_marks=MappingProxyType({k: _choice(marks, k, MARKS, f"{source} [layer_marks]")
+                                      for k in MARKED}),
+        weight_order=_choice(_table(data, "weights", source), "order", ORDERS,
+                             f"{source} [weights]"),
+        bias_style=_choice(_table(data, "bias", source), "style", BIAS_STYLES,
+                           f"{source} [bias]"),
+        letters=MappingProxyType(letters),
+        output_letters=MappingProxyType(output_letters),
+        forward_letters=MappingProxyType(forward_letters),
+        forward_output_letters=MappingProxyType(forward_output_letters),
+        source=source,
+    )
+
+
+def load_notation(name: str) -> Notation:
+    """A shipped notation by name, or a user's notation file by path."""
+    if name in BUILTIN:
+        text = resources.files("derive").joinpath("notations").joinpath(f"{name}.toml").read_text("utf-8")
+        return parse_notation(text, source=f"{name}.toml")
+    path = Path(name)
+    if path.suffix == ".toml":
+        try:
+            if path.stat().st_size > MAX_BYTES:
+                raise UsageError(f"{name}: a notation file is at most {MAX_BYTES} bytes")
+            return parse_notation(path.read_text("utf-8"), source=name)
+        except OSError as e:
+            raise UsageError(f"cannot read notation file {name!r}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"notation file {name!r} is not UTF-8 text") from None
+    raise unknown("notation", name, BUILTIN + ("all", "a path to a .toml notation file"))
+
+
+def load_notations(spec: str) -> list[Notation]:
+    """'all', one name, a path, or a comma-separated list of them."""
+    names = BUILTIN if spec == "all" else tuple(s.strip() for s in spec.split(",") if s.strip())
+    if not names:
+        raise unknown("notation", spec, BUILTIN + ("all",))
+    return [load_notation(n) for n in names]

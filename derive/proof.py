@@ -1,0 +1,205 @@
+"""Verdicts and the exact procedure that reaches them.
+
+A claim is a list of instances (one per value of its free indices), each an equation
+lhs = rhs between expressions of the engine. It is
+
+- proved when every difference is identically zero in normal form (an exact decision),
+  perhaps only after a side condition of the loss has been applied, which is then stated;
+- refuted when, at a concrete point, the two sides of some instance have different values,
+  computed exactly (or, where logarithms remain, to a stated number of digits);
+- undecided when the time budget runs out or no differing point turns up.
+"""
+from __future__ import annotations
+
+import random
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterator, Sequence
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from .activation import KinkSide
+from .normal import NormalForm, numerator
+
+DIGITS = 30
+
+
+class Verdict(str, Enum):
+    PROVED = "proved"
+    REFUTED = "refuted"
+    UNDECIDED = "undecided"
+    NOT_APPLICABLE = "not applicable"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+@contextmanager
+def time_budget(seconds: float | None) -> Iterator[None]:
+    """Raise BudgetExceeded inside the block after `seconds` (main thread only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise BudgetExceeded()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One equation of a claim, at concrete values of its free indices."""
+
+    index: tuple[tuple[sp.Symbol, int], ...]
+    lhs: sp.Expr
+    rhs: sp.Expr
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A side condition, as an equation to state and a substitution that imposes it."""
+
+    statement: sp.Eq
+    substitution: tuple[tuple[sp.Expr, sp.Expr], ...]
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    index: tuple[tuple[sp.Symbol, int], ...]
+    point: tuple[tuple[sp.Expr, sp.Expr], ...]
+    lhs: sp.Expr
+    rhs: sp.Expr
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    conditions: tuple[sp.Eq, ...] = ()
+    counterexample: Counterexample | None = None
+    note: str = ""
+    evidence: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Domain:
+    """How to pick a point: which targets form a distribution, which must lie in (0, 1)."""
+
+    targets: tuple[sp.Expr, ...] = ()
+    simplex: bool = False
+    unit_interval: bool = False
+
+
+def prove(instances: Sequence[Instance], *, conditions: Sequence[Condition] = (),
+          domain: Domain = Domain(), budget: float | None = 30.0, seed: int = 0) -> Outcome:
+    """Decide a claim given as instances; see the module docstring."""
+    try:
+        with time_budget(budget):
+            return _decide(instances, conditions, domain, seed)
+    except BudgetExceeded:
+        return Outcome(Verdict.UNDECIDED, note=f"the time budget of {budget:g} s ran out")
+
+
+def _decide(instances, conditions, domain, seed) -> Outcome:
+    form = NormalForm()
+    failing = [inst for inst in instances if numerator(form(inst.lhs - inst.rhs)) != 0]
+    if not failing:
+        return Outcome(Verdict.PROVED)
+    used: list[Condition] = []
+    for cond in conditions:
+        sub = dict(cond.substitution)
+        if all(numerator(form((i.lhs - i.rhs).subs(sub))) == 0 for i in instances):
+            used.append(cond)
+            return Outcome(Verdict.PROVED, conditions=(cond.statement,),
+                           note="needs the condition: without it the two sides differ")
+    rng = random.Random(seed)
+    evidence = []
+    for inst in failing:
+        for _ in range(12):
+            point = sample_point((inst.lhs, inst.rhs), rng, domain)
+            lhs, rhs = evaluate(inst.lhs, point), evaluate(inst.rhs, point)
+            differ, exact = _differ(lhs, rhs)
+            if differ:
+                return Outcome(Verdict.REFUTED, counterexample=Counterexample(
+                    inst.index, tuple(point.items()), lhs, rhs, exact))
+            evidence.append(f"equal at a point: {lhs}")
+    return Outcome(Verdict.UNDECIDED, note="the normal form is not zero, but no point where "
+                   "the sides differ was found", evidence=tuple(evidence[:3]))
+
+
+def _differ(lhs: sp.Expr, rhs: sp.Expr) -> tuple[bool, bool]:
+    """Whether two values at a point differ, and whether that was decided exactly.
+    A value that is not a number (something in it had no meaning) never differs."""
+    d = sp.expand(lhs - rhs)
+    if not d.is_number:
+        return False, False
+    if d.is_Rational:
+        return d != 0, True
+    value = sp.N(d, DIGITS + 20)
+    return abs(value) > sp.Float(10) ** (-DIGITS), False
+
+
+def free_quantities(exprs: Sequence[sp.Expr]) -> list[sp.Basic]:
+    """The things a point gives values to: applied activations, their derivatives,
+    indexed quantities and kink sides, outermost first."""
+    found: dict[sp.Basic, None] = {}
+    for expr in exprs:
+        for e in sp.preorder_traversal(expr):
+            if (isinstance(e, sp.Derivative) and isinstance(e.expr, AppliedUndef)) \
+                    or isinstance(e, (AppliedUndef, sp.Indexed, KinkSide)):
+                found.setdefault(e)
+    return list(found)
+
+
+def sample_point(exprs: Sequence[sp.Expr], rng: random.Random, domain: Domain) -> dict:
+    """Random exact values: weighted inputs under e^ get ln of a positive rational, so
+    every exponential is rational; targets respect the loss's domain; a ReLU's
+    argument gets the sign of its side."""
+    quantities = free_quantities(exprs)
+    under_exp = {s for expr in exprs for e in expr.atoms(sp.exp) for s in e.atoms(sp.Indexed)}
+    kinks = {q.of: q for q in quantities if isinstance(q, KinkSide)}
+    point: dict[sp.Basic, sp.Expr] = {}
+    small = lambda: sp.Rational(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 2, 3, 4]))
+    for q in quantities:
+        if isinstance(q, KinkSide):
+            point[q] = sp.Integer(rng.choice([0, 1]))
+    targets = [q for q in domain.targets if q in quantities or domain.simplex]
+    if domain.simplex and domain.targets:
+        weights = [sp.Integer(rng.randint(1, 6)) for _ in domain.targets]
+        point.update({t: w / sum(weights) for t, w in zip(domain.targets, weights)})
+    elif domain.unit_interval:
+        point.update({t: sp.Rational(rng.randint(1, 7), 8) for t in targets})
+    for q in quantities:
+        if q in point or isinstance(q, KinkSide):
+            continue
+        if q in kinks:
+            v = abs(small())
+            point[q] = v if point[kinks[q]] == 1 else -v
+        elif q in under_exp:
+            point[q] = sp.log(sp.Rational(rng.randint(1, 9), rng.randint(1, 4)))
+        else:
+            point[q] = small()
+    return point
+
+
+def evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
+    """The exact value of an expression at a point.
+
+    xreplace works outermost first, so h'(a_j) and h(a_j) get their own values before
+    a_j gets its value inside them."""
+    return sp.sympify(expr.xreplace(point))
