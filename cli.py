@@ -109,11 +109,13 @@ def _version() -> str:
 
 
 def _console():
+    """Rich decides colour (none when stdout is not a terminal or NO_COLOR is set); a pipe
+    gets a fixed width so that tables are not squeezed to 80 columns."""
     from rich.console import Console
     if sys.stdout.isatty():
         return Console(highlight=False)
-    width = int(os.environ.get("COLUMNS", "0") or 0) or 120
-    return Console(highlight=False, width=width, no_color=True)
+    width = os.environ.get("COLUMNS", "")
+    return Console(highlight=False, width=int(width) if width.isdigit() and int(width) > 40 else 120)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -128,7 +130,13 @@ def run_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        _console().print(report)
+        console = _console()
+        if console.is_terminal:
+            console.print(report)
+        else:  # a file or a pipe: the same text without the padding rich adds at line ends
+            with console.capture() as captured:
+                console.print(report)
+            sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
     return 0
 
 

@@ -72,23 +72,31 @@ def downstream(expr: sp.Expr, F: sp.FunctionClass, delta: sp.IndexedBase) -> sp.
     return expr.replace(partial, as_delta)
 
 
-def through(F: sp.FunctionClass, inner: list[sp.Expr], variables: list[sp.Expr],
-            wrt: sp.Expr, delta: sp.IndexedBase) -> sp.Expr:
+class Through:
     """d/d(wrt) of F(inner_1, ..., inner_n), each partial of F read as a delta.
 
     SymPy applies the chain rule. Each inner expression enters as an undefined function
     of just the variables it contains, which keeps SymPy's Subs objects small (the
     difference between seconds and minutes at width 32); its derivative is then put back.
+    One instance serves every variable of a layer.
     """
-    names = [sp.Function(f"_inner{k}") for k in range(len(inner))]
-    wanted = set(variables)
-    applied = [f(*sorted(e.free_symbols & wanted, key=str)) if e.free_symbols & wanted else e
-               for f, e in zip(names, inner)]
-    back = {a: e for a, e in zip(applied, inner)}
-    d = sp.diff(F(*applied), wrt)
-    d = d.replace(lambda x: isinstance(x, sp.Derivative) and x.expr in back,
-                  lambda x: sp.diff(back[x.expr], *x.variables))
-    return downstream(d, F, delta)
+
+    def __init__(self, F: sp.FunctionClass, inner: list[sp.Expr], variables: list[sp.Expr],
+                 delta: sp.IndexedBase):
+        self.F, self.delta = F, delta
+        wanted = set(variables)
+        applied = []
+        for k, e in enumerate(inner):
+            own = sorted(e.free_symbols & wanted, key=str)
+            applied.append(sp.Function(f"_inner{k}")(*own) if own else e)
+        self.back = {a: e for a, e in zip(applied, inner)}
+        self.composed = F(*applied)
+
+    def __call__(self, wrt: sp.Expr) -> sp.Expr:
+        d = sp.diff(self.composed, wrt)
+        d = d.replace(lambda x: isinstance(x, sp.Derivative) and x.expr in self.back,
+                      lambda x: sp.diff(self.back[x.expr], *x.variables))
+        return downstream(d, self.F, self.delta)
 
 
 def instances(claim: Claim, net: Network, meaning: Callable[[sp.Expr], sp.Expr],
@@ -194,9 +202,10 @@ class Derivation:
         m: dict[sp.Basic, sp.Expr] = {}
         for k in net.units(l + 1):
             m[Partial(net.E, net.pre(l + 1)[k])] = net.delta(l + 1)[k]
+        through = Through(F, A, a, net.delta(l + 1))
         for j in net.units(l):
             aj = net.pre(l)[j]
-            m[net.delta(l)[j]] = m[Partial(net.E, aj)] = through(F, A, a, aj, net.delta(l + 1))
+            m[net.delta(l)[j]] = m[Partial(net.E, aj)] = through(aj)
             for k, Ak in zip(net.units(l + 1), A):
                 m[Partial(net.pre(l + 1)[k], aj)] = sp.diff(Ak, aj)
             m[sp.Derivative(net.phi(l)(aj), aj)] = net.activation(l).derivative(aj, net.phi(l))
@@ -233,7 +242,8 @@ class Derivation:
         params = [net.W(l)[j, i] for j in net.units(l) for i in net.units(l - 1)]
         if net.bias:
             params += [net.b(l)[j] for j in net.units(l)]
-        return {Partial(net.E, p): through(G, A, params, p, net.delta(l)) for p in params}
+        through = Through(G, A, params, net.delta(l))
+        return {Partial(net.E, p): through(p) for p in params}
 
     def _prove_gradient(self, claim: Claim) -> Outcome:
         truth = self.gradient_truth(claim.layer)

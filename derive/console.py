@@ -49,21 +49,21 @@ def _notation(r: "NotationReport", console: Console) -> Iterator:
     n = r.notation
     yield Rule(Text(n.title, style="bold"), align="left")
     for note in r.notes:
-        yield Padding(Text(note, style="italic"), (0, 2))
+        yield Padding(Text(note, style="italic"), (0, 2), expand=False)
     yield Text("Forward equations", style="bold")
     for f in r.forward:
-        yield Padding(Text(f.text), (0, 4))
+        yield Padding(Text(f.text), (0, 4), expand=False)
     yield Text("Derivation", style="bold")
     for part, steps in r.derivation:
-        yield Padding(Text(part, style="underline"), (0, 2))
+        yield Padding(Text(part, style="underline"), (0, 2), expand=False)
         t = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
-        t.add_column(no_wrap=False, ratio=3)
-        t.add_column(style="dim", ratio=2)
-        t.add_column(ratio=1)
+        t.add_column(no_wrap=True)
+        t.add_column(style="dim", min_width=20)
+        t.add_column(no_wrap=True)
         for s in steps:
             why = s.why + ("; if " + ", ".join(c.text for c in s.conditions) if s.conditions else "")
-            t.add_row(s.equation.text, why, verdict_text(s.verdict))
-        yield Padding(t, (0, 4))
+            t.add_row(s.equation.text, why, verdict_text(s.verdict) if s.verdict else Text("derived", style="dim"))
+        yield Padding(t, (0, 4), expand=False)
     checks = Table(title="Checks", title_justify="left", box=_box(console), expand=False)
     for col in ("check", "layer", "claim", "verdict", "conditions / counterexample"):
         checks.add_column(col, overflow="fold")

@@ -2,6 +2,8 @@
 sums collapsed under the index ranges the engine knows."""
 from __future__ import annotations
 
+from itertools import product
+
 import sympy as sp
 
 from .network import Network, UnitIndex
@@ -35,27 +37,27 @@ def collapse(expr: sp.Expr, net: Network, *, widths: dict | None = None) -> sp.E
     """expr.doit() with every Piecewise over index ranges removed where the range holds.
 
     SymPy's Sum(...).diff(w[j, k]).doit() leaves Piecewise((value, (j >= 1) & (j <= n)),
-    (0, True)). A UnitIndex of layer l ranges over 1..n_l, so the engine checks the
-    condition at every value in that range and keeps the branch that holds at all of them.
+    (0, True)). A UnitIndex of layer l ranges over 1..n_l, so the engine evaluates the
+    conditions at every value in that range and keeps a branch only where Piecewise would
+    select that same branch at all of them.
     `widths` gives the values of width symbols left in the upper limits of sums.
     """
     widths = widths or {}
     expr = expr.doit()
 
-    def holds_everywhere(cond: sp.Basic) -> bool:
-        cond = cond.xreplace(widths)
-        idx = sorted((s for s in cond.free_symbols if isinstance(s, UnitIndex)), key=str)
-        if not idx or cond.free_symbols - set(idx):
-            return cond == sp.true
-        from itertools import product
-        ranges = [net.units(i.layer) for i in idx]
-        return all(bool(cond.xreplace(dict(zip(idx, map(sp.Integer, v)))))
-                   for v in product(*ranges))
+    def selected(pw: sp.Piecewise) -> sp.Expr:
+        """The branch Piecewise picks at every index value in range, if it is one branch."""
+        conds = [cond.xreplace(widths) for _, cond in pw.args]
+        idx = sorted({s for c in conds for s in c.free_symbols if isinstance(s, UnitIndex)}, key=str)
+        if any(c.free_symbols - set(idx) for c in conds):
+            return pw
+        picks = set()
+        for values in product(*(net.units(i.layer) for i in idx)):
+            at = dict(zip(idx, map(sp.Integer, values)))
+            picks.add(next((n for n, c in enumerate(conds) if bool(c.xreplace(at))), None))
+            if len(picks) > 1:
+                return pw
+        (pick,) = picks
+        return pw if pick is None else pw.args[pick][0]
 
-    def first_branch(pw: sp.Piecewise) -> sp.Expr:
-        for value, cond in pw.args:
-            if holds_everywhere(cond):
-                return value
-        return pw
-
-    return expr.replace(lambda e: isinstance(e, sp.Piecewise), first_branch)
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), selected)

@@ -63,8 +63,13 @@ class NormalForm:
 
 
 def numerator(expr: sp.Expr) -> sp.Expr:
-    """The expanded numerator of a rational function put over one denominator."""
-    num, _ = sp.fraction(sp.together(expr))
+    """The expanded numerator of a rational function put over one denominator: zero
+    exactly when the function is. A polynomial is its own numerator, and its expanded
+    form is canonical, so the costly common denominator is formed only when needed."""
+    expanded = sp.expand(expr)
+    if expanded == 0 or not any(p.exp.is_negative for p in expanded.atoms(sp.Pow)):
+        return expanded
+    num, _ = sp.fraction(sp.together(expanded))
     return sp.expand(num)
 
 

@@ -171,7 +171,8 @@ def sample_point(exprs: Sequence[sp.Expr], rng: random.Random, domain: Domain) -
     every exponential is rational; targets respect the loss's domain; a ReLU's
     argument gets the sign of its side."""
     quantities = free_quantities(exprs)
-    under_exp = {s for expr in exprs for e in expr.atoms(sp.exp) for s in e.atoms(sp.Indexed)}
+    under_exp = {s for expr in exprs for e in expr.atoms(sp.exp, sp.tanh)
+                 for s in e.atoms(sp.Indexed)}
     kinks = {q.of: q for q in quantities if isinstance(q, KinkSide)}
     point: dict[sp.Basic, sp.Expr] = {}
     small = lambda: sp.Rational(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 2, 3, 4]))
@@ -202,4 +203,5 @@ def evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
 
     xreplace works outermost first, so h'(a_j) and h(a_j) get their own values before
     a_j gets its value inside them."""
+    expr = expr.replace(sp.tanh, lambda x: (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1))
     return sp.sympify(expr.xreplace(point))

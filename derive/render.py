@@ -124,14 +124,15 @@ class _NotationPrinter(Printer):
         """Sign, numerator factors and denominator factors of a product; sums go last,
         so that h'(a_j) sum_k ... and y_m (I_mk - y_k) read as in the books."""
         num, den = [], []
+        fractions = any(f.is_Pow and f.exp.is_Number and f.exp < 0 for f in expr.args)
         for f in expr.args:
             if f.is_Pow and f.exp.is_Number and f.exp < 0:
                 den.append(f.base ** -f.exp)
-            elif f.is_Rational and f.q != 1:
+            elif f.is_Rational and f.q != 1 and fractions:
                 num.append(sp.Integer(f.p))
                 den.append(sp.Integer(f.q))
             else:
-                num.append(f)
+                num.append(f)  # a lone coefficient stays in front: 1/2 sum_k ...
         sign = ""
         if num and num[0] == -1:
             sign, num = "-", num[1:]

@@ -214,7 +214,7 @@ def build_report(net: Network, notations: list[Notation], *, budget: float | Non
     verified = {id(s): _verify_step(s, derivation, layer)
                 for _, steps, layer in parts_canonical for s in steps}
 
-    cross = _cross(derivation, notations)
+    cross = _cross(derivation, prover, notations)
     reports = []
     for n in notations:
         forward = tuple(render(eq, n, net) for _, eq in
@@ -236,8 +236,7 @@ def build_report(net: Network, notations: list[Notation], *, budget: float | Non
         views += [CheckView("cross-notation", row.layer, n.layer_label(row.layer, net.L),
                             dict(row.formulas)[n.name], row.verdict,
                             tuple(render(c, n, net) for c in row.conditions),
-                            "this notation's delta, read through its binding, is the same "
-                            "quantity as in every other notation of the report")
+                            "read through its binding: the same delta in every notation")
                   for row in cross]
         reports.append(NotationReport(n, forward, _notes(n, net), derivation_view, tuple(views),
                                       tuple(_jacobian_view(J, n, net) for J in jacs)))
@@ -249,7 +248,8 @@ def _jacobian_view(J: Jacobian, n: Notation, net: Network) -> JacobianView:
                         J.vanishing, J.zero)
 
 
-def _cross(derivation: Derivation, notations: list[Notation]) -> tuple[CrossRow, ...]:
+def _cross(derivation: Derivation, prover: "_Prover",
+           notations: list[Notation]) -> tuple[CrossRow, ...]:
     """For each layer, the delta formula of every notation, bound to the canonical model
     and proved equal to its sign times dE/da: the same quantity in every notation."""
     net, rows = derivation.net, []
@@ -263,10 +263,8 @@ def _cross(derivation: Derivation, notations: list[Notation]) -> tuple[CrossRow,
         claim = check.claim
         formulas, verdicts, conditions = [], [], set()
         for n in notations:
-            written = n.express(claim.equation)
-            formulas.append((n.name, render(written, n, net)))
-            eq = sp.Eq(n.bind(written.lhs), n.bind(written.rhs), evaluate=False)
-            outcome = derivation.prove(bound_claim(claim, eq))
+            formulas.append((n.name, render(n.express(claim.equation), n, net)))
+            outcome = prover.outcome(claim, n)
             verdicts.append(outcome.verdict)
             conditions.update(outcome.conditions)
         verdict = Verdict.PROVED if all(v is Verdict.PROVED for v in verdicts) else \

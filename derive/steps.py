@@ -103,7 +103,7 @@ def output_steps(net: Network, J: Jacobian) -> list[Step]:
     slope = derivative_in_outputs(net, y[k], a[k])
     if slope is not None and net.output.elementwise:
         final = sp.factor(sp.cancel(total.xreplace({sp.Derivative(net.phi(L)(a[k]), a[k]): slope})))
-        steps.append(Step(f"{net.output.name}'(a) written in its output",
+        steps.append(Step(f"the derivative of {net.output.name} written in its output",
                           _eq(delta[k], final)))
     return steps
 

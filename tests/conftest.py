@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import functools
+
+from derive import Derivation, make_network, load_notations
+from derive.report import build_report
+
+# every (output, loss) pair the engine accepts: the cross-entropies need outputs in (0, 1)
+PAIRS = [(o, "sse") for o in ("identity", "sigmoid", "tanh", "relu", "softplus", "abstract",
+                              "softmax")] + \
+        [(o, l) for l in ("bce", "ce") for o in ("sigmoid", "softmax")]
+HIDDEN = ("identity", "sigmoid", "tanh", "relu", "softplus", "abstract")
+NOTATIONS = ("bishop", "nielsen", "eglen")
+
+
+@functools.lru_cache(maxsize=None)
+def derivation(layers=(2, 3, 2), hidden="abstract", output="identity", loss="sse", bias=True):
+    return Derivation(make_network(layers=layers, hidden=hidden, output=output, loss=loss,
+                                   bias=bias))
+
+
+@functools.lru_cache(maxsize=None)
+def report(layers=(2, 3, 2), hidden="abstract", output="identity", loss="sse", bias=True):
+    net = make_network(layers=layers, hidden=hidden, output=output, loss=loss, bias=bias)
+    return build_report(net, load_notations("all"))

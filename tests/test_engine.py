@@ -1,0 +1,101 @@
+"""The proof machinery itself: normal form, KroneckerDelta collapse, verdicts."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy as sp
+from hypothesis import given, settings, strategies as st
+
+from derive import BpcheckError, NotSupported, UsageError, Verdict, make_network
+from derive.expr import collapse
+from derive.normal import NormalForm, is_zero
+from derive.proof import Domain, Instance, prove, sample_point, evaluate
+
+a = sp.IndexedBase("pre1", real=True)
+u1, u2 = a[1], a[2]
+
+
+@pytest.mark.parametrize("expr", [
+    sp.diff(1 / (1 + sp.exp(-u1)), u1) - (1 / (1 + sp.exp(-u1))) * (1 - 1 / (1 + sp.exp(-u1))),
+    sp.diff(sp.tanh(u1), u1) - (1 - sp.tanh(u1) ** 2),
+    sp.diff(sp.log(1 + sp.exp(u1)), u1) - 1 / (1 + sp.exp(-u1)),
+    sp.diff(sp.log(sp.exp(u1) / (sp.exp(u1) + sp.exp(u2))), u2) + sp.exp(u2) / (sp.exp(u1) + sp.exp(u2)),
+])
+def test_identities_of_the_activations_are_decided_zero(expr):
+    assert is_zero(expr)
+
+
+@pytest.mark.parametrize("expr", [
+    sp.diff(1 / (1 + sp.exp(-u1)), u1) - 1 / (1 + sp.exp(-u1)),
+    sp.diff(sp.tanh(u1), u1) - (1 + sp.tanh(u1) ** 2),
+    sp.exp(u1) - sp.exp(u2),
+])
+def test_non_identities_are_not_zero(expr):
+    assert not is_zero(expr)
+
+
+def test_the_piecewise_sympy_leaves_is_removed_under_the_index_range():
+    """SymPy issues 12750, 13993, 27544: the KroneckerDelta sum leaves a Piecewise."""
+    net = make_network(layers=(2, 3, 2))
+    j, k = net.index("this", 1), net.index("next", 2)
+    i, n = sp.Dummy("i", integer=True, positive=True), sp.Dummy("n", integer=True, positive=True)
+    h = net.phi(1)
+    raw = sp.diff(sp.Sum(net.W(2)[k, i] * h(net.pre(1)[i]), (i, 1, n)), net.pre(1)[j]).doit()
+    assert raw.has(sp.Piecewise)
+    assert collapse(raw, net, widths={n: 3}) == net.W(2)[k, j] * sp.Derivative(h(net.pre(1)[j]), net.pre(1)[j])
+
+
+def test_a_piecewise_whose_range_does_not_hold_everywhere_stays():
+    net = make_network(layers=(2, 3, 2))
+    j = net.index("this", 1)
+    pw = sp.Piecewise((sp.Integer(1), j <= 2), (sp.Integer(0), True))
+    assert collapse(pw, net) == pw
+
+
+def test_a_wrong_identity_is_refuted_with_exact_values():
+    lhs = sp.diff(sp.tanh(u1), u1)
+    outcome = prove([Instance(((sp.Symbol("j"), 1),), lhs, 1 + sp.tanh(u1) ** 2)])
+    assert outcome.verdict is Verdict.REFUTED
+    ce = outcome.counterexample
+    assert ce.exact and ce.lhs != ce.rhs
+    assert evaluate(lhs, dict(ce.point)) == ce.lhs
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000))
+def test_sampled_points_respect_the_loss_domain(seed):
+    t = sp.IndexedBase("t", real=True)
+    targets = (t[1], t[2], t[3])
+    point = sample_point([sum(targets)], random.Random(seed), Domain(targets, simplex=True))
+    values = [point[x] for x in targets]
+    assert sum(values) == 1 and all(0 < v < 1 for v in values)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=3), min_size=2, max_size=4),
+       st.sampled_from(["identity", "sigmoid", "tanh", "relu", "softplus", "abstract"]))
+def test_the_recursion_and_gradients_hold_for_every_small_network(widths, hidden):
+    from derive import Derivation
+    d = Derivation(make_network(layers=widths, hidden=hidden))
+    for c in d.checks:
+        if c.claim.id != "output-delta-canonical":
+            assert c.outcome.verdict is Verdict.PROVED, c.claim.id
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(layers=(2,)), "at least two widths"),
+    (dict(layers=(2, 0)), "width 0 is not a positive integer"),
+    (dict(layers=(2, 65)), "beyond the bound"),
+    (dict(hidden="softmax"), "output activation only"),
+    (dict(hidden="swish"), "unknown hidden activation 'swish'"),
+    (dict(output="swish"), "unknown output activation 'swish'"),
+    (dict(loss="hinge"), "unknown loss 'hinge'; accepted: sse, bce, ce"),
+    (dict(loss="ce"), "use --output sigmoid, softmax"),
+    (dict(output="softmax", layers=(2, 1)), "needs at least 2 output units"),
+])
+def test_bad_networks_are_refused_with_the_accepted_values(kw, message):
+    with pytest.raises(BpcheckError) as e:
+        make_network(**kw)
+    assert message in str(e.value)
+    assert isinstance(e.value, NotSupported if kw.get("hidden") == "softmax" else UsageError)

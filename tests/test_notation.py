@@ -1,0 +1,69 @@
+"""A notation is data: the three that ship, a user's file, and every way a file can be wrong."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive import UsageError, Verdict, load_notation, make_network
+from derive.notation import BUILTIN, parse_notation
+from derive.report import build_report
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "net-o-f.toml"
+
+
+@pytest.mark.parametrize("name,sign,order,bias", [
+    ("bishop", 1, "to,from", "weight"), ("nielsen", 1, "to,from", "separate"),
+    ("eglen", -1, "from,to", "none")])
+def test_shipped_notations_are_files_with_their_conventions(name, sign, order, bias):
+    n = load_notation(name)
+    assert (n.delta_sign, n.weight_order, n.bias_style) == (sign, order, bias)
+    assert n.source == f"{name}.toml"
+
+
+def test_a_users_notation_file_works_with_no_code():
+    n = load_notation(str(EXAMPLE))
+    r = build_report(make_network(), [n])
+    (view,) = r.notations
+    texts = {(c.id, c.layer): c.claim.text for c in view.checks}
+    assert texts[("hidden-delta", 1)] == "δ^(1)_j = f'(net^(1)_j) Σ_k w^(2)_kj δ^(2)_k"
+    assert all(c.verdict is Verdict.PROVED for c in view.checks)
+
+
+def _text():
+    return EXAMPLE.read_text()
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda s: s.replace("delta_sign = 1", "delta_sign = 2"), "delta_sign = 2 is not one of 1, -1"),
+    (lambda s: s.replace('order = "to,from"', 'order = "up,down"'), "order = 'up,down' is not one of"),
+    (lambda s: s.replace('style = "separate"', 'style = "hidden"'), "style = 'hidden' is not one of"),
+    (lambda s: s.replace('weight = "parenthesised"', 'weight = "sideways"'), "weight = 'sideways'"),
+    (lambda s: s.replace('error = "E"\n', ""), "error must be a non-empty string"),
+    (lambda s: s.replace("[indices]", "[letters]"), "missing table [indices]"),
+    (lambda s: s + "\n[[[", "not valid TOML"),
+    (lambda s: s.replace('first_layer = 0', 'first_layer = "one"'), "first_layer = 'one'"),
+])
+def test_a_broken_notation_file_is_an_error_naming_the_key(edit, message):
+    with pytest.raises(UsageError, match="mine.toml") as e:
+        parse_notation(edit(_text()), source="mine.toml")
+    assert message in str(e.value)
+
+
+def test_an_unknown_notation_lists_what_is_accepted():
+    with pytest.raises(UsageError) as e:
+        load_notation("bishopp")
+    assert "'bishopp'" in str(e.value)
+    assert all(n in str(e.value) for n in BUILTIN)
+
+
+def test_a_missing_notation_file_is_an_error(tmp_path):
+    with pytest.raises(UsageError, match="cannot read notation file"):
+        load_notation(str(tmp_path / "nope.toml"))
+
+
+def test_a_huge_notation_file_is_refused(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * 70_000)
+    with pytest.raises(UsageError, match="at most"):
+        load_notation(str(big))
