@@ -40,16 +40,16 @@ class NormalForm:
         return self.atoms[what]
 
     def _exp(self, arg: sp.Expr) -> sp.Expr:
-        # e^(sum c_v v) = prod u_v^c_v for integer c_v; anything else stays one atom.
-        result, rest = sp.Integer(1), []
+        # e^(sum c_m m) = prod u_m^c_m, one positive atom u_m = e^m for each monomial m of
+        # the exponent, so that e^(-x) and 1/e^x are the same; a non-integer coefficient
+        # keeps its whole term as one atom.
+        result = sp.Integer(1)
         for term in sp.Add.make_args(sp.expand(arg)):
-            coeff, var = term.as_coeff_Mul()
-            if coeff.is_Integer and isinstance(var, (sp.Indexed, sp.Symbol)):
-                result *= self._atom(sp.exp(var), positive=True) ** int(coeff)
+            coeff, monomial = term.as_coeff_Mul()
+            if coeff.is_Integer and monomial != 1:
+                result *= self._atom(sp.exp(monomial), positive=True) ** int(coeff)
             else:
-                rest.append(term)
-        if rest:
-            result *= self._atom(sp.exp(sp.Add(*rest)), positive=True)
+                result *= self._atom(sp.exp(term), positive=True)
         return result
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:

@@ -186,6 +186,9 @@ def sample_point(exprs: Sequence[sp.Expr], rng: random.Random, domain: Domain) -
     elif domain.unit_interval:
         point.update({t: sp.Rational(rng.randint(1, 7), 8) for t in targets})
     for q in quantities:
+        if isinstance(q, KinkSide) and q.of not in quantities:
+            del point[q]  # its argument is an expression: the side follows from the point
+    for q in quantities:
         if q in point or isinstance(q, KinkSide):
             continue
         if q in kinks:
@@ -195,6 +198,10 @@ def sample_point(exprs: Sequence[sp.Expr], rng: random.Random, domain: Domain) -
             point[q] = sp.log(sp.Rational(rng.randint(1, 9), rng.randint(1, 4)))
         else:
             point[q] = small()
+    for q in quantities:
+        if isinstance(q, KinkSide) and q not in point:
+            at = sp.N(evaluate(q.of, point), 30)
+            point[q] = sp.Integer(1 if at > 0 else 0)
     return point
 
 
