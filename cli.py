@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import os
 import sys
 from typing import NoReturn, Sequence
@@ -35,6 +37,22 @@ sides differ, with both values), undecided (the time budget ran out).
 """
 
 
+CHECK_EXAMPLES = r"""examples:
+  bpcheck check '\delta_j = h'"'"'(a_j) \sum_k w_{kj}\delta_k' --notation bishop
+      Bishop (5.56): proved
+  bpcheck check '\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'"'"'(z^L_j)' \
+      --notation nielsen --output softmax --loss ce
+      Nielsen's BP1 for a softmax output: refuted, with the point where it fails
+  bpcheck check --file notes.tex --notation nielsen
+      every display equation of a file, in a table; the exit status is the worst one
+"""
+
+TRANSLATE_EXAMPLES = r"""examples:
+  bpcheck translate '\delta_j = h'"'"'(a_j) \sum_k w_{kj}\delta_k' --from bishop --to eglen
+  bpcheck translate '\delta_k = y_k - t_k' --from bishop --to nielsen
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line on stderr and exit status 2."""
 
@@ -52,11 +70,34 @@ def _widths(text: str) -> tuple[int, ...]:
     parts = [p.strip() for p in text.split(",")]
     widths = []
     for p in parts:
-        if not p.isdigit() or len(p) > 6:
+        if not re.fullmatch(r"[0-9]{1,6}", p):
             raise UsageError(f"--layers {text!r}: {p!r} is not a positive integer; give widths "
                              "as positive integers, input first, e.g. --layers 2,3,2")
         widths.append(int(p))
     return tuple(widths)
+
+
+def _network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layers", default="2,3,2", metavar="W,W,...",
+                   help="layer widths, input first, any depth (default: 2,3,2), "
+                        "e.g. --layers 3,4,2")
+    p.add_argument("--hidden", default="abstract", metavar="NAME",
+                   help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} "
+                        "(default: abstract, an undefined function that stands for every "
+                        "elementwise activation)")
+    p.add_argument("--output", default="identity", metavar="NAME",
+                   help=f"output activation: {', '.join(OUTPUT_ACTIVATIONS)} (default: identity)")
+    p.add_argument("--loss", default="sse", metavar="NAME",
+                   help=f"loss: {', '.join(LOSSES)} (sum of squares, binary and multiclass "
+                        "cross-entropy; default: sse)")
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=True,
+                   help="give every unit a bias (default: --bias)")
+
+
+def _budget_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--budget", type=float, default=30.0, metavar="SECONDS",
+                   help="time budget of each proof; when it runs out the verdict is "
+                        "undecided (default: 30)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,29 +115,63 @@ def build_parser() -> argparse.ArgumentParser:
                     "prove every textbook equation about them exactly, and report which "
                     "Jacobian entries vanish.",
         epilog=REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    report.add_argument("--layers", default="2,3,2", metavar="W,W,...",
-                        help="layer widths, input first, any depth (default: 2,3,2), "
-                             "e.g. --layers 3,4,2")
-    report.add_argument("--hidden", default="abstract", metavar="NAME",
-                        help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} "
-                             "(default: abstract, an undefined function that stands for every "
-                             "elementwise activation)")
-    report.add_argument("--output", default="identity", metavar="NAME",
-                        help=f"output activation: {', '.join(OUTPUT_ACTIVATIONS)} "
-                             "(default: identity)")
-    report.add_argument("--loss", default="sse", metavar="NAME",
-                        help=f"loss: {', '.join(LOSSES)} (sum of squares, binary and multiclass "
-                             "cross-entropy; default: sse)")
-    report.add_argument("--bias", action=argparse.BooleanOptionalAction, default=True,
-                        help="give every unit a bias (default: --bias)")
+    _network_options(report)
     report.add_argument("--notation", default="all", metavar="NAME",
                         help=f"{', '.join(BUILTIN)}, all, or a path to a notation .toml file; "
                              "several separated by commas (default: all)")
-    report.add_argument("--budget", type=float, default=30.0, metavar="SECONDS",
-                        help="time budget of each proof; when it runs out the verdict is "
-                             "undecided (default: 30)")
+    _budget_option(report)
     report.add_argument("--json", action="store_true",
                         help="print one JSON object instead of the report")
+
+    check = sub.add_parser(
+        "check", help="check an equation written in LaTeX, in a notation",
+        description="Read an equation as a book or a forum answer writes it, in one "
+                    "notation, on a network, and prove it for all values of its indices or "
+                    "refute it at a concrete point. Exit status: 0 proved, 1 refuted, "
+                    "3 undecided, 2 bad input.",
+        epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("latex", nargs="?", metavar="LATEX",
+                       help="the equation, e.g. '\\delta_j = h'(a_j) \\sum_k w_{kj}\\delta_k'")
+    check.add_argument("--file", metavar="FILE",
+                       help="check every equation of a file instead: one per line, or the "
+                            "display math of a .tex file")
+    check.add_argument("--notation", required=True, metavar="NAME",
+                       help=f"the notation the equation is written in: {', '.join(BUILTIN)} "
+                            "or a path to a notation .toml file")
+    check.add_argument("--index", action="append", default=[], metavar="LETTER=LAYER",
+                       help="pin the layer of an index letter: input, hidden, output or a "
+                            "layer number as the notation writes it (e.g. --index j=output)")
+    _network_options(check)
+    _budget_option(check)
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    cat = sub.add_parser(
+        "catalogue", help="the textbook equations bpcheck knows, with verdicts computed now",
+        description="List the catalogue of textbook equations (Bishop, Nielsen, Eglen and the "
+                    "claims of readers' questions), each checked now on the networks it names "
+                    "against the verdict it should have. Exit status 1 if any verdict differs.",
+        epilog="examples:\n  bpcheck catalogue --source nielsen\n  bpcheck catalogue --id bishop-5.55 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, seeds)")
+    cat.add_argument("--id", metavar="ID", help="only this entry")
+    _budget_option(cat)
+    cat.add_argument("--json", action="store_true", help="print one JSON object")
+
+    tr = sub.add_parser(
+        "translate", help="write an equation of one notation in another",
+        description="Read an equation in one notation and write the same equation in "
+                    "another: renamed symbols, Nielsen's a and z swapped, Eglen's weight "
+                    "indices reversed and delta's sign flipped, layer letters as superscripts.",
+        epilog=TRANSLATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tr.add_argument("latex", metavar="LATEX", help="the equation")
+    tr.add_argument("--from", dest="source", required=True, metavar="NOTATION",
+                    help="the notation it is written in")
+    tr.add_argument("--to", dest="target", required=True, metavar="NOTATION",
+                    help="the notation to write it in")
+    tr.add_argument("--index", action="append", default=[], metavar="LETTER=LAYER",
+                    help="pin the layer of an index letter, as for check")
+    _network_options(tr)
+    tr.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -119,24 +194,132 @@ def _console():
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from derive import load_notations, make_network
+    from derive import load_notations
     from derive.report import build_report
 
-    if not (args.budget > 0):
-        raise UsageError(f"--budget {args.budget!r}: give a positive number of seconds")
-    net = make_network(layers=_widths(args.layers), hidden=args.hidden, output=args.output,
-                       loss=args.loss, bias=args.bias)
+    net = _network(args)
     report = build_report(net, load_notations(args.notation), budget=args.budget)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        console = _console()
-        if console.is_terminal:
-            console.print(report)
-        else:  # a file or a pipe: the same text without the padding rich adds at line ends
-            with console.capture() as captured:
-                console.print(report)
-            sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+        _print(report)
+    return 0
+
+
+def _network(args: argparse.Namespace):
+    from derive import make_network
+    _check_budget(args)
+    return make_network(layers=_widths(args.layers), hidden=args.hidden, output=args.output,
+                        loss=args.loss, bias=args.bias)
+
+
+def _check_budget(args: argparse.Namespace) -> None:
+    budget = getattr(args, "budget", None)
+    if budget is not None and not (math.isfinite(budget) and 0 < budget <= 3600):
+        raise UsageError(f"--budget {budget!r}: give a number of seconds above 0 and at most 3600")
+
+
+def _index(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        letter, sep, layer = p.partition("=")
+        if not sep or not letter.strip() or not layer.strip():
+            raise UsageError(f"--index {p!r}: write LETTER=LAYER, e.g. --index j=output")
+        out[letter.strip()] = layer.strip()
+    return out
+
+
+def _print(renderable) -> None:
+    console = _console()
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:  # a pipe: no padding at line ends
+        console.print(renderable)
+    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+
+
+def _equations_of(path: str) -> list[str]:
+    from derive.grammar import MAX_BYTES
+    try:
+        with open(path, "rb") as f:
+            data = f.read(64 * MAX_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"cannot read {path!r}: {e.strerror}") from None
+    if len(data) > 64 * MAX_BYTES:
+        raise UsageError(f"{path!r} is over {64 * MAX_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path!r} is not UTF-8 text") from None
+    if path.endswith(".tex"):
+        import re
+        found = re.findall(r"\\\[(.*?)\\\]|\$\$(.*?)\$\$|\\begin\{(equation|align)\*?\}(.*?)\\end\{\3\*?\}",
+                           text, flags=re.S)
+        eqs = []
+        for a, b, _, c in found:
+            body = a or b or c
+            eqs += [part.strip() for part in re.split(r"\\\\", body) if part.strip()]
+        return eqs
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith(("#", "%"))]
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from derive import BpcheckError, load_notation
+    from derive.reading import check_text
+    if (args.latex is None) == (args.file is None):
+        raise UsageError("give one equation, or --file with equations, not both")
+    net, notation, index = _network(args), load_notation(args.notation), _index(args.index)
+    if args.latex is not None:
+        result = check_text(args.latex, notation=notation, net=net, index=index, budget=args.budget)
+        if args.json:
+            print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        else:
+            _print(result)
+        return result.status
+    from derive.console import check_table
+    rows = []
+    for line in _equations_of(args.file):
+        try:
+            rows.append((line, check_text(line, notation=notation, net=net, index=index,
+                                          budget=args.budget)))
+        except BpcheckError as e:
+            rows.append((line, e))
+    if not rows:
+        raise UsageError(f"{args.file!r} has no equations")
+    statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]
+    if args.json:
+        print(json.dumps({"results": [
+            {"input": line, "error": str(r)} if isinstance(r, BpcheckError) else r.to_json()
+            for line, r in rows]}, indent=2, ensure_ascii=False))
+    else:
+        _print(check_table(rows))
+    return max(statuses, key=lambda s: {0: 0, 3: 1, 1: 2, 2: 3}[s])
+
+
+def run_catalogue(args: argparse.Namespace) -> int:
+    from derive.catalogue import check_catalogue
+    from derive.console import catalogue_table
+    _check_budget(args)
+    rows = check_catalogue(source=args.source, id=args.id, budget=args.budget)
+    if args.json:
+        print(json.dumps({"entries": [r.to_json() for r in rows]}, indent=2, ensure_ascii=False))
+    else:
+        _print(catalogue_table(rows))
+    return 0 if all(r.agrees for r in rows) else 1
+
+
+def run_translate(args: argparse.Namespace) -> int:
+    from derive import load_notation
+    from derive.translate import translate
+    result = translate(args.latex, source=load_notation(args.source),
+                       target=load_notation(args.target), net=_network(args),
+                       index=_index(args.index))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print(result)
     return 0
 
 
@@ -147,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return {"report": run_report}[args.command](args)
+        return {"report": run_report, "check": run_check, "catalogue": run_catalogue,
+                "translate": run_translate}[args.command](args)
     except BpcheckError as e:
         fail(str(e))
     except KeyboardInterrupt:

@@ -147,16 +147,7 @@ class Derivation:
         return m
 
     def _output_domain(self) -> tuple[Domain, tuple[Condition, ...]]:
-        net, L = self.net, self.net.L
-        t = tuple(net.t[k] for k in net.units(L))
-        domain = Domain(t, simplex=net.loss.targets_sum_to_one,
-                        unit_interval=net.loss.needs_unit_interval)
-        conditions: tuple[Condition, ...] = ()
-        if net.loss.targets_sum_to_one:
-            m = net.index("sum", L)
-            conditions = (Condition(sp.Eq(sp.Sum(net.t[m], (m, 1, net.width(L))), 1),
-                                    ((t[-1], 1 - sp.Add(*t[:-1])),)),)
-        return domain, conditions
+        return loss_domain(self.net)
 
     def output_claims(self) -> list[Claim]:
         net, L = self.net, self.net.L
@@ -268,11 +259,20 @@ class Derivation:
         return out
 
     def prove(self, claim: Claim) -> Outcome:
-        if claim.id.startswith("output-delta"):
-            return self._prove_output(claim)
-        if claim.id == "hidden-delta":
-            return self._prove_hidden(claim)
-        return self._prove_gradient(claim)
+        """Decide a claim; building its truth counts against the same time budget."""
+        from .proof import BudgetExceeded, time_budget
+        budget, self.budget = self.budget, None  # one alarm for the whole of it
+        try:
+            with time_budget(budget):
+                if claim.id.startswith("output-delta"):
+                    return self._prove_output(claim)
+                if claim.id == "hidden-delta":
+                    return self._prove_hidden(claim)
+                return self._prove_gradient(claim)
+        except BudgetExceeded:
+            return Outcome(Verdict.UNDECIDED, note=f"the time budget of {budget:g} s ran out")
+        finally:
+            self.budget = budget
 
     def _run(self) -> list[Check]:
         return [Check(c, self.prove(c)) for c in self.claims()]
@@ -286,6 +286,20 @@ class Derivation:
     def delta_truth(self, l: int) -> dict[sp.Basic, sp.Expr]:
         """The meaning of every written symbol at layer l, deltas included."""
         return self._output_meaning if l == self.net.L else self.hidden_truth(l)
+
+
+def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
+    """Where targets may be sampled, and the side condition a loss may need."""
+    L = net.L
+    t = tuple(net.t[k] for k in net.units(L))
+    domain = Domain(t, simplex=net.loss.targets_sum_to_one,
+                    unit_interval=net.loss.needs_unit_interval)
+    conditions: tuple[Condition, ...] = ()
+    if net.loss.targets_sum_to_one:
+        m = net.index("sum", L)
+        conditions = (Condition(sp.Eq(sp.Sum(net.t[m], (m, 1, net.width(L))), 1),
+                                ((t[-1], 1 - sp.Add(*t[:-1])),)),)
+    return domain, conditions
 
 
 def bound_claim(claim: Claim, equation: sp.Eq) -> Claim:

@@ -57,16 +57,16 @@ def _notation(r: "NotationReport", console: Console) -> Iterator:
     for part, steps in r.derivation:
         yield Padding(Text(part, style="underline"), (0, 2), expand=False)
         t = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
-        t.add_column(no_wrap=True)
-        t.add_column(style="dim", min_width=20)
-        t.add_column(no_wrap=True)
+        t.add_column(overflow="fold")
+        t.add_column(style="dim", min_width=20, overflow="fold")
+        t.add_column(no_wrap=True, min_width=9)
         for s in steps:
             why = s.why + ("; if " + ", ".join(c.text for c in s.conditions) if s.conditions else "")
             t.add_row(s.equation.text, why, verdict_text(s.verdict) if s.verdict else Text("derived", style="dim"))
         yield Padding(t, (0, 4), expand=False)
     checks = Table(title="Checks", title_justify="left", box=_box(console), expand=False)
     for col in ("check", "layer", "claim", "verdict", "conditions / counterexample"):
-        checks.add_column(col, overflow="fold")
+        checks.add_column(col, overflow="fold", min_width=9 if col == "verdict" else None)
     for c in r.checks:
         checks.add_row(c.id, c.layer_label, c.claim.text, verdict_text(c.verdict), _detail(c))
     yield checks
@@ -111,3 +111,70 @@ def render_report(report: "Report", console: Console, options: ConsoleOptions) -
             cross.add_row(str(row.layer), *[f.text for _, f in row.formulas],
                           verdict_text(row.verdict))
         yield cross
+
+
+def render_check(result, console: Console, options: ConsoleOptions) -> Iterator:
+    """One checked equation: the claim as understood, how it was read, the verdict."""
+    from .render import text
+    n, net = result.notation, result.net
+    yield Text.assemble(("Claim ", "bold"), result.understood, (f"   ({n.title})", "dim"))
+    yield Text.assemble(("Network ", "bold"), "-".join(map(str, net.widths)),
+                        f": hidden {net.hidden.name}, output {net.output.name}, "
+                        f"loss {net.loss.name}, {'biases' if net.bias else 'no biases'}")
+    for r in result.readings:
+        claims = "; ".join(text(c.equation, n, net) for c in r.claims)
+        yield Text.assemble(("Read as ", "bold"), claims, (f"   [{result.layer_words(r.letters)}]", "dim"))
+        o = r.outcome
+        line = Text.assemble(("  ", ""), verdict_text(o.verdict))
+        if o.conditions:
+            line.append("  if " + ", ".join(text(c, n, net) for c in o.conditions))
+        if o.note:
+            line.append("  " + o.note, style="dim")
+        yield line
+        if o.counterexample is not None:
+            from .report import counterexample_json
+            ce = counterexample_json(o.counterexample, n, net)
+            at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
+            yield Text(f"  fails at {at}: left side {ce['lhs']}, right side {ce['rhs']}")
+            yield Text("  where " + ", ".join(f"{k} = {v}" for k, v in ce["point"].items()),
+                       style="dim")
+        for e in o.evidence:
+            yield Text("  " + e, style="dim")
+
+
+def check_table(rows) -> Table:
+    """Several checked equations: one row each, errors included."""
+    from .errors import BpcheckError
+    t = Table(box=box.SIMPLE, show_lines=False)
+    for col in ("equation", "verdict", "where it fails"):
+        t.add_column(col, overflow="fold")
+    for line, r in rows:
+        if isinstance(r, BpcheckError):
+            t.add_row(line, Text("error", style="bold magenta"), str(r))
+            continue
+        d = r.deciding.outcome
+        detail = ""
+        if d.counterexample is not None:
+            from .report import counterexample_json
+            ce = counterexample_json(d.counterexample, r.notation, r.net)
+            detail = (", ".join(f"{k} = {v}" for k, v in ce["index"].items())
+                      + f": left {ce['lhs']}, right {ce['rhs']}")
+        t.add_row(line, verdict_text(r.verdict), detail)
+    return t
+
+
+def catalogue_table(rows) -> Table:
+    t = Table(box=box.SIMPLE)
+    t.add_column("id", no_wrap=True)
+    t.add_column("source", no_wrap=True)
+    t.add_column("equation as printed", overflow="fold", ratio=1)
+    for col in ("network", "expected", "now"):
+        t.add_column(col, no_wrap=True)
+    for r in rows:
+        now = Text(r.verdict, style=STYLE.get(Verdict(r.verdict), "bold magenta")
+                   if r.verdict in {v.value for v in Verdict} else "bold magenta")
+        if not r.agrees:
+            now.append("  DIFFERS", style="bold red")
+        t.add_row(r.entry.id, f"{r.entry.source} {r.entry.number}", r.entry.latex,
+                  r.expectation.describe(), r.expectation.verdict, now)
+    return t

@@ -60,6 +60,8 @@ class Notation:
     def letter(self, idx: UnitIndex, L: int) -> str:
         """The index letter of a unit, by its role and whether the equation is about an
         output unit (Bishop writes delta_k for an output unit, delta_j for a hidden one)."""
+        if idx.role.startswith("="):  # a letter as the user wrote it
+            return idx.role[1:]
         about = {"prev": idx.layer + 1, "next": idx.layer - 1}.get(idx.role, idx.layer)
         if idx.forward:
             table = self.forward_output_letters if about == L else self.forward_letters
@@ -168,6 +170,23 @@ def parse_notation(text: str, *, source: str) -> Notation:
     output_letters = overlay("output", letters)
     forward_letters = overlay("forward", letters)
     forward_output_letters = overlay("forward_output", output_letters)
+    for key, table, roles in (("indices", letters, ("prev", "next", "sum")),
+                              ("indices.output", output_letters, ("prev", "sum")),
+                              ("indices.forward", forward_letters, ("prev", "sum")),
+                              ("indices.forward_output", forward_output_letters, ("prev", "sum"))):
+        for other in roles:  # roles that stand in one equation with "this"
+            if table[other] == table["this"]:
+                raise UsageError(f"{source} [{key}]: {other} = {table[other]!r} is the letter of "
+                                 "this; the two stand in one equation and need different letters")
+    from .grammar import BpcheckError as _E, Symbol as _Symbol, parse_expression
+    for key in SYMBOLS:
+        try:
+            ok = isinstance(parse_expression(symbols.get(key, "")), _Symbol)
+        except _E:
+            ok = False
+        if not ok and key in symbols:
+            raise UsageError(f"{source} [symbols]: {key} = {symbols[key]!r} is not one symbol "
+                             "in LaTeX (e.g. \\delta, E_n, \\mathrm{net})")
     return Notation(
         name=_text(data, "name", source),
         title=_text(data, "title", source, longest=200) if "title" in data else data["name"],
@@ -197,9 +216,13 @@ def load_notation(name: str) -> Notation:
     path = Path(name)
     if path.suffix == ".toml":
         try:
-            if path.stat().st_size > MAX_BYTES:
+            if not path.is_file():
+                raise UsageError(f"cannot read notation file {name!r}: not a regular file")
+            with path.open("rb") as f:
+                data = f.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:
                 raise UsageError(f"{name}: a notation file is at most {MAX_BYTES} bytes")
-            return parse_notation(path.read_text("utf-8"), source=name)
+            return parse_notation(data.decode("utf-8"), source=name)
         except OSError as e:
             raise UsageError(f"cannot read notation file {name!r}: {e.strerror}") from None
         except UnicodeDecodeError:
@@ -212,4 +235,9 @@ def load_notations(spec: str) -> list[Notation]:
     names = BUILTIN if spec == "all" else tuple(s.strip() for s in spec.split(",") if s.strip())
     if not names:
         raise unknown("notation", spec, BUILTIN + ("all",))
-    return [load_notation(n) for n in names]
+    notations = [load_notation(n) for n in names]
+    seen = [n.name for n in notations]
+    twice = sorted({x for x in seen if seen.count(x) > 1})
+    if twice:
+        raise UsageError(f"notation {twice[0]!r} is given twice; each notation needs its own name")
+    return notations

@@ -38,8 +38,8 @@ class Verdict(str, Enum):
         return self.value
 
 
-class BudgetExceeded(Exception):
-    pass
+class BudgetExceeded(BaseException):
+    """Not an Exception, so that no `except Exception` inside SymPy can swallow it."""
 
 
 @contextmanager
@@ -108,6 +108,8 @@ class Domain:
 def prove(instances: Sequence[Instance], *, conditions: Sequence[Condition] = (),
           domain: Domain = Domain(), budget: float | None = 30.0, seed: int = 0) -> Outcome:
     """Decide a claim given as instances; see the module docstring."""
+    if not budget:  # an enclosing budget, if any, is the caller's to catch
+        return _decide(instances, conditions, domain, seed)
     try:
         with time_budget(budget):
             return _decide(instances, conditions, domain, seed)
@@ -146,12 +148,14 @@ def _differ(lhs: sp.Expr, rhs: sp.Expr) -> tuple[bool, bool]:
     """Whether two values at a point differ, and whether that was decided exactly.
     A value that is not a number (something in it had no meaning) never differs."""
     d = sp.expand(lhs - rhs)
-    if not d.is_number:
-        return False, False
+    if not d.is_number or d.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return False, False  # no value here (a pole): not a counterexample
     if d.is_Rational:
         return d != 0, True
     value = sp.N(d, DIGITS + 20)
-    return abs(value) > sp.Float(10) ** (-DIGITS), False
+    if not value.is_finite or value.is_real is False:
+        return False, False
+    return bool(abs(value) > sp.Float(10) ** (-DIGITS)), False
 
 
 def free_quantities(exprs: Sequence[sp.Expr]) -> list[sp.Basic]:
@@ -171,8 +175,11 @@ def sample_point(exprs: Sequence[sp.Expr], rng: random.Random, domain: Domain) -
     every exponential is rational; targets respect the loss's domain; a ReLU's
     argument gets the sign of its side."""
     quantities = free_quantities(exprs)
-    under_exp = {s for expr in exprs for e in expr.atoms(sp.exp, sp.tanh)
-                 for s in e.atoms(sp.Indexed)}
+    # a quantity that is itself an exponent gets ln of a rational, so e^q is rational;
+    # one that only enters an exponent through a product would not profit
+    under_exp = {m for expr in exprs for e in expr.atoms(sp.exp, sp.tanh)
+                 for term in sp.Add.make_args(sp.expand(e.args[0]))
+                 for m in [term.as_coeff_Mul()[1]] if isinstance(m, sp.Indexed)}
     kinks = {q.of: q for q in quantities if isinstance(q, KinkSide)}
     point: dict[sp.Basic, sp.Expr] = {}
     small = lambda: sp.Rational(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 2, 3, 4]))

@@ -103,11 +103,12 @@ class _NotationPrinter(Printer):
         return expr.name
 
     def _activation_name(self, f: AppliedUndef) -> str | None:
-        m = re.fullmatch(r"phi(\d+)", f.func.__name__)
+        m = re.fullmatch(r"(d?)phi(\d+)", f.func.__name__)
         if not m:
             return None
-        l = int(m.group(1))
-        return self.name("output_activation" if l == self.net.L else "hidden_activation")
+        l = int(m.group(2))
+        name = self.name("output_activation" if l == self.net.L else "hidden_activation")
+        return name + ("'" if m.group(1) else "")
 
     def _print_Integer(self, expr) -> str:
         return str(expr)

@@ -10,7 +10,7 @@ from typing import Any
 import sympy as sp
 
 from .checks import Check, Claim, Derivation, bound_claim
-from .jacobian import Jacobian, jacobians
+from .jacobian import Jacobian, jacobians, output_activation
 from .network import Network, UnitIndex
 from .notation import Notation
 from .proof import Counterexample, Outcome, Verdict
@@ -137,13 +137,18 @@ class Report:
 # -- building --------------------------------------------------------------------------
 
 def _value(v: sp.Expr, n: Notation, net: Network) -> str:
+    """Exact where short (a rational, ln 2), else its first 12 digits."""
+    if v.is_Rational:
+        return text(v, n, net)
     s = text(v, n, net)
-    return s if v.is_Rational else f"{s} ≈ {sp.N(v, 12)}"
+    return f"{s} ≈ {sp.N(v, 12)}" if len(s) <= 16 else f"≈ {sp.N(v, 12)}"
 
 
 def counterexample_json(ce: Counterexample, n: Notation, net: Network) -> dict[str, Any]:
+    from .activation import KinkSide  # a ReLU's side follows from its argument's sign
     return {"index": {text(i, n, net): v for i, v in ce.index},
-            "point": {text(q, n, net): _value(v, n, net) for q, v in ce.point},
+            "point": {text(q, n, net): _value(v, n, net) for q, v in ce.point
+                      if not isinstance(q, KinkSide)},
             "lhs": _value(ce.lhs, n, net), "rhs": _value(ce.rhs, n, net),
             "exact": ce.exact}
 
@@ -186,7 +191,12 @@ def _verify_step(step: Step, derivation: Derivation, layer: int) -> Verdict | No
 
 
 def _notes(n: Notation, net: Network) -> tuple[str, ...]:
-    notes = []
+    from .render import text_symbol
+    h, f = (text_symbol(n.symbols[k]) for k in ("hidden_activation", "output_activation"))
+    what = lambda a: "any elementwise activation" if a.abstract else a.name
+    notes = [f"{h} is {what(net.hidden)} (hidden layers), {f} is {what(net.output)} (output layer)"
+             if h != f else f"{h} is {what(net.hidden)} in the hidden layers and "
+             f"{what(net.output)} in the output layer"]
     if net.bias and n.bias_style == "none":
         notes.append("This notation has no biases: a bias is a weight from an extra input unit "
                      "held at 1, so its gradient is a weight gradient; the forward equations "
@@ -202,8 +212,9 @@ def _notes(n: Notation, net: Network) -> tuple[str, ...]:
 def build_report(net: Network, notations: list[Notation], *, budget: float | None = 30.0) -> Report:
     derivation = Derivation(net, budget=budget)
     prover = _Prover(derivation)
-    jacs = jacobians(net)
-    out_steps = output_steps(net, jacs[-1])
+    jacs = jacobians(net, budget=budget)
+    out_J = next((J for J in jacs if J.kind == "output-activation"), None) or output_activation(net)
+    out_steps = output_steps(net, out_J)
     parts_canonical: list[tuple[str, list[Step], int]] = [("output layer", out_steps, net.L)]
     if net.L > 1:
         l = net.L - 1
@@ -236,7 +247,8 @@ def build_report(net: Network, notations: list[Notation], *, budget: float | Non
         views += [CheckView("cross-notation", row.layer, n.layer_label(row.layer, net.L),
                             dict(row.formulas)[n.name], row.verdict,
                             tuple(render(c, n, net) for c in row.conditions),
-                            "read through its binding: the same delta in every notation")
+                            "this notation's delta with its sign, bound to the network: the "
+                            "same quantity as in the others")
                   for row in cross]
         reports.append(NotationReport(n, forward, _notes(n, net), derivation_view, tuple(views),
                                       tuple(_jacobian_view(J, n, net) for J in jacs)))
@@ -257,7 +269,7 @@ def _cross(derivation: Derivation, prover: "_Prover",
         if l == net.L:
             proved = [c for i in DELTA_CLAIMS for c in derivation.checks
                       if c.claim.id == i and c.outcome.verdict is Verdict.PROVED]
-            check = proved[0]
+            check = proved[0] if proved else derivation.check("output-delta-general")
         else:
             check = derivation.check("hidden-delta", l)
         claim = check.claim

@@ -64,9 +64,22 @@ def derivative_in_outputs(net: Network, yk: sp.Expr, ak: sp.Expr) -> sp.Expr | N
     if len(candidates) != 1:
         return None
     candidate = candidates.pop()
-    if candidate.has(ak) or not is_zero(slope - candidate.xreplace({Y: value}), form):
-        return None
-    return candidate.xreplace({Y: yk})
+    if candidate.free_symbols - {Y} or not is_zero(slope - candidate.xreplace({Y: value}), form):
+        return None  # not a function of the output alone (softplus), or not f' after all
+    return _tidy(candidate).xreplace({Y: yk})
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """-y (y - 1) as y (1 - y): a leading minus goes into a difference, as books write it.
+    The result is equal to the input; only its written form changes."""
+    from .notation import negate
+    if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+        args = list(sp.Mul.make_args(-expr))
+        for i, f in enumerate(args):
+            if isinstance(f, sp.Add) and not (-f).could_extract_minus_sign():
+                args[i] = negate(f)
+                return sp.Mul(*args, evaluate=False)
+    return expr
 
 
 def output_steps(net: Network, J: Jacobian) -> list[Step]:
@@ -102,7 +115,7 @@ def output_steps(net: Network, J: Jacobian) -> list[Step]:
                               conditions))
     slope = derivative_in_outputs(net, y[k], a[k])
     if slope is not None and net.output.elementwise:
-        final = sp.factor(sp.cancel(total.xreplace({sp.Derivative(net.phi(L)(a[k]), a[k]): slope})))
+        final = _tidy(sp.factor(sp.cancel(total.xreplace({sp.Derivative(net.phi(L)(a[k]), a[k]): slope}))))
         steps.append(Step(f"the derivative of {net.output.name} written in its output",
                           _eq(delta[k], final)))
     return steps

@@ -1,4 +1,79 @@
 """The catalogue: textbook equations as data, one TOML file per source.
 
-Empty for now: the catalogue and its loader arrive with `bpcheck check`.
+Each entry has a key, the LaTeX as printed, its source and number, the notation it is
+written in, and the verdict expected on each network it is checked on.
+
+>>> entries = load_catalogue()
+>>> next(e for e in entries if e.id == "bishop-5.56").number
+'(5.56)'
 """
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from types import MappingProxyType
+from typing import Mapping
+
+NETWORK_KEYS = ("layers", "hidden", "output", "loss", "bias")
+VERDICTS = ("proved", "refuted", "undecided")
+
+
+class CatalogueError(ValueError):
+    """A catalogue file that does not follow the schema (a bug in the shipped data)."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    network: Mapping[str, object]
+    verdict: str
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.network.items()) or "default network"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    source: str
+    title: str
+    number: str
+    latex: str
+    notation: str
+    note: str = ""
+    index: Mapping[str, str] = field(default_factory=dict)
+    expect: tuple[Expectation, ...] = ()
+
+
+def _entry(raw: dict, file: str, defaults: dict) -> Entry:
+    where = f"{file}: {raw.get('id', '?')}"
+    for key in ("id", "number", "latex"):
+        if not isinstance(raw.get(key), str):
+            raise CatalogueError(f"{where}: {key} must be a string")
+    expectations = []
+    for e in raw.get("expect", []):
+        e = dict(e)
+        verdict = e.pop("verdict", None)
+        if verdict not in VERDICTS or set(e) - set(NETWORK_KEYS):
+            raise CatalogueError(f"{where}: bad expectation {e!r} / {verdict!r}")
+        expectations.append(Expectation(MappingProxyType(e), verdict))
+    if not expectations:
+        raise CatalogueError(f"{where}: no expected verdict")
+    return Entry(id=raw["id"], source=defaults["source"], title=defaults["title"],
+                 number=raw["number"], latex=raw["latex"],
+                 notation=raw.get("notation", defaults["notation"]), note=raw.get("note", ""),
+                 index=MappingProxyType(dict(raw.get("index", {}))), expect=tuple(expectations))
+
+
+def load_catalogue() -> list[Entry]:
+    """Every entry of every shipped catalogue file, in file order."""
+    entries: list[Entry] = []
+    files = sorted(p for p in resources.files("equations").iterdir() if p.name.endswith(".toml"))
+    for path in files:
+        data = tomllib.loads(path.read_text("utf-8"))
+        defaults = {k: data.get(k) for k in ("source", "title", "notation")}
+        entries += [_entry(raw, path.name, defaults) for raw in data.get("equation", [])]
+    ids = [e.id for e in entries]
+    if len(ids) != len(set(ids)):
+        raise CatalogueError("duplicate ids in the catalogue")
+    return entries

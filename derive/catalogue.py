@@ -1,0 +1,70 @@
+"""The catalogue checked now: every entry on every network it names, against the verdict
+it should have. The data is in the equations package; this module only runs it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from equations import Entry, Expectation, load_catalogue
+
+from .errors import BpcheckError, UsageError
+from .network import make_network
+from .notation import load_notation
+from .reading import CheckResult, check_text
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    entry: Entry
+    expectation: Expectation
+    result: CheckResult | BpcheckError
+
+    @property
+    def verdict(self) -> str:
+        return "error" if isinstance(self.result, BpcheckError) else str(self.result.verdict)
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == self.expectation.verdict
+
+    def to_json(self) -> dict:
+        e = self.entry
+        out = {"id": e.id, "source": e.source, "number": e.number, "latex": e.latex,
+               "notation": e.notation, "network": dict(self.expectation.network),
+               "expected": self.expectation.verdict, "verdict": self.verdict,
+               "agrees": self.agrees, "note": e.note}
+        if isinstance(self.result, BpcheckError):
+            out["error"] = str(self.result)
+        return out
+
+
+def network_of(expectation: Expectation):
+    kw = dict(expectation.network)
+    if "layers" in kw:
+        kw["layers"] = tuple(int(w) for w in str(kw["layers"]).split(","))
+    return make_network(**kw)
+
+
+def check_catalogue(*, source: str | None = None, id: str | None = None,
+                    budget: float | None = 30.0) -> list[CatalogueRow]:
+    entries = load_catalogue()
+    if source is not None:
+        sources = sorted({e.source for e in entries})
+        if source not in sources:
+            raise UsageError(f"unknown source {source!r}; accepted: {', '.join(sources)}")
+        entries = [e for e in entries if e.source == source]
+    if id is not None:
+        chosen = [e for e in entries if e.id == id]
+        if not chosen:
+            raise UsageError(f"no catalogue entry {id!r}; see 'bpcheck catalogue' for the ids")
+        entries = chosen
+    rows = []
+    for e in entries:
+        notation = load_notation(e.notation)
+        for x in e.expect:
+            try:
+                result: CheckResult | BpcheckError = check_text(
+                    e.latex, notation=notation, net=network_of(x), index=e.index, budget=budget)
+            except BpcheckError as err:
+                result = err
+            rows.append(CatalogueRow(e, x, result))
+    return rows

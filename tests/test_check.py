@@ -1,0 +1,237 @@
+"""Checking the equations people write: the catalogue, the check command, translation."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from derive import BpcheckError, Verdict, load_notation, make_network
+from derive.catalogue import check_catalogue, network_of
+from derive.checks import Claim, instances
+from derive.proof import prove
+from derive.reading import check_text, read
+from derive.semantics import Semantics
+from derive.translate import translate
+from equations import load_catalogue
+
+CATALOGUE = [(e, x) for e in load_catalogue() for x in e.expect]
+BPCHECK = shutil.which("bpcheck")
+
+
+@pytest.mark.parametrize("entry,expectation", CATALOGUE,
+                         ids=[f"{e.id}[{x.describe()}]" for e, x in CATALOGUE])
+def test_every_catalogue_entry_has_its_expected_verdict(entry, expectation):
+    result = check_text(entry.latex, notation=load_notation(entry.notation),
+                        net=network_of(expectation), index=entry.index)
+    assert str(result.verdict) == expectation.verdict
+    for r in result.readings:
+        if r.outcome.verdict is Verdict.REFUTED:
+            ce = r.outcome.counterexample
+            assert sp.N(ce.lhs - ce.rhs, 30) != 0
+
+
+def test_the_catalogue_covers_every_source_and_the_wrong_seed_claims():
+    entries = load_catalogue()
+    assert {e.source for e in entries} == {"bishop", "nielsen", "eglen", "seeds"}
+    assert {"bishop-5.55", "bishop-5.56", "nielsen-37", "nielsen-38", "nielsen-bp2",
+            "eglen-2c"} <= {e.id for e in entries}
+    refuted = {e.id for e in entries if all(x.verdict == "refuted" for x in e.expect)}
+    assert {"seed-da-k-da-j-is-kronecker", "seed-every-later-layer",
+            "seed-nielsen-38-softmax"} <= refuted
+
+
+@pytest.mark.parametrize("text,notation,kw,verdict", [
+    # the false claim of a seed answer: da_k/da_j is not the identity
+    (r"\frac{\partial a_k}{\partial a_j} = I_{kj}", "bishop", {}, "refuted"),
+    # it is w_kj h'(a_j)
+    (r"\frac{\partial a_k}{\partial a_j} = w_{kj} h'(a_j)", "bishop", {}, "proved"),
+    (r"\delta_j = h'(a_j) \sum_k w_{jk} \delta_k", "bishop", {}, "refuted"),  # indices swapped
+    (r"\delta_q = g'(a_q) \sum_k \delta_k w_{kq}", "eglen", {"bias": False}, "refuted"),
+    (r"\delta_k = y_k - t_k", "eglen", {"bias": False}, "refuted"),  # Eglen's delta has the other sign
+    (r"\delta_k = t_k - y_k", "eglen", {"bias": False}, "proved"),
+    (r"\delta^L_j = a^L_j - y_j", "nielsen", {"output": "sigmoid", "loss": "bce"}, "proved"),
+    (r"\delta^L_j = \sum_k \frac{\partial C}{\partial a^L_k} \frac{\partial a^L_k}{\partial z^L_j}",
+     "nielsen", {"output": "softmax", "loss": "sse", "hidden": "relu"}, "proved"),
+])
+def test_equations_as_written(text, notation, kw, verdict):
+    assert str(check_text(text, notation=load_notation(notation), net=make_network(**kw)).verdict) == verdict
+
+
+def test_softmax_cross_entropy_states_its_condition():
+    r = check_text(r"\delta_k = y_k - t_k", notation=load_notation("bishop"),
+                   net=make_network(output="softmax", loss="ce"))
+    assert r.verdict is Verdict.PROVED
+    (cond,) = r.readings[0].outcome.conditions
+    assert isinstance(cond, sp.Eq) and cond.rhs == 1
+
+
+def test_sums_over_different_layers_may_share_a_letter():
+    r = check_text(load_catalogue_entry("seed-every-later-layer").latex,
+                   notation=load_notation("nielsen"), net=make_network(layers=(2, 3, 3, 2)))
+    assert r.verdict is Verdict.REFUTED
+
+
+def load_catalogue_entry(id):
+    return next(e for e in load_catalogue() if e.id == id)
+
+
+@pytest.mark.parametrize("text,message", [
+    (r"\delta_j = q_j", "unknown symbol 'q_{j}'; the bishop notation knows"),
+    (r"\delta_j = ", "column"),
+    (r"\delta_j", "needs a left and a right side"),
+    (r"\frac{\partial E_n}{a_j} = \delta_j", "\\partial on one side only"),
+    (r"\delta_j = \eta z_j", "learning rate"),
+    (r"a_7 = 1", "that layer has units 1 to"),
+    (r"\delta_j = u(a_j)", "unknown symbol"),
+])
+def test_what_cannot_be_read_is_an_error_that_says_why(text, message):
+    with pytest.raises(BpcheckError) as e:
+        check_text(text, notation=load_notation("bishop"), net=make_network())
+    assert message in str(e.value)
+
+
+SOURCES = ("bishop", "nielsen", "eglen")
+
+
+@pytest.mark.parametrize("target", SOURCES)
+@pytest.mark.parametrize("entry", [e for e in load_catalogue() if e.notation in SOURCES],
+                         ids=lambda e: e.id)
+def test_every_catalogue_entry_translates_to_an_equivalent_equation(entry, target):
+    """The translation, read back in the target notation, is the same claim: each side
+    equal to the source's side at every value of the indices, proved exactly."""
+    x = entry.expect[0]
+    net, source = network_of(x), load_notation(entry.notation)
+    if target == "eglen" and net.bias and _mentions_bias(entry):
+        pytest.skip("Eglen's notation has no biases")
+    t = translate(entry.latex, source=source, target=load_notation(target), net=net,
+                  index=entry.index)
+    semantics = Semantics(net)
+    for (letters, latex_out, _), sides in zip(t.readings, t.sides):
+        _, back = read(latex_out, notation=load_notation(target), net=net)
+        matches = [claims for l, claims in back if
+                   sorted(l.values()) == sorted(v for k, v in letters.items() if not k.startswith("%"))]
+        assert matches, (latex_out, letters)
+        claims = matches[0]
+        written = [claims[0].equation.lhs] + [c.equation.rhs for c in claims]
+        for mine, theirs in zip(sides, written):
+            eq = sp.Eq(mine, theirs, evaluate=False)
+            free = tuple(sorted({i for i in eq.free_symbols if hasattr(i, "layer")}
+                                - {l[0] for s in eq.atoms(sp.Sum) for l in s.limits}, key=str))
+            outcome = prove(instances(Claim("translation", 0, eq, free), net, semantics.meaning))
+            assert outcome.verdict is Verdict.PROVED, (entry.id, latex_out)
+
+
+def _mentions_bias(entry):
+    return "b^" in entry.latex or "_{j0}" in entry.latex
+
+
+@pytest.mark.parametrize("source,target,text,out", [
+    ("bishop", "eglen", r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k", "δ_q = g'(a_q) Σ_k δ_k w_qk"),
+    ("bishop", "nielsen", r"\delta_k = y_k - t_k", "δ^L_j = a^L_j - y_j"),
+    ("eglen", "bishop", r"\delta_k = t_k - y_k", "δ_k = y_k - t_k"),
+])
+def test_translation_renames_swaps_reverses_and_flips(source, target, text, out):
+    t = translate(text, source=load_notation(source), target=load_notation(target),
+                  net=make_network(bias=source != "eglen"))
+    assert t.readings[0][2] == out
+
+
+# -- untrusted input ------------------------------------------------------------------------
+
+VALID = [e.latex for e in load_catalogue()]
+alphabet = st.sampled_from(list("ajkzwxy_^{}()+-=*/'0123 \\") + [r"\frac", r"\partial", r"\sum",
+                                                                    r"\delta", r"\odot", "^T"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(alphabet, max_size=30).map("".join),
+                 st.tuples(st.sampled_from(VALID), st.integers(0, 200), st.text(max_size=3),
+                           st.integers(0, 3)).map(lambda t: t[0][:t[1]] + t[2] + t[0][t[1] + t[3]:])))
+def test_any_text_gives_a_verdict_or_a_documented_error_quickly(text):
+    start = time.perf_counter()
+    try:
+        r = check_text(text, notation=load_notation("bishop"), net=make_network(), budget=5)
+        assert r.verdict in (Verdict.PROVED, Verdict.REFUTED, Verdict.UNDECIDED)
+    except BpcheckError:
+        pass
+    assert time.perf_counter() - start < 20
+
+
+# -- the command ---------------------------------------------------------------------------
+
+def run(*args):
+    return subprocess.run([BPCHECK, *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+@pytest.mark.parametrize("args,status,verdict", [
+    ([r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k", "--notation", "bishop"], 0, "proved"),
+    ([r"\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)", "--notation", "nielsen",
+      "--output", "softmax", "--loss", "ce"], 1, "refuted"),
+    ([r"\delta_k = y_k - t_k", "--notation", "bishop", "--layers", "3,8,8,3", "--output",
+      "softmax", "--loss", "sse", "--budget", "0.0001"], 3, "undecided"),
+])
+def test_check_exit_status_and_json(args, status, verdict):
+    p = run("check", *args, "--json")
+    assert p.returncode == status, p.stderr
+    data = json.loads(p.stdout)
+    assert data["verdict"] == verdict
+    assert {"verdict", "claim_latex", "conditions", "counterexample"} <= set(data)
+    assert (data["counterexample"] is not None) == (verdict == "refuted")
+
+
+@pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+@pytest.mark.parametrize("args,message", [
+    ([r"\delta_j = \foo", "--notation", "bishop"], "column"),
+    ([r"\delta_j = h'(a_j)", "--notation", "klingon"], "unknown notation 'klingon'"),
+    ([r"x" * 10_001, "--notation", "bishop"], "10"),
+    ([r"\delta_j = 1", "--notation", "bishop", "--index", "j"], "LETTER=LAYER"),
+    (["--notation", "bishop"], "give one equation"),
+])
+def test_check_bad_input_is_one_line_and_status_2(args, message):
+    p = run("check", *args)
+    assert p.returncode == 2 and p.stdout == ""
+    assert len(p.stderr.strip().splitlines()) == 1 and message in p.stderr
+
+
+@pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+def test_check_a_file_gives_a_table_and_the_worst_status(tmp_path):
+    tex = tmp_path / "notes.tex"
+    tex.write_text(r"""Some prose.
+\begin{equation}\delta^L_j = \frac{\partial C}{\partial z^L_j}\end{equation}
+and \[ \delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j) \] then
+\begin{align*} \delta^l &= ((w^{l+1})^T \delta^{l+1}) \odot \sigma'(z^l) \\
+ \frac{\partial C}{\partial b^l_j} &= \delta^l_j \end{align*}
+""")
+    p = run("check", "--file", str(tex), "--notation", "nielsen", "--output", "softmax",
+            "--loss", "ce", "--json")
+    assert p.returncode == 1
+    verdicts = [r["verdict"] for r in json.loads(p.stdout)["results"]]
+    assert verdicts == ["proved", "refuted", "proved", "proved"]
+    lines = tmp_path / "eqs.txt"
+    lines.write_text("\\delta_k = y_k - t_k\n% a comment\n\\delta_k = \\zeta\n")
+    p = run("check", "--file", str(lines), "--notation", "bishop")
+    assert p.returncode == 2 and "error" in p.stdout and "proved" in p.stdout
+
+
+@pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+def test_catalogue_command_lists_verdicts_computed_now():
+    p = run("catalogue", "--source", "nielsen", "--json")
+    assert p.returncode == 0, p.stderr
+    entries = json.loads(p.stdout)["entries"]
+    assert entries and all(e["agrees"] for e in entries)
+    assert {e["source"] for e in entries} == {"nielsen"}
+    p = run("catalogue", "--id", "no-such-entry")
+    assert p.returncode == 2 and "no catalogue entry" in p.stderr
+
+
+@pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+def test_translate_command():
+    p = run("translate", r"\delta_k = y_k - t_k", "--from", "bishop", "--to", "nielsen", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["text"] == "δ^L_j = a^L_j - y_j"
