@@ -24,9 +24,9 @@ from .activation import Activation, activation
 from .errors import UsageError
 from .loss import Loss, loss as loss_named
 
-MAX_WIDTH = 64
+MAX_WIDTH = 32
 MAX_LAYERS = 12
-MAX_WEIGHTS = 20_000
+MAX_WEIGHTS = 5_000
 
 ROLES = ("pre", "out", "W", "b", "delta")
 _BASE = re.compile(r"^(pre|out|W|b|delta)(\d+)$")

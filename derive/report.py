@@ -203,6 +203,10 @@ def _notes(n: Notation, net: Network) -> tuple[str, ...]:
                      "below leave it out.")
     if net.bias and n.bias_style == "weight":
         notes.append("Biases are written as weights from a unit fixed at 1 (index 0).")
+    if net.L > 2 and all(n.layer_marks[k] == "none" for k in ("weighted_input", "delta")):
+        notes.append("This notation tells layers apart by index letters only: in a network "
+                     "with several hidden layers their equations read alike; the layer column "
+                     "of the checks says which is which.")
     if n.delta_sign == -1:
         notes.append("delta has the opposite sign here: delta = -dE/da, so the gradient is "
                      "-delta times the unit's input.")

@@ -98,7 +98,7 @@ def test_a_users_notation_file(tmp_path):
     (["report", "--layers", "2,-3,2"], "'-3' is not a positive integer"),
     (["report", "--layers", "2,0,2"], "width 0 is not a positive integer"),
     (["report", "--layers", "two"], "'two' is not a positive integer"),
-    (["report", "--layers", "2,100,2"], "beyond the bound of 64"),
+    (["report", "--layers", "2,100,2"], "beyond the bound of 32"),
     (["report", "--layers", ",".join(["2"] * 20)], "beyond the bound of 12"),
     (["report", "--loss", "ce"], "use --output sigmoid, softmax"),
     (["report", "--budget", "0"], "--budget"),

@@ -86,7 +86,8 @@ def test_the_recursion_and_gradients_hold_for_every_small_network(widths, hidden
 @pytest.mark.parametrize("kw,message", [
     (dict(layers=(2,)), "at least two widths"),
     (dict(layers=(2, 0)), "width 0 is not a positive integer"),
-    (dict(layers=(2, 65)), "beyond the bound"),
+    (dict(layers=(2, 33)), "beyond the bound"),
+    (dict(layers=(32, 32, 32, 32, 32, 32)), "5280 weights is beyond the bound of 5000"),
     (dict(hidden="softmax"), "output activation only"),
     (dict(hidden="swish"), "unknown hidden activation 'swish'"),
     (dict(output="swish"), "unknown output activation 'swish'"),
