@@ -337,6 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except RecursionError:
+        fail("the input is nested too deeply to check")
+    except Exception as e:  # a bug of bpcheck's: one line, and a status that is not 2
+        print(f"{PROG}: internal error, please report it: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -37,6 +37,17 @@ class CatalogueRow:
         return out
 
 
+def notation_of(entry: Entry):
+    """A notation by name, or a file shipped with the catalogue (notations/NAME.toml)."""
+    if entry.notation.endswith(".toml"):
+        from importlib import resources
+
+        from .notation import parse_notation
+        path = resources.files("equations").joinpath(*entry.notation.split("/"))
+        return parse_notation(path.read_text("utf-8"), source=entry.notation)
+    return load_notation(entry.notation)
+
+
 def network_of(expectation: Expectation):
     kw = dict(expectation.network)
     if "layers" in kw:
@@ -59,7 +70,7 @@ def check_catalogue(*, source: str | None = None, id: str | None = None,
         entries = chosen
     rows = []
     for e in entries:
-        notation = load_notation(e.notation)
+        notation = notation_of(e)
         for x in e.expect:
             try:
                 result: CheckResult | BpcheckError = check_text(

@@ -122,8 +122,10 @@ def render_check(result, console: Console, options: ConsoleOptions) -> Iterator:
                         f": hidden {net.hidden.name}, output {net.output.name}, "
                         f"loss {net.loss.name}, {'biases' if net.bias else 'no biases'}")
     for r in result.readings:
-        claims = "; ".join(text(c.equation, n, net) for c in r.claims)
+        claims = "; ".join(text(result.written(c.equation), n, net) for c in r.claims)
         yield Text.assemble(("Read as ", "bold"), claims, (f"   [{result.layer_words(r.letters)}]", "dim"))
+        for where, lhs, rhs in result.worked(r):
+            yield Text(f"  at {where}: {text(lhs, n, net)}  =?  {text(rhs, n, net)}", style="dim")
         o = r.outcome
         line = Text.assemble(("  ", ""), verdict_text(o.verdict))
         if o.conditions:

@@ -53,7 +53,7 @@ MAX_DEPTH = 150         # parse-tree levels; keeps every recursive walk of the A
 
 
 class ParseError(BpcheckError):
-    """LaTeX outside the grammar: the message names the column, the text there, what was expected.
+    r"""LaTeX outside the grammar: the message names the column, the text there, what was expected.
 
     >>> parse(r"a = \foo")
     Traceback (most recent call last):
@@ -204,7 +204,7 @@ _OPS = ("ln", "log", "exp", "tanh")     # named operators that also take one fac
 
 GRAMMAR = r"""
 start: PROSE* chain _end*
-expression: expr
+expression: expr (_DOT | _COMMA)?
 _end: PROSE | PAREN_PROSE | TAG | EQNUM | _DOT | _COMMA
 chain: expr ((EQ | REL) expr)*
 
@@ -685,8 +685,7 @@ class _Build(Transformer_NonRecursive):
 
     def expression(self, c): return _bare(c[0])
 
-    @v_args(meta=True)
-    def start(self, meta, c):
+    def start(self, c):
         (sides, rels), = (x for x in c if isinstance(x, tuple))
         notes = tuple(re.search(r"\{([^{}]*)\}", t)[1] for t in c
                       if isinstance(t, Token) and t.type in ("PROSE", "PAREN_PROSE"))
@@ -737,11 +736,10 @@ def _in(node, ctx: int) -> str:
     return f"({s})" if _loose(node, ctx) else s
 
 
-def _powered(base, exp: str) -> str:
-    if isinstance(base, (Call, Norm, Number)) or (
-            exp == "T" and isinstance(base, Symbol) and base.sup is None):
-        return f"{_tex(base)}^{{{exp}}}"
-    return f"({_tex(base)})^{{{exp}}}"
+def _base(node) -> str:
+    """node as the base of a Power: bare only where a superscript reads as a power."""
+    s = _tex(node)
+    return s if isinstance(node, (Call, Norm, Number)) else f"({s})"
 
 
 def _name(s: Symbol) -> str:
@@ -801,9 +799,10 @@ def _tex(n) -> str:
                 r"\operatorname{%s}" % func.name if len(func.name) > 1 and func.name[0] != "\\" else func.name)
             return "%s%s(%s)" % (head, "'" * func.primes, ", ".join(_tex(a) for a in args))
         case Power(base, exponent):
-            return _powered(base, _tex(exponent))
+            return "%s^{%s}" % (_base(base), _tex(exponent))
         case Transpose(body):
-            return _powered(body, "T")
+            plain = isinstance(body, Symbol) and body.sup is None
+            return (_symbol(body) if plain else _base(body)) + "^{T}"
         case Grad(wrt, body):
             sub = "_{%s}" % _tex(wrt) if wrt is not None else ""
             return r"\nabla%s %s" % (sub, _in(body, _UNIT))

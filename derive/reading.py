@@ -91,6 +91,32 @@ class CheckResult:
         return ", ".join(f"{_shown(c)}: {word(l)}" for c, l in sorted(letters.items())
                          if not c.startswith("%")) or "no indices"
 
+    def written(self, expr: sp.Basic) -> sp.Basic:
+        """A canonical expression as this notation writes it: its delta has its sign."""
+        from .network import role_of
+        deltas = {d: self.notation.delta_sign * d for d in expr.atoms(sp.Indexed)
+                  if role_of(d.base)[0] == "delta"}
+        return expr.xreplace(deltas)
+
+    def worked(self, reading: Reading, *, limit: int = 400):
+        """Both sides of each claim at one value of its indices, the sums written out: at
+        the counterexample's indices if there is one, else at the first values."""
+        ce = reading.outcome.counterexample
+        out = []
+        for claim in reading.claims:
+            values = dict(ce.index) if ce else {}
+            at = {i: sp.Integer(values.get(i, 1)) for i in claim.free}
+            lhs, rhs = (self.written(side.xreplace(at).doit())
+                        for side in (claim.equation.lhs, claim.equation.rhs))
+            if self.notation.layer_marks["weighted_input"] == "none":
+                # unit 1 of one layer and unit 1 of another print alike: keep the letter
+                lhs, rhs = (_name_units(x, at, self.net.L) for x in (lhs, rhs))
+            if len(str(lhs)) + len(str(rhs)) > limit:
+                continue
+            where = ", ".join(f"{_shown(i.role[1:])} = {v}" for i, v in at.items()) or "the point"
+            out.append((where, lhs, rhs))
+        return out
+
     def to_json(self) -> dict:
         from .report import counterexample_json
         from .render import latex
@@ -107,6 +133,22 @@ class CheckResult:
     def __rich_console__(self, console, options):
         from .console import render_check
         yield from render_check(self, console, options)
+
+
+def _name_units(expr: sp.Expr, at: dict, L: int) -> sp.Expr:
+    """Each concrete index that stood for a free letter, written as (letter=value): the
+    layer of the index position tells which letter it was."""
+    from .network import role_of
+    by_layer = {(i.layer, v): UnitIndex(f"=({_shown(i.role[1:])}={v})", i.layer)
+                for i, v in at.items()}
+
+    def rename(x: sp.Indexed) -> sp.Indexed:
+        role, l = role_of(x.base)
+        layers = (l, l - 1) if role == "W" else (L,) if role == "t" else (l,)
+        new = [by_layer.get((lay, i), i) for lay, i in zip(layers, x.indices)]
+        return x.base[tuple(new)] if len(new) > 1 else x.base[new[0]]
+
+    return expr.replace(lambda e: isinstance(e, sp.Indexed), rename)
 
 
 def _shown(letter: str) -> str:
