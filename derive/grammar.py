@@ -420,7 +420,8 @@ def _unwrap(text: str) -> str:
             closing = re.search(r"\\end\s*\{%s\}$" % re.escape(env[1]), core)
             close_len = len(closing[0]) if closing else 0
         elif pair:
-            close_len = len(pair[1]) if core.endswith(pair[1]) and len(core) >= len(pair[0]) + len(pair[1]) else 0
+            fits = core.endswith(pair[1]) and len(core) >= len(pair[0]) + len(pair[1])
+            close_len = len(pair[1]) if fits else 0
         else:
             break
         if not close_len:
@@ -441,7 +442,8 @@ def _check_depth(tree: Tree, src: str) -> None:
         stack.extend((k, d + 1) for k in t.children if isinstance(k, Tree))
 
 
-def _error_at(src: str, pos: int, what: str, expected: tuple[str, ...] = (), found: str | None = None) -> ParseError:
+def _error_at(src: str, pos: int, what: str, expected: tuple[str, ...] = (),
+              found: str | None = None) -> ParseError:
     line = src.count("\n", 0, pos) + 1
     column = pos - (src.rfind("\n", 0, pos) + 1) + 1
     if found is None:
@@ -680,7 +682,8 @@ class _Build(Transformer_NonRecursive):
 
     # equations
     def chain(self, c):
-        rels = tuple({"≡": r"\equiv", "≠": r"\neq", r"\ne": r"\neq"}.get(str(r), str(r)) for r in c[1::2])
+        canonical = {"≡": r"\equiv", "≠": r"\neq", r"\ne": r"\neq"}
+        rels = tuple(canonical.get(str(r), str(r)) for r in c[1::2])
         return (tuple(_bare(s) for s in c[0::2]), rels)
 
     def expression(self, c): return _bare(c[0])
@@ -778,7 +781,8 @@ def _tex(n) -> str:
             for i, f in enumerate(factors):
                 s = _in(f, _LAST if i == len(factors) - 1 else _FACTOR)
                 # keep h (x+y) from reading as a call, and 2 3 as 23
-                merge = (_CALL_TAIL.search(out) and s.startswith("(")) or (out[-1:].isdigit() and s[:1].isdigit())
+                merge = (_CALL_TAIL.search(out) and s.startswith("(")) or \
+                    (out[-1:].isdigit() and s[:1].isdigit())
                 out += (r" \cdot " if merge else " ") + s if out else s
             return out
         case Hadamard(factors):
@@ -795,8 +799,9 @@ def _tex(n) -> str:
             upper = "^{%s}" % _tex(up) if up is not None else ""
             return r"\sum_{%s}%s %s" % (limits, upper, _in(body, _PRODUCT))
         case Call(func, args):
+            word = len(func.name) > 1 and func.name[0] != "\\"
             head = "\\" + func.name if func.name in _OPS else (
-                r"\operatorname{%s}" % func.name if len(func.name) > 1 and func.name[0] != "\\" else func.name)
+                r"\operatorname{%s}" % func.name if word else func.name)
             return "%s%s(%s)" % (head, "'" * func.primes, ", ".join(_tex(a) for a in args))
         case Power(base, exponent):
             return "%s^{%s}" % (_base(base), _tex(exponent))
