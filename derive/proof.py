@@ -89,11 +89,15 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A verdict with what supports it. `residual` is, for a claim that is not proved,
+    the numerator of lhs - rhs in normal form, written back in the claim's own terms."""
+
     verdict: Verdict
     conditions: tuple[sp.Eq, ...] = ()
     counterexample: Counterexample | None = None
     note: str = ""
     evidence: tuple[str, ...] = field(default=())
+    residual: sp.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,12 @@ def _decide(instances, conditions, domain, seed) -> Outcome:
             used.append(cond)
             return Outcome(Verdict.PROVED, conditions=(cond.statement,),
                            note="needs the condition: without it the two sides differ")
+    back = {atom: meaning for meaning, atom in form.atoms.items()}
+    residual = numerator(form(failing[0].lhs - failing[0].rhs))
+    for _ in range(len(back) + 1):  # an atom's meaning may hold earlier atoms
+        if not residual.free_symbols & set(back):
+            break
+        residual = residual.xreplace(back)
     rng = random.Random(seed)
     evidence = []
     for inst in failing:
@@ -138,10 +148,10 @@ def _decide(instances, conditions, domain, seed) -> Outcome:
             differ, exact = _differ(lhs, rhs)
             if differ:
                 return Outcome(Verdict.REFUTED, counterexample=Counterexample(
-                    inst.index, tuple(point.items()), lhs, rhs, exact))
+                    inst.index, tuple(point.items()), lhs, rhs, exact), residual=residual)
             evidence.append(f"equal at a point: {lhs}")
     return Outcome(Verdict.UNDECIDED, note="the normal form is not zero, but no point where "
-                   "the sides differ was found", evidence=tuple(evidence[:3]))
+                   "the sides differ was found", evidence=tuple(evidence[:3]), residual=residual)
 
 
 def _differ(lhs: sp.Expr, rhs: sp.Expr) -> tuple[bool, bool]:
