@@ -123,6 +123,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true",
                         help="print one JSON object instead of the report")
 
+    export = sub.add_parser(
+        "export", help="write the report as LaTeX for lecture notes",
+        description="Write the report as a standalone LaTeX article (amsmath), in the chosen "
+                    "notation: the network, the forward equations, the derivation step by "
+                    "step, each Jacobian as a matrix with its zeros, and every check with its "
+                    "verdict, conditions or counterexample.",
+        epilog="examples:\n  bpcheck export --notation nielsen -o notes.tex\n"
+               "  bpcheck export --output softmax --loss ce --notation bishop -o softmax.tex --pdf\n"
+               "  bpcheck export --notation eglen --fragment -o eglen-body.tex   (for \\input)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _network_options(export)
+    export.add_argument("--notation", default="all", metavar="NAME",
+                        help=f"{', '.join(BUILTIN)}, all, a notation file, or several separated "
+                             "by commas (default: all)")
+    _budget_option(export)
+    export.add_argument("-o", "--output-file", required=True, metavar="FILE.tex",
+                        help="where to write the LaTeX")
+    export.add_argument("--fragment", action="store_true",
+                        help="write only the body, for \\input into existing notes")
+    export.add_argument("--pdf", action="store_true",
+                        help="also compile it with pdflatex (never with shell escape)")
+    export.add_argument("--force", action="store_true", help="replace FILE.tex if it exists")
+
     check = sub.add_parser(
         "check", help="check an equation written in LaTeX, in a notation",
         description="Read an equation as a book or a forum answer writes it, in one "
@@ -323,6 +346,25 @@ def run_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    from derive import load_notations
+    from derive.export import body, compile_pdf, document, write_atomically
+    from derive.report import build_report
+
+    if not args.output_file.endswith(".tex"):
+        raise UsageError(f"-o {args.output_file!r}: the file name must end in .tex")
+    if args.pdf and args.fragment:
+        raise UsageError("--pdf needs a whole document; leave out --fragment")
+    net = _network(args)
+    report = build_report(net, load_notations(args.notation), budget=args.budget)
+    tex = write_atomically(args.output_file, body(report) if args.fragment else document(report),
+                           force=args.force)
+    print(f"wrote {tex}")
+    if args.pdf:
+        print(f"wrote {compile_pdf(tex)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -331,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return {"report": run_report, "check": run_check, "catalogue": run_catalogue,
-                "translate": run_translate}[args.command](args)
+                "translate": run_translate, "export": run_export}[args.command](args)
     except BpcheckError as e:
         fail(str(e))
     except KeyboardInterrupt:

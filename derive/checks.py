@@ -277,6 +277,20 @@ class Derivation:
     def _run(self) -> list[Check]:
         return [Check(c, self.prove(c)) for c in self.claims()]
 
+    def _repr_latex_(self) -> str:
+        """For Jupyter: every claim in Bishop's notation with its verdict."""
+        from .notation import load_notation
+        from .render import latex
+        n = load_notation("bishop")
+        lines = [rf"&{latex(n.express(c.claim.equation), n, self.net)} && "
+                 rf"\text{{{c.claim.id}: {c.outcome.verdict}}}" for c in self.checks]
+        return "$$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$$"
+
+    def __rich_console__(self, console, options):
+        from .notation import load_notation
+        from .report import build_report
+        yield build_report(self.net, [load_notation("bishop")], budget=self.budget)
+
     def check(self, id: str, layer: int | None = None) -> Check:
         for c in self.checks:
             if c.claim.id == id and (layer is None or c.claim.layer == layer):

@@ -33,6 +33,10 @@ class Jacobian:
     def partial(self) -> Partial:
         return Partial(self.of[self.row], self.wrt[self.col])
 
+    def entry_at(self, row: int, col: int) -> sp.Expr:
+        """The entry of the concrete matrix (1-based), the KroneckerDelta evaluated."""
+        return self.entry.xreplace({self.row: sp.Integer(row), self.col: sp.Integer(col)}).doit()
+
     @property
     def vanishing(self) -> str:
         """'none', 'off-diagonal' or 'all' or 'some', in words the report can use."""

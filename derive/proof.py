@@ -99,6 +99,14 @@ class Outcome:
     evidence: tuple[str, ...] = field(default=())
     residual: sp.Expr | None = None
 
+    def _repr_latex_(self) -> str:
+        conditions = ", ".join(sp.latex(c) for c in self.conditions)
+        return rf"$\text{{{self.verdict}}}" + (rf" \text{{ if }} {conditions}" if conditions else "") + "$"
+
+    def __rich_console__(self, console, options):
+        from .console import verdict_text
+        yield verdict_text(self.verdict)
+
 
 @dataclass(frozen=True)
 class Domain:

@@ -134,6 +134,14 @@ class CheckResult:
         from .console import render_check
         yield from render_check(self, console, options)
 
+    def _repr_latex_(self) -> str:
+        """For Jupyter: the claim as understood and its verdict."""
+        from .render import latex
+        d = self.deciding.outcome
+        cond = (r" \text{ if } " + ", ".join(latex(c, self.notation, self.net)
+                                              for c in d.conditions)) if d.conditions else ""
+        return rf"$${self.understood} \quad \text{{{self.verdict}}}{cond}$$"
+
 
 def _name_units(expr: sp.Expr, at: dict, L: int) -> sp.Expr:
     """Each concrete index that stood for a free letter, written as (letter=value): the

@@ -226,7 +226,11 @@ class LatexPrinter(_NotationPrinter):
     def _print_Pow(self, expr) -> str:
         if expr.exp == -1:
             return rf"\frac{{1}}{{{self._print(expr.base)}}}"
-        return f"{self._factor(expr.base, always=not expr.base.is_Atom and not isinstance(expr.base, sp.Indexed))}^{{{self._print(expr.exp)}}}"
+        base = self._factor(expr.base, always=not expr.base.is_Atom
+                            and not isinstance(expr.base, sp.Indexed))
+        if "^" in base and not base.endswith(r"\right)"):
+            base = "{" + base + "}"  # a^{L}_{k} squared: {a^{L}_{k}}^{2}, not a double superscript
+        return f"{base}^{{{self._print(expr.exp)}}}"
 
     def _print_Equality(self, expr) -> str:
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
@@ -293,7 +297,11 @@ class TextPrinter(LatexPrinter):
     def _print_Pow(self, expr) -> str:
         if expr.exp == -1:
             return f"1/{self._factor(expr.base, always=not expr.base.is_Atom)}"
-        return f"{self._factor(expr.base, always=not expr.base.is_Atom and not isinstance(expr.base, sp.Indexed))}^{self._print(expr.exp)}"
+        base = self._factor(expr.base, always=not expr.base.is_Atom
+                            and not isinstance(expr.base, sp.Indexed))
+        if "^" in base and not base.startswith("("):
+            base = f"({base})"
+        return f"{base}^{self._print(expr.exp)}"
 
     def _print_Unequality(self, expr) -> str:
         return f"{self._print(expr.lhs)} ≠ {self._print(expr.rhs)}"

@@ -40,6 +40,7 @@ class CheckView:
     conditions: tuple[Rendered, ...] = ()
     note: str = ""
     counterexample: dict[str, Any] | None = None
+    outcome_counterexample: Counterexample | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "layer": self.layer, "layer_label": self.layer_label,
@@ -65,6 +66,7 @@ class JacobianView:
     entry: Rendered
     vanishing: str
     zero: tuple[tuple[bool, ...], ...]
+    cells: tuple[tuple[str, ...], ...] = ()  # every entry of the concrete matrix, LaTeX
 
     @property
     def summary(self) -> str:
@@ -133,6 +135,19 @@ class Report:
         from .console import render_report
         yield from render_report(self, console, options)
 
+    def _repr_latex_(self) -> str:
+        """For Jupyter: each notation's checks, one aligned line each, with verdicts."""
+        lines = []
+        for r in self.notations:
+            lines.append(rf"&\textbf{{{_tex_text(r.notation.title)}}}")
+            lines += [rf"&{c.claim.latex} && \text{{{c.id}: {c.verdict}}}" for c in r.checks]
+        return "$$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$$"
+
+
+def _tex_text(text: str) -> str:
+    from .export import escape
+    return escape(text)
+
 
 # -- building --------------------------------------------------------------------------
 
@@ -158,7 +173,7 @@ def _view(claim: Claim, outcome: Outcome, n: Notation, net: Network) -> CheckVie
     return CheckView(claim.id, claim.layer, n.layer_label(claim.layer, net.L),
                      render(n.express(claim.equation), n, net), outcome.verdict,
                      tuple(render(c, n, net) for c in outcome.conditions), outcome.note,
-                     counterexample_json(ce, n, net) if ce else None)
+                     counterexample_json(ce, n, net) if ce else None, ce)
 
 
 class _Prover:
@@ -260,8 +275,11 @@ def build_report(net: Network, notations: list[Notation], *, budget: float | Non
 
 
 def _jacobian_view(J: Jacobian, n: Notation, net: Network) -> JacobianView:
+    cells = tuple(tuple("0" if zero else latex(J.entry_at(r, c), n, net)
+                        for c, zero in enumerate(row, start=1))
+                  for r, row in enumerate(J.zero, start=1))
     return JacobianView(J.kind, J.layer, render(J.partial, n, net), render(J.entry, n, net),
-                        J.vanishing, J.zero)
+                        J.vanishing, J.zero, cells)
 
 
 def _cross(derivation: Derivation, prover: "_Prover",
