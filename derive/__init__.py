@@ -1,5 +1,8 @@
 """bpcheck's engine: networks, activations, losses, notations, derivation and proof.
 
+Names are imported on first use, so that loading the pytest plugin (which imports this
+package in every pytest run where bpcheck is installed) does not load SymPy.
+
 >>> from derive import make_network, Derivation
 >>> d = Derivation(make_network(layers=(2, 3, 2), output="softmax", loss="ce"))
 >>> [str(c.outcome.verdict) for c in d.checks if c.claim.id.startswith("output")]
@@ -7,16 +10,24 @@
 """
 from __future__ import annotations
 
-from .activation import ACTIVATIONS, Activation
-from .checks import CHECK_IDS, Check, Claim, Derivation
-from .errors import BpcheckError, NotSupported, UsageError
-from .loss import LOSSES, Loss
-from .network import Network, make_network
-from .notation import Notation, load_notation, load_notations
-from .proof import Outcome, Verdict
+from importlib import import_module
 
-__all__ = [
-    "ACTIVATIONS", "Activation", "BpcheckError", "CHECK_IDS", "Check", "Claim", "Derivation",
-    "LOSSES", "Loss", "Network", "NotSupported", "Notation", "Outcome", "UsageError",
-    "Verdict", "load_notation", "load_notations", "make_network",
-]
+_WHERE = {
+    "ACTIVATIONS": "activation", "Activation": "activation",
+    "CHECK_IDS": "checks", "Check": "checks", "Claim": "checks", "Derivation": "checks",
+    "BpcheckError": "errors", "NotSupported": "errors", "UsageError": "errors",
+    "LOSSES": "loss", "Loss": "loss",
+    "Network": "network", "make_network": "network",
+    "Notation": "notation", "load_notation": "notation", "load_notations": "notation",
+    "Outcome": "proof", "Verdict": "proof",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+pytest_plugins = ["pytester"]
+
 import functools
 
 from derive import Derivation, make_network, load_notations
