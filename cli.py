@@ -146,6 +146,28 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also compile it with pdflatex (never with shell escape)")
     export.add_argument("--force", action="store_true", help="replace FILE.tex if it exists")
 
+    example = sub.add_parser(
+        "example", help="a worked numeric example: forward pass, deltas, gradients, one step",
+        description="Work one example through a network given in a TOML file (widths, "
+                    "activations, loss, every weight and bias, the input, the target, the "
+                    "learning rate): every weighted input and output, the loss, every delta, "
+                    "every gradient and the weights after one gradient step, in the chosen "
+                    "notation. Every number comes from the formulas the engine proved. Exact "
+                    "fractions where everything is rational, else --digits significant digits.",
+        epilog="examples:\n  bpcheck example examples/sigmoid-2-2-2.toml\n"
+               "  bpcheck example examples/softmax-ce.toml --notation nielsen --latex worked.tex",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    example.add_argument("spec", metavar="SPEC.toml", help="the network and its numbers")
+    example.add_argument("--notation", default="bishop", metavar="NAME",
+                         help=f"{', '.join(BUILTIN)} or a notation file (default: bishop)")
+    example.add_argument("--digits", type=int, default=10, metavar="N",
+                         help="significant digits where a value is not rational (default: 10)")
+    example.add_argument("--latex", metavar="OUT.tex",
+                         help="also write the example as a LaTeX article")
+    example.add_argument("--force", action="store_true", help="replace OUT.tex if it exists")
+    _budget_option(example)
+    example.add_argument("--json", action="store_true", help="print one JSON object")
+
     check = sub.add_parser(
         "check", help="check an equation written in LaTeX, in a notation",
         description="Read an equation as a book or a forum answer writes it, in one "
@@ -365,6 +387,25 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_example(args: argparse.Namespace) -> int:
+    from derive import load_notation
+    from derive.example import run
+    from derive.export import write_atomically
+
+    _check_budget(args)
+    notation = load_notation(args.notation)
+    worked = run(args.spec, notation=notation, digits=args.digits, budget=args.budget)
+    if args.latex is not None:
+        if not args.latex.endswith(".tex"):
+            raise UsageError(f"--latex {args.latex!r}: the file name must end in .tex")
+        write_atomically(args.latex, worked.to_latex(notation), force=args.force)
+    if args.json:
+        print(json.dumps(worked.to_json(notation), indent=2, ensure_ascii=False))
+    else:
+        _print(worked)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -373,7 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return {"report": run_report, "check": run_check, "catalogue": run_catalogue,
-                "translate": run_translate, "export": run_export}[args.command](args)
+                "translate": run_translate, "export": run_export,
+                "example": run_example}[args.command](args)
     except BpcheckError as e:
         fail(str(e))
     except KeyboardInterrupt:

@@ -138,3 +138,28 @@ def test_running_the_module_file_works_as_well():
                        capture_output=True, text=True, timeout=300,
                        cwd=os.path.join(os.path.dirname(__file__), ".."))
     assert p.returncode == 0 and json.loads(p.stdout)["notations"][0]["name"] == "eglen"
+
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+
+
+def test_example_prints_the_worked_numbers_and_writes_latex(tmp_path):
+    p = run("example", os.path.join(EXAMPLES, "sigmoid-2-2-2.toml"), "--json")
+    assert p.returncode == 0, p.stderr
+    assert "0.2983711088" in p.stdout
+    out = tmp_path / "worked.tex"
+    p = run("example", os.path.join(EXAMPLES, "softmax-ce.toml"), "--notation", "nielsen",
+            "--latex", str(out))
+    assert p.returncode == 0, p.stderr
+    assert out.read_text().startswith("\\documentclass")
+    again = run("example", os.path.join(EXAMPLES, "softmax-ce.toml"), "--latex", str(out))
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_a_malformed_spec_names_the_key(tmp_path):
+    spec = tmp_path / "bad.toml"
+    text = open(os.path.join(EXAMPLES, "sigmoid-2-2-2.toml")).read()
+    spec.write_text(text.replace("0.15", '"abc"'))
+    p = run("example", str(spec))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert "weights" in p.stderr and "'abc'" in p.stderr
