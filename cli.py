@@ -304,7 +304,11 @@ def _equations_of(path: str) -> list[str]:
         eqs = []
         for a, b, _, c in found:
             body = a or b or c
-            eqs += [part.strip() for part in re.split(r"\\\\", body) if part.strip()]
+            lines = [part.strip() for part in re.split(r"\\\\", body) if part.strip()]
+            # an aligned chain (x &= y \\ &= z) is one equation: each step is checked
+            if len(lines) > 1 and all(l.lstrip("& ").startswith(("=", r"\equiv")) for l in lines[1:]):
+                lines = [" ".join(lines)]
+            eqs += lines
         return eqs
     return [line.strip() for line in text.splitlines()
             if line.strip() and not line.lstrip().startswith(("#", "%"))]

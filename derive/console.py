@@ -151,6 +151,7 @@ def check_table(rows) -> Table:
     for col in ("equation", "verdict", "where it fails"):
         t.add_column(col, overflow="fold")
     for line, r in rows:
+        line = line if len(line) <= 200 else line[:197] + "..."
         if isinstance(r, BpcheckError):
             t.add_row(line, Text("error", style="bold magenta"), str(r))
             continue
@@ -170,8 +171,9 @@ def catalogue_table(rows) -> Table:
     t.add_column("id", no_wrap=True)
     t.add_column("source", no_wrap=True)
     t.add_column("equation as printed", overflow="fold", ratio=1)
-    for col in ("network", "expected", "now"):
-        t.add_column(col, no_wrap=True)
+    t.add_column("network", overflow="fold", ratio=1)
+    t.add_column("expected", no_wrap=True, min_width=9)
+    t.add_column("now", no_wrap=True, min_width=9)
     for r in rows:
         now = Text(r.verdict, style=STYLE.get(Verdict(r.verdict), "bold magenta")
                    if r.verdict in {v.value for v in Verdict} else "bold magenta")

@@ -62,9 +62,16 @@ def _counterexample(ce: Counterexample, r: NotationReport, net) -> str:
             rf"side ${_value(ce.rhs, r, net)}$, where ${point}$.")
 
 
+WIDEST = 6  # columns of a Jacobian written out in full; wider ones show their pattern
+
+
 def _jacobian_matrix(j) -> str:
-    """The concrete Jacobian with every entry written, its zeros as zeros."""
-    return r"\begin{pmatrix}" + r" \\ ".join(" & ".join(row) for row in j.cells) + r"\end{pmatrix}"
+    """The concrete Jacobian with every entry written and its zeros as zeros; a wide one
+    as its pattern (* where the entry is not identically zero)."""
+    wide = len(j.cells[0]) > WIDEST
+    rows = [" & ".join(("0" if z else r"\ast") if wide else cell for z, cell in zip(zr, cr))
+            for zr, cr in zip(j.zero, j.cells)]
+    return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
 def body(report: Report) -> str:
@@ -99,6 +106,9 @@ def body(report: Report) -> str:
             kind = "output activation" if j.kind == "output-activation" else "between layers"
             parts.append(rf"{escape(kind.capitalize())}: ${j.partial.latex} = {j.entry.latex}$; "
                          rf"{escape(j.summary)}.")
+            if len(j.cells[0]) > WIDEST:
+                parts.append(rf"The entries of this {len(j.cells)} by {len(j.cells[0])} matrix "
+                             r"are written as $\ast$ where they are not identically zero.")
             parts.append(r"\[" + _jacobian_matrix(j) + r"\]")
         parts.append(r"\subsection*{Checks}")
         parts.append(r"\begin{itemize}")
@@ -115,12 +125,26 @@ def body(report: Report) -> str:
                 item += " " + _counterexample(ce, r, net)
             parts.append(item)
         parts.append(r"\end{itemize}")
+    if len(report.notations) > 1:
+        parts.append(r"\section*{Cross-notation: the same quantities in every notation}")
+        names = [r.notation for r in report.notations]
+        cols = "l" * (len(names) + 1)
+        rows = [" & ".join(["quantity"] + [escape(n.name) for n in names]) + r" \\ \hline"]
+        rows += [" & ".join([escape(label)] + [f"${c.latex}$" for c in cells]) + r" \\"
+                 for label, cells in report.translation]
+        parts.append(rf"\begin{{tabular}}{{{cols}}}" + "\n".join(rows) + r"\end{tabular}")
+        for row in report.cross:
+            parts.append(rf"\paragraph{{Delta, layer {row.layer}: {VERDICT[row.verdict]}.}}")
+            parts.append(r"\begin{align*}" + r" \\ ".join(
+                rf"&{f.latex} && \text{{{escape(name)}}}" for name, f in row.formulas)
+                + r"\end{align*}")
     return "\n".join(parts) + "\n"
 
 
 def document(report: Report) -> str:
     """A standalone article: compiles with pdflatex and the amsmath package alone."""
     return ("\\documentclass[11pt]{article}\n\\usepackage{amsmath}\n"
+            "\\setcounter{MaxMatrixCols}{64}\n"
             "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}\n"
             "\\allowdisplaybreaks\n\\begin{document}\n" + body(report) + "\\end{document}\n")
 
@@ -140,6 +164,9 @@ def write_atomically(path: str, text: str, *, force: bool = False) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

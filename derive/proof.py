@@ -226,7 +226,8 @@ def sample_point(exprs: Sequence[sp.Expr], rng: random.Random, domain: Domain) -
     for q in quantities:
         if isinstance(q, KinkSide) and q not in point:
             at = sp.N(evaluate(q.of, point), 30)
-            point[q] = sp.Integer(1 if at > 0 else 0)
+            point[q] = sp.Integer(1 if at.is_number and at > 0 else
+                                  0 if at.is_number else rng.choice([0, 1]))
     return point
 
 

@@ -200,6 +200,28 @@ class _Reader:
         raise UsageError(f"--index {letter}={value!r}: give input, hidden, output or a layer "
                          f"number as the notation writes it")
 
+    def roles_text(self) -> str:
+        """What each symbol is, in a sentence: the hint when no reading fits."""
+        sy, n = self.n.symbols, self.n
+        parts = [f"{sy['weighted_input']} is a weighted input",
+                 f"{sy['unit_output']} a unit's output" + (
+                     "" if sy["unit_output"] == sy["output"] else
+                     f" (the network's output is {sy['output']})"),
+                 f"{sy['weight']} a weight ({n.weight_order.replace(',', ', ')})",
+                 f"{sy['target']} the target",
+                 f"the activations are {self.activations_text()}"]
+        marked = [k for k, v in n.layer_marks.items() if v != "none"]
+        if marked:
+            parts.append("layers are marked on " + ", ".join(sy[k] for k in marked))
+        return "; ".join(parts) + " (--index LETTER=LAYER pins a letter)"
+
+    def activation_names(self) -> set[str]:
+        return {self.n.symbols[k].lstrip("\\") for k in ("hidden_activation", "output_activation")}
+
+    def activations_text(self) -> str:
+        h, f = (self.n.symbols[k] for k in ("hidden_activation", "output_activation"))
+        return h if h == f else f"{h} (hidden) and {f} (output)"
+
     def known(self) -> str:
         return ", ".join(sorted({self.n.symbols[k] for k in self.n.symbols}))
 
@@ -207,6 +229,8 @@ class _Reader:
         """The notation keys a symbol may be, and its subscript without a pattern index."""
         if (s.name, s.sub) in self.names:
             return self.names[(s.name, s.sub)], ()
+        if len(s.sub) == 2 and "delta" in self.names.get((s.name, ()), []) and s.sup is None:
+            return ["kronecker"], s.sub  # delta_{kj} with two indices is Kronecker's
         keys = self.names.get((s.name, ()), [])
         sub = s.sub
         if self.pattern and len(sub) > 1 and sub[0] in self.pattern:
@@ -235,7 +259,7 @@ class _Reader:
                 base = self.mark(var, key)
                 if base is not None:
                     return base[0], base[1] + sign * int(num.text)
-        raise UsageError(f"layer mark {g.to_latex(sup)!r} is not a layer: write a number, "
+        raise UsageError(f"layer mark {g.to_latex(sup)} is not a layer: write a number, "
                          f"{self.n.output_layer or 'a letter'}, l, l+1 or l-1")
 
     # -- constraints --------------------------------------------------------------------
@@ -419,7 +443,7 @@ class _Builder:
     def build(self, x: g.Node) -> sp.Expr:
         method = getattr(self, "_" + type(x).__name__, None)
         if method is None:
-            raise NotSupported(f"{g.to_latex(x)!r} has no meaning in a network yet")
+            raise NotSupported(f"{g.to_latex(x)} has no meaning in a network yet")
         return method(x)
 
     def _Number(self, x):
@@ -442,7 +466,7 @@ class _Builder:
 
     def _Frac(self, x):
         if isinstance(x.num, g.Differential) or isinstance(x.den, g.Differential):
-            raise UsageError(f"{g.to_latex(x)!r} has \\partial on one side only: did you mean "
+            raise UsageError(f"{g.to_latex(x)} has \\partial on one side only: did you mean "
                              "a partial derivative, \\frac{\\partial X}{\\partial Y}?")
         return self.build(x.num) / self.build(x.den)
 
@@ -455,33 +479,60 @@ class _Builder:
     def _Sum(self, x):
         layer = self.a[x.index]
         k = self.index(x.index, layer)
-        return sp.Sum(self.build(x.body), (k, 1, self.net.width(layer)))
+        width = self.net.width(layer)
+        lower = 1 if x.lower is None else self._bound(x, x.lower, (0, 1), "lower")
+        if x.upper is not None and isinstance(x.upper, g.Number):
+            self._bound(x, x.upper, (width,), "upper")
+        body = self.build(x.body)
+        total = sp.Sum(body, (k, 1, width))
+        if lower == 0:
+            if self.r.n.bias_style != "weight" or not self.net.bias:
+                raise UsageError(f"{g.to_latex(x)} starts at 0, the unit held at 1 that carries "
+                                 "the biases; this notation or network has no such unit")
+            # Bishop's z_0 = 1 and w_j0 = b_j: the term i = 0 is the bias
+            zero = body.xreplace({k: sp.Integer(0)})
+            zero = zero.replace(lambda e: isinstance(e, sp.Indexed) and _role(e) == "W"
+                                and e.indices[1] == 0,
+                                lambda e: self.net.b(_layer(e))[e.indices[0]])
+            zero = zero.replace(lambda e: isinstance(e, sp.Indexed) and _role(e) == "out"
+                                and e.indices[0] == 0, lambda e: sp.Integer(1))
+            total = total + zero
+        return total
+
+    def _bound(self, x, node, accepted, which) -> int:
+        if isinstance(node, g.Number) and node.text.isdigit() and int(node.text) in accepted:
+            return int(node.text)
+        raise NotSupported(f"{g.to_latex(x)}: a sum over part of a layer is not supported; "
+                           f"its {which} limit must be {' or '.join(map(str, accepted))} "
+                           f"(the whole layer), or left out")
 
     def _Call(self, x):
-        name = x.func.name
+        name = x.func.name.lstrip("\\")
         args = [self.build(a) for a in x.args]
-        if name in (r"\ln", r"\log") and not x.func.primes:
-            return sp.log(*args)
-        if name == r"\exp" and not x.func.primes:
-            return sp.exp(*args)
-        if name == r"\tanh" and not x.func.primes:
-            return sp.tanh(*args)
+        plain = {"ln": sp.log, "log": sp.log, "exp": sp.exp, "tanh": sp.tanh}
+        if name in plain and not x.func.primes and name not in self.r.activation_names():
+            return plain[name](*args)
         keys, _ = self.r.keys_of(replace(x.func, primes=0))
         if not {"hidden_activation", "output_activation"} & set(keys):
-            raise UsageError(f"unknown function {name!r} in {g.to_latex(x)!r}; this notation's "
-                             f"activations are {self.r.n.symbols['hidden_activation']} and "
-                             f"{self.r.n.symbols['output_activation']}")
+            raise UsageError(f"unknown function {x.func.name} in {g.to_latex(x)}; this "
+                             f"notation's activations are {self.r.activations_text()}, and "
+                             "ln, log, exp, tanh")
         (arg,) = args
-        from .network import role_of
-        if not (isinstance(arg, sp.Indexed) and role_of(arg.base)[0] == "pre"):
-            raise NotSupported(f"{g.to_latex(x)!r}: an activation is applied to a weighted input")
-        l = role_of(arg.base)[1]
+        if not (isinstance(arg, sp.Indexed) and _role(arg) == "pre"):
+            raise NotSupported(f"{g.to_latex(x)}: an activation is applied to a weighted input "
+                               f"of this notation ({self.r.n.symbols['weighted_input']}), not to "
+                               "anything else")
+        if x.func.primes > 1:
+            raise NotSupported(f"{g.to_latex(x)}: second derivatives of activations are not "
+                               "supported")
+        l = _layer(arg)
+        if x.func.primes == 0 and not self.net.activation(l).elementwise:
+            raise UsageError(f"{g.to_latex(x)}: the activation of layer "
+                             f"{self.r.n.layer_label(l, self.net.L)} is softmax, and softmax of "
+                             "one weighted input alone is not defined: each output depends on "
+                             "every weighted input of its layer")
         value = self.net.phi(l)(arg)
-        for _ in range(x.func.primes):
-            value = sp.Derivative(value, arg) if x.func.primes == 1 else \
-                sp.Derivative(value, arg, x.func.primes)
-            break
-        return value
+        return sp.Derivative(value, arg) if x.func.primes == 1 else value
 
     def _Symbol(self, x):
         r, net = self.r, self.net
@@ -489,7 +540,7 @@ class _Builder:
             return sp.exp(self.build(x.sup))
         keys, sub = r.keys_of(x)
         if not keys:
-            raise UsageError(f"unknown symbol {g.to_latex(replace(x, sup=None))!r}; the "
+            raise UsageError(f"unknown symbol {g.to_latex(replace(x, sup=None))}; the "
                              f"{r.n.name} notation knows {r.known()}")
         roles = {ROLES[k] for k in keys}
         if x.sup is not None and not any(r.n.layer_marks.get(k, "none") != "none" for k in keys):
@@ -512,7 +563,7 @@ class _Builder:
             if role == "t":
                 return net.t[idx]
             return net.out(layer)[idx]
-        raise NotSupported(f"{g.to_latex(x)!r} ({', '.join(keys)}) has no value in a network")
+        raise NotSupported(f"{g.to_latex(x)} ({', '.join(keys)}) has no value in a network")
 
     def _loose(self, c: str) -> sp.Expr:
         return sp.Integer(int(c)) if c.isdigit() else UnitIndex("=" + c, self.a.get(c, 0))
@@ -525,10 +576,20 @@ class _Builder:
         to, frm = sub if r.n.weight_order == "to,from" else sub[::-1]
         if frm == "0" and r.n.bias_style == "weight":
             if not net.bias:
-                raise UsageError(f"{g.to_latex(x)!r} is a bias, and the network has none "
+                raise UsageError(f"{g.to_latex(x)} is a bias, and the network has none "
                                  "(drop --no-bias)")
             return net.b(layer)[self.index(to, layer)]
         return net.W(layer)[self.index(to, layer), self.index(frm, layer - 1)]
+
+
+def _role(e: sp.Indexed) -> str:
+    from .network import role_of
+    return role_of(e.base)[0]
+
+
+def _layer(e: sp.Indexed) -> int:
+    from .network import role_of
+    return role_of(e.base)[1]
 
 
 def x_key(x: g.Symbol) -> str:
@@ -545,7 +606,7 @@ def _collect(node: g.Node, reader: _Reader) -> None:
             return
         keys, sub = reader.keys_of(node)
         if not keys:
-            raise UsageError(f"unknown symbol {g.to_latex(replace(node, sup=None))!r}; the "
+            raise UsageError(f"unknown symbol {g.to_latex(replace(node, sup=None))}; the "
                              f"{reader.n.name} notation knows {reader.known()}")
         roles = {ROLES[k] for k in keys}
         marked = [k for k in keys if reader.n.layer_marks.get(k, "none") != "none"]
@@ -568,11 +629,16 @@ def _collect(node: g.Node, reader: _Reader) -> None:
             _weight_constraints(node, keys, sub, key, mark, reader)
             return
         if len(sub) != 1:
-            raise UsageError(f"{g.to_latex(node)!r} needs one unit index")
+            raise UsageError(f"{g.to_latex(node)} needs one unit index")
+        syms = reader.n.symbols
+        # a unit's output symbol covers the output layer only where the notation has no
+        # symbol of its own for the network's outputs (Bishop's z is not his y)
+        unit_layers = set(range(L + 1)) if syms["unit_output"] == syms["output"] \
+            else set(range(L))
         allowed = set()
         for k in keys:
             allowed |= {"weighted_input": set(range(1, L + 1)), "delta": set(range(1, L + 1)),
-                        "unit_output": set(range(L + 1)), "input": {0}, "output": {L},
+                        "unit_output": unit_layers, "input": {0}, "output": {L},
                         "target": {L}}.get(k, set())
         c = sub[0]
         reader.require(lambda a, key=key, allowed=allowed: a[key] in allowed if key in a else None)
@@ -583,18 +649,29 @@ def _collect(node: g.Node, reader: _Reader) -> None:
             v = reader.letter_var(c)
             reader.require(lambda a, key=key, v=v: a[key] == a[v] if key in a and v in a else None)
         return
+    if isinstance(node, g.Call) and len(node.args) == 1 and isinstance(node.args[0], g.Symbol):
+        keys, _ = reader.keys_of(replace(node.func, primes=0))
+        hidden, output = "hidden_activation" in keys, "output_activation" in keys
+        if hidden != output:  # Bishop's h is the hidden activation, his f the output's
+            arg = node.args[0]
+            akeys, _ = reader.keys_of(arg)
+            if "weighted_input" in akeys:
+                key = x_key(arg)
+                reader.variables.add(key)
+                ok = (lambda l: 1 <= l < L) if hidden else (lambda l: l == L)
+                reader.require(lambda a, key=key, ok=ok: ok(a[key]) if key in a else None)
     if isinstance(node, g.Sum):
         v = reader.letter_var(node.index)
         if node.index_set is not None:
             s = node.index_set
             if not (isinstance(s, g.Symbol) and len(s.sub) == 1 and not s.sub[0].isdigit()):
-                raise NotSupported(f"index set {g.to_latex(s)!r}: write U_j, the units that j "
+                raise NotSupported(f"index set {g.to_latex(s)}: write U_j, the units that j "
                                    "sends connections to")
             j = reader.letter_var(s.sub[0])
             reader.require(lambda a, v=v, j=j: a[v] == a[j] + 1 if v in a and j in a else None)
         for bound in (node.lower, node.upper):
             if bound is not None and not isinstance(bound, (g.Number, g.Symbol)):
-                raise NotSupported(f"sum limit {g.to_latex(bound)!r}")
+                raise NotSupported(f"sum limit {g.to_latex(bound)}")
     for child in _children(node):
         _collect(child, reader)
 
@@ -608,13 +685,13 @@ def _weight_constraints(node, keys, sub, key, mark, reader) -> None:
                        if key in a and _Reader.layer_of(mark, a) is not None else None)
     if "b" in roles and "W" not in roles:
         if len(sub) != 1:
-            raise UsageError(f"{g.to_latex(node)!r} needs one unit index")
+            raise UsageError(f"{g.to_latex(node)} needs one unit index")
         if not sub[0].isdigit():
             v = reader.letter_var(sub[0])
             reader.require(lambda a, key=key, v=v: a[key] == a[v] if key in a and v in a else None)
         return
     if len(sub) != 2:
-        raise UsageError(f"{g.to_latex(node)!r} needs two indices, "
+        raise UsageError(f"{g.to_latex(node)} needs two indices, "
                          f"{'to, from' if reader.n.weight_order == 'to,from' else 'from, to'}")
     to, frm = sub if reader.n.weight_order == "to,from" else sub[::-1]
     if not to.isdigit():
@@ -642,6 +719,11 @@ def read(text: str, *, notation: Notation, net: Network,
         c = next(l for l in ("j", "k", "i", "m", "p", "q") if l not in used)
         sides = [_componentize(s, c, reader) for s in sides]
     sides = _scoped(sides)
+    free = {c for s in sides for c in _free_letters(s)}
+    for s in sides:
+        for c in _summed_letters(s) & free:
+            raise UsageError(f"the index {_shown(c)} is summed over and also free in the same "
+                             "equation; give the summed index a letter of its own")
     for s in sides:
         _collect(s, reader)
     for letter in reader.hints:
@@ -650,12 +732,16 @@ def read(text: str, *, notation: Notation, net: Network,
     assignments = reader.solve()
     if not assignments:
         raise UsageError("no reading fits this network: the layers the symbols ask for "
-                         "are inconsistent (check the indices and layer marks)")
+                         f"contradict each other; in {notation.name}'s notation "
+                         + reader.roles_text())
     readings = []
     for a in assignments[:MAX_READINGS]:
         b = _Builder(reader, a)
         built = [b.build(s) for s in sides]
         claims = []
+        for side, node in zip(built, sides):
+            if side.has(sp.zoo, sp.nan, sp.oo):
+                raise UsageError(f"{g.to_latex(node)} divides by zero")
         for lhs, rhs in zip(built, built[1:]):
             eqn = sp.Eq(lhs, rhs, evaluate=False)
             free = sorted({i for i in eqn.free_symbols if isinstance(i, UnitIndex)} - _bound(eqn),
@@ -700,6 +786,9 @@ def _scoped(sides: list[g.Node]) -> list[g.Node]:
     def walk(x: g.Node) -> g.Node:
         if isinstance(x, g.Sum):
             index = x.index
+            if index in _summed_letters(x.body):
+                raise UsageError(f"the index {x.index} is summed twice, one sum inside the "
+                                 "other; give the inner sum a letter of its own")
             if index in seen:
                 seen[index] += 1
                 index = f"{x.index}~{seen[x.index]}"
@@ -718,6 +807,24 @@ def _scoped(sides: list[g.Node]) -> list[g.Node]:
         return x
 
     return [walk(s) for s in sides]
+
+
+def _free_letters(node: g.Node, bound: frozenset = frozenset()) -> set[str]:
+    if isinstance(node, g.Symbol):
+        return {c for c in node.sub if not c.isdigit() and c not in bound}
+    if isinstance(node, g.Sum):
+        return _free_letters(node.body, bound | {node.index})
+    out: set[str] = set()
+    for ch in _children(node):
+        out |= _free_letters(ch, bound)
+    return out
+
+
+def _summed_letters(node: g.Node) -> set[str]:
+    out = {node.index} if isinstance(node, g.Sum) else set()
+    for ch in _children(node):
+        out |= _summed_letters(ch)
+    return out
 
 
 def _bound(expr: sp.Basic) -> set:

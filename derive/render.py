@@ -64,32 +64,39 @@ class _NotationPrinter(Printer):
     def _join(self, parts: list[str]) -> str:
         return "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
 
-    def _mark(self, key: str, l: int) -> str:
+    def _mark(self, key: str, l: int, concrete: bool = False) -> str:
+        """The layer as the notation marks it. A concrete unit (numbers for indices) of a
+        notation that marks no layer gets [l], or w_11 of two layers would print alike."""
         style = self.notation.layer_marks[key]
         label = self.notation.layer_label(l, self.net.L)
+        if style == "none" and concrete and key not in ("input", "output"):
+            return f"[{label}]"
         return {"none": "", "superscript": label, "parenthesised": f"({label})"}[style]
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         role, l = role_of(expr.base)
         idx = [self._index(i) for i in expr.indices]
         n = self.notation
+        concrete = all(isinstance(i, sp.Integer) for i in expr.indices)
         if role == "t":
             return self.scripted(self.name("target"), self._join(idx), "")
         if role == "W":
             if n.weight_order == "from,to":
                 idx.reverse()
-            return self.scripted(self.name("weight"), self._join(idx), self._mark("weight", l))
+            return self.scripted(self.name("weight"), self._join(idx),
+                                 self._mark("weight", l, concrete))
         if role == "b":
             if n.bias_style == "weight":
                 pair = [idx[0], "0"] if n.weight_order == "to,from" else ["0", idx[0]]
-                return self.scripted(self.name("weight"), self._join(pair), self._mark("weight", l))
-            return self.scripted(self.name("bias"), idx[0], self._mark("bias", l))
+                return self.scripted(self.name("weight"), self._join(pair),
+                                     self._mark("weight", l, concrete))
+            return self.scripted(self.name("bias"), idx[0], self._mark("bias", l, concrete))
         key = {"pre": "weighted_input", "delta": "delta"}.get(role)
         if role == "out":
             key = "input" if l == 0 else "output" if l == self.net.L else "unit_output"
         if key is None:
             return self.scripted(str(expr.base.label), self._join(idx), "")
-        return self.scripted(self.name(key), self._join(idx), self._mark(key, l))
+        return self.scripted(self.name(key), self._join(idx), self._mark(key, l, concrete))
 
     def _print_IndexedBase(self, expr) -> str:
         return str(expr.label)
@@ -256,7 +263,7 @@ class TextPrinter(LatexPrinter):
     def scripted(self, name: str, sub: str, sup: str) -> str:
         out = name
         if sup:
-            out += f"^{sup}" if len(sup) == 1 or sup.startswith("(") else f"^({sup})"
+            out += f"^{sup}" if len(sup) == 1 or sup.startswith(("(", "[")) else f"^({sup})"
         if sub:
             out += f"_({sub})" if "," in sub else f"_{sub}"
         return out

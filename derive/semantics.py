@@ -116,6 +116,7 @@ class Semantics:
             slope = sp.diff(act.values([x], self.net.phi(l))[0], x)
             return slopes_as_functions(slope).xreplace({x: arg})
         if isinstance(arg, sp.Indexed) and role_of(arg.base) == ("pre", l):
+            # f'(a_k) of softmax, as BP1 writes it: the diagonal entry dy_k/da_k
             k = arg.indices[0]
             return self.partial(self.net.out(l)[k], arg)
         raise NotSupported("the derivative of softmax at an expression is not one number")

@@ -99,7 +99,7 @@ def output_steps(net: Network, J: Jacobian) -> list[Step]:
     total = collapse(sp.Sum(sp.expand(dE * J.entry.xreplace({J.row: m, J.col: k})), (m, 1, n)),
                      net, widths={n: net.width(L)})
     total = total.xreplace({n: net.width(L)})
-    why = ("substituted; the KroneckerDelta keeps one term"
+    why = ("substituted; the Kronecker delta keeps one term"
            if net.output.elementwise else "substituted; no term vanishes (softmax)")
     steps.append(Step(why, _eq(delta[k], sp.factor_terms(total))))
     conditions: tuple[sp.Basic, ...] = ()
@@ -140,7 +140,7 @@ def hidden_steps(net: Network, l: int) -> list[Step]:
                                          evaluate=False), (k, 1, width)))),
         Step("the next weighted input differentiated: a sum over this layer",
              _eq(Partial(a_next[k], a[j]), raw.xreplace({n: net.width(l)}))),
-        Step("the KroneckerDelta keeps one term", _eq(Partial(a_next[k], a[j]), entry)),
+        Step("the Kronecker delta keeps one term", _eq(Partial(a_next[k], a[j]), entry)),
         Step("the next layer's deltas substituted; the derivative of the activation comes out of the sum",
              _eq(delta[j], sp.Mul(sp.Derivative(net.phi(l)(a[j]), a[j]),
                                   sp.Sum(sp.Mul(W[k, j], net.delta(l + 1)[k], evaluate=False),

@@ -50,13 +50,20 @@ def test_the_catalogue_covers_every_source_and_the_wrong_seed_claims():
     (r"\frac{\partial a_k}{\partial a_j} = I_{kj}", "bishop", {}, "refuted"),
     # it is w_kj h'(a_j)
     (r"\frac{\partial a_k}{\partial a_j} = w_{kj} h'(a_j)", "bishop", {}, "proved"),
-    (r"\delta_j = h'(a_j) \sum_k w_{jk} \delta_k", "bishop", {}, "refuted"),  # indices swapped
     (r"\delta_q = g'(a_q) \sum_k \delta_k w_{kq}", "eglen", {"bias": False}, "refuted"),
     (r"\delta_k = y_k - t_k", "eglen", {"bias": False}, "refuted"),  # Eglen's delta has the other sign
     (r"\delta_k = t_k - y_k", "eglen", {"bias": False}, "proved"),
     (r"\delta^L_j = a^L_j - y_j", "nielsen", {"output": "sigmoid", "loss": "bce"}, "proved"),
     (r"\delta^L_j = \sum_k \frac{\partial C}{\partial a^L_k} \frac{\partial a^L_k}{\partial z^L_j}",
      "nielsen", {"output": "softmax", "loss": "sse", "hidden": "relu"}, "proved"),
+    # found by review: bounds are honoured, h and f, z and y keep their layers, ln is a function
+    (r"a_j = \sum_{i=0}^{D} w_{ji} x_i", "bishop", {}, "proved"),  # x_0 = 1 carries the bias
+    (r"h'(a_j) = 1 - z_j^2", "bishop", {"hidden": "tanh"}, "proved"),
+    (r"\frac{\partial z_j}{\partial a_j} = z_j(1-z_j)", "bishop", {"hidden": "sigmoid"}, "proved"),
+    (r"\frac{\partial z_j}{\partial a_j} = 1", "bishop", {"hidden": "relu"}, "refuted"),
+    (r"E_n = -\sum_k t_k \ln y_k", "bishop", {"output": "softmax", "loss": "ce"}, "proved"),
+    (r"\frac{\partial y_k}{\partial a_j} = y_k(\delta_{kj} - y_j)", "bishop",
+     {"output": "softmax", "loss": "ce"}, "proved"),  # y_j makes j an output unit
 ])
 def test_equations_as_written(text, notation, kw, verdict):
     assert str(check_text(text, notation=load_notation(notation), net=make_network(**kw)).verdict) == verdict
@@ -81,7 +88,15 @@ def load_catalogue_entry(id):
 
 
 @pytest.mark.parametrize("text,message", [
-    (r"\delta_j = q_j", "unknown symbol 'q_{j}'; the bishop notation knows"),
+    # indices swapped: w_jk is to j from k, so k would be an input unit, which has no delta
+    (r"\delta_j = h'(a_j) \sum_k w_{jk} \delta_k", "w a weight (to, from)"),
+    (r"y_k = h(a_k)", "the activations are h (hidden) and f (output)"),
+    (r"\delta_j = \sum_k \sum_k w_{kj} \delta_k", "summed twice"),
+    (r"\delta_j = \frac{1}{0}", "divides by zero"),
+    (r"\delta_j = \sum_j \delta_j", "summed over and also free"),
+    (r"E_n = \sum_{k=2}^{K} t_k", "a sum over part of a layer"),
+    (r"\delta_j = h''(a_j)", "second derivatives"),
+    (r"\delta_j = q_j", "unknown symbol q_{j}; the bishop notation knows"),
     (r"\delta_j = ", "column"),
     (r"\delta_j", "needs a left and a right side"),
     (r"\frac{\partial E_n}{a_j} = \delta_j", "\\partial on one side only"),
@@ -93,6 +108,12 @@ def test_what_cannot_be_read_is_an_error_that_says_why(text, message):
     with pytest.raises(BpcheckError) as e:
         check_text(text, notation=load_notation("bishop"), net=make_network())
     assert message in str(e.value)
+
+
+def test_softmax_written_as_elementwise_is_an_error_not_a_proof():
+    with pytest.raises(BpcheckError, match="softmax of one weighted input alone is not defined"):
+        check_text(r"a^L_j = \sigma(z^L_j)", notation=load_notation("nielsen"),
+                   net=make_network(output="softmax", loss="ce"))
 
 
 SOURCES = ("bishop", "nielsen", "eglen")

@@ -205,10 +205,11 @@ def test_the_classic_example_gives_the_published_numbers():
 
 def test_the_classic_example_rows_in_bishop_notation():
     rows = dict(worked("sigmoid-2-2-2.toml").rows(load_notation("bishop")))
-    assert rows["forward, layer 1 (hidden)"][0] == ("a_1", "0.3775")
-    assert rows["forward, layer 1 (hidden)"][2] == ("z_1", "≈ 0.5932699921")
+    # Bishop marks no layer on a, z and delta: a concrete unit carries it as [l]
+    assert rows["forward, layer 1 (hidden)"][0] == ("a^[1]_1", "0.3775")
+    assert rows["forward, layer 1 (hidden)"][2] == ("z^[1]_1", "≈ 0.5932699921")
     assert rows["loss (sum of squares)"] == [("E_n", "≈ 0.2983711088")]
-    assert ("δ_1", "≈ 0.1384985616") in rows["deltas, layer 2 (output)"]
+    assert ("δ^[2]_1", "≈ 0.1384985616") in rows["deltas, layer 2 (output)"]
     assert ("w^(2)_11", "≈ 0.3589164797") in rows["after one step (η = 0.5), layer 2"]
     assert ("∂E_n/∂w^(1)_10", "≈ 0.008771354690") in rows["gradients, layer 1"]
 
@@ -387,7 +388,7 @@ def test_eglen_leaves_out_the_biases_with_a_note_and_reverses_weight_indices():
     assert any("opposite sign" in t for t, _ in ex.notes(eglen))
     # W2[1, 2] is into unit 1 from unit 2: Bishop's w_12, Eglen's w_21
     labels = dict(ex.rows(eglen))["after one step (η = 0.5), layer 2"]
-    assert labels[1][0] == "w_21"
+    assert labels[1][0] == "w^[2]_21"
     assert dict(ex.rows(load_notation("bishop")))["after one step (η = 0.5), layer 2"][1][0] \
         == "w^(2)_12"
 
@@ -417,7 +418,7 @@ def test_to_json_is_plain_json_with_the_loss_and_every_section():
                                 "loss": "sse", "bias": True}
     rows = {r["quantity"]: r for s in again["sections"] for r in s["rows"]}
     assert rows["W2[1,1] updated"]["value"] == "0.3589164797"
-    assert rows["pre1[1]"] == {"quantity": "pre1[1]", "label": "a_1", "label_latex": "a_{1}",
+    assert rows["pre1[1]"] == {"quantity": "pre1[1]", "label": "a^[1]_1", "label_latex": "a^{[1]}_{1}",
                                "value": "0.3775", "exact": True}
 
 
@@ -425,8 +426,8 @@ def test_the_terminal_output_shows_every_section_in_the_notation():
     console = Console(record=True, width=120, color_system=None)
     console.print(worked("sigmoid-2-2-2.toml"))
     out = console.export_text()
-    for piece in ("Worked example", "forward, layer 1 (hidden)", "a_1", "≈ 0.2983711088",
-                  "δ_1", "∂E_n/∂w^(2)_11", "w^(2)_11", "≈ 0.3589164797", "η = 0.5"):
+    for piece in ("Worked example", "forward, layer 1 (hidden)", "a^[1]_1", "≈ 0.2983711088",
+                  "δ^[2]_1", "∂E_n/∂w^(2)_11", "w^(2)_11", "≈ 0.3589164797", "η = 0.5"):
         assert piece in out
 
 
@@ -435,7 +436,7 @@ def test_to_latex_is_a_complete_document_with_the_loss():
     assert doc.startswith(r"\documentclass{article}") and doc.rstrip().endswith(r"\end{document}")
     assert r"\usepackage{amsmath}" in doc
     assert r"E_n &\approx 0.2983711088" in doc
-    assert r"a_{1} &= 0.3775" in doc
+    assert r"a^{[1]}_{1} &= 0.3775" in doc
     assert r"w^{(2)}_{11} &\approx 0.3589164797" in doc
 
 
