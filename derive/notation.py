@@ -46,6 +46,7 @@ class Notation:
     bias_style: str
     letters: Mapping[str, str]
     output_letters: Mapping[str, str]
+    layer_letters: Mapping[str, tuple[str, ...]]
     forward_letters: Mapping[str, str]
     forward_output_letters: Mapping[str, str]
     source: str
@@ -167,6 +168,13 @@ def parse_notation(text: str, *, source: str) -> Notation:
         return {r: (_text(table, r, f"{source} [indices.{key}]") if r in table else under[r])
                 for r in ROLES}
 
+    fixed = indices.get("layers", {})
+    if not isinstance(fixed, dict) or set(fixed) - {"input", "hidden", "output"} or not all(
+            isinstance(v, list) and all(isinstance(c, str) and 0 < len(c) <= 4 for c in v)
+            for v in fixed.values()):
+        raise UsageError(f"{source}: [indices.layers] maps input, hidden and output to lists "
+                         "of letters, e.g. hidden = [\"j\", \"q\"]")
+    layer_letters = {k: tuple(v) for k, v in fixed.items()}
     output_letters = overlay("output", letters)
     forward_letters = overlay("forward", letters)
     forward_output_letters = overlay("forward_output", output_letters)
@@ -178,6 +186,14 @@ def parse_notation(text: str, *, source: str) -> Notation:
             if table[other] == table["this"]:
                 raise UsageError(f"{source} [{key}]: {other} = {table[other]!r} is the letter of "
                                  "this; the two stand in one equation and need different letters")
+    shared = {}
+    for key in SYMBOLS:  # one symbol, one role, except a unit's output, the input and the
+        group = {"input": "out", "output": "out", "unit_output": "out",  # network's output,
+                 "hidden_activation": "act", "output_activation": "act"}.get(key, key)
+        other = shared.setdefault(symbols.get(key), (key, group))  # and the two activations
+        if other[1] != group:
+            raise UsageError(f"{source} [symbols]: {key} and {other[0]} are both "
+                             f"{symbols.get(key)!r}; each role needs its own symbol")
     from .grammar import BpcheckError as _E, Symbol as _Symbol, parse_expression
     for key in SYMBOLS:
         try:
@@ -202,6 +218,7 @@ def parse_notation(text: str, *, source: str) -> Notation:
                            f"{source} [bias]"),
         letters=MappingProxyType(letters),
         output_letters=MappingProxyType(output_letters),
+        layer_letters=MappingProxyType(layer_letters),
         forward_letters=MappingProxyType(forward_letters),
         forward_output_letters=MappingProxyType(forward_output_letters),
         source=source,

@@ -137,6 +137,12 @@ class BpCheck:
         from derive.reading import check_text
         given = {"notation": notation, "layers": layers, "hidden": hidden, "output": output,
                  "loss": loss, "bias": bias}
+        clash = sorted(k for k, v in given.items()
+                       if v is not None and k in self.options and v != self.options[k])
+        if clash:  # the test id would name one network while the check ran another
+            pytest.fail(f"bpcheck: {clash[0]}={given[clash[0]]!r} contradicts the "
+                        f"bpcheck_networks marker's {clash[0]}={self.options[clash[0]]!r} "
+                        "for this test")
         opts = {**DEFAULTS, **self.options, **{k: v for k, v in given.items() if v is not None}}
         error = None
         try:

@@ -295,8 +295,13 @@ class _Reader:
                 rules.add((prev, this, -1))
             if nxt != this and nxt != prev and not output:  # nothing follows the output
                 rules.add((nxt, this, 1))
-        return [lambda a, x=x, y=y, d=d: a[x] == a[y] + d if x in a and y in a else None
-                for x, y, d in sorted(rules) if x in self.variables and y in self.variables]
+        relative = [lambda a, x=x, y=y, d=d: a[x] == a[y] + d if x in a and y in a else None
+                    for x, y, d in sorted(rules) if x in self.variables and y in self.variables]
+        L = self.net.L
+        kinds = {"input": lambda l: l == 0, "hidden": lambda l: 0 < l < L, "output": lambda l: l == L}
+        fixed = [lambda a, c=c, ok=kinds[kind]: ok(a[c]) if c in a else None
+                 for kind, cs in n.layer_letters.items() for c in cs if c in self.variables]
+        return relative + fixed
 
     def solve(self) -> list[dict[str, int]]:
         """Every assignment of layers that fits, by the notation's letter conventions

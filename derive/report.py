@@ -213,9 +213,10 @@ def _notes(n: Notation, net: Network) -> tuple[str, ...]:
              if h != f else f"{h} is {what(net.hidden)} in the hidden layers and "
              f"{what(net.output)} in the output layer"]
     if net.bias and n.bias_style == "none":
-        notes.append("This notation has no biases: a bias is a weight from an extra input unit "
-                     "held at 1, so its gradient is a weight gradient; the forward equations "
-                     "below leave it out.")
+        b = text_symbol(n.symbols["bias"])
+        notes.append(f"This notation has no biases (a bias is a weight from an extra input "
+                     f"unit held at 1). This network has them: {b} below is a bias, outside "
+                     f"the notation; --no-bias gives the network the notation describes.")
     if net.bias and n.bias_style == "weight":
         notes.append("Biases are written as weights from a unit fixed at 1 (index 0).")
     if net.L > 2 and all(n.layer_marks[k] == "none" for k in ("weighted_input", "delta")):
@@ -247,8 +248,7 @@ def build_report(net: Network, notations: list[Notation], *, budget: float | Non
     cross = _cross(derivation, prover, notations)
     reports = []
     for n in notations:
-        forward = tuple(render(eq, n, net) for _, eq in
-                        net.forward_equations(bias=n.bias_style != "none"))
+        forward = tuple(render(eq, n, net) for _, eq in net.forward_equations())
         derivation_view = tuple(
             (title, tuple(StepView(s.why, render(n.express(s.equation), n, net), verified[id(s)],
                                    tuple(render(c, n, net) for c in s.conditions))

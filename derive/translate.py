@@ -46,12 +46,18 @@ def _letters(sides: list[sp.Expr], source: Notation, target: Notation, L: int) -
     this = max(free, key=lambda i: i.layer)
     table_of = lambda n: n.output_letters if this.layer == L else n.letters
     out, used = {}, set()
+    kind = lambda l: "input" if l == 0 else "output" if l == L else "hidden"
+    fixed = {c: k for k, cs in target.layer_letters.items() for c in cs}
     for i in sorted(indices, key=lambda i: (i != this, i.name)):
         offset = i.layer - this.layer
         role = {0: "this" if i == this else "sum", -1: "prev", 1: "next"}.get(offset)
         letter = table_of(target)[role] if role else i.role[1:]
-        if letter in used:
-            letter = i.role[1:] if i.role[1:] not in used else letter + "'"
+        if fixed.get(letter, kind(i.layer)) != kind(i.layer):
+            # a letter the target keeps for another kind of layer (Eglen's k is an output)
+            mine = [c for c in target.layer_letters.get(kind(i.layer), ()) if c not in used]
+            letter = mine[0] if mine else letter + "'"
+        while letter in used:
+            letter += "'"
         used.add(letter)
         out[i] = UnitIndex("=" + letter, i.layer)
     return out

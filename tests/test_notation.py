@@ -43,6 +43,9 @@ def _text():
     (lambda s: s.replace("[indices]", "[letters]"), "missing table [indices]"),
     (lambda s: s + "\n[[[", "not valid TOML"),
     (lambda s: s.replace('first_layer = 0', 'first_layer = "one"'), "first_layer = 'one'"),
+    (lambda s: s.replace('unit_output = "o"', 'unit_output = "w"'), "are both 'w'"),
+    (lambda s: s.replace('next = "k"', 'next = "j"'), "next = 'j' is the letter of this"),
+    (lambda s: s.replace('delta = "\\\\delta"', 'delta = "\\\\frac{"'), "is not one symbol"),
 ])
 def test_a_broken_notation_file_is_an_error_naming_the_key(edit, message):
     with pytest.raises(UsageError, match="mine.toml") as e:

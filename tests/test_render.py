@@ -62,9 +62,15 @@ def test_claims_read_as_in_the_book(notation, check, layer, text, latex):
                "E = 1/2 Σ_k (y_k - t_k)^2"]),
 ])
 def test_forward_equations_read_as_in_the_book(notation, lines):
-    r = report()
+    r = report(bias=notation != "eglen")  # Eglen's network has no biases
     n = next(n for n in r.notations if n.notation.name == notation)
     assert [f.text for f in n.forward] == lines
+
+
+def test_eglen_on_a_network_with_biases_writes_them_and_says_they_are_outside_his_notation():
+    n = next(n for n in report().notations if n.notation.name == "eglen")
+    assert n.forward[0].text == "a_j = Σ_i w_ij y_i + b_j"
+    assert any("outside the notation" in note for note in n.notes)
 
 
 @pytest.mark.parametrize("notation,partial,entry", [
