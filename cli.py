@@ -94,6 +94,12 @@ def _network_options(p: argparse.ArgumentParser) -> None:
                    help="give every unit a bias (default: --bias)")
 
 
+def _index_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", action="append", default=[], metavar="LETTER=LAYER",
+                   help="pin the layer of an index letter: input, hidden, output or a "
+                        "layer number as the notation writes it (e.g. --index j=output)")
+
+
 def _budget_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=float, default=30.0, metavar="SECONDS",
                    help="time budget of each proof; when it runs out the verdict is "
@@ -183,9 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--notation", required=True, metavar="NAME",
                        help=f"the notation the equation is written in: {', '.join(BUILTIN)} "
                             "or a path to a notation .toml file")
-    check.add_argument("--index", action="append", default=[], metavar="LETTER=LAYER",
-                       help="pin the layer of an index letter: input, hidden, output or a "
-                            "layer number as the notation writes it (e.g. --index j=output)")
+    _index_option(check)
     _network_options(check)
     _budget_option(check)
     check.add_argument("--json", action="store_true", help="print one JSON object")
@@ -213,8 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the notation it is written in")
     tr.add_argument("--to", dest="target", required=True, metavar="NOTATION",
                     help="the notation to write it in")
-    tr.add_argument("--index", action="append", default=[], metavar="LETTER=LAYER",
-                    help="pin the layer of an index letter, as for check")
+    _index_option(tr)
     _network_options(tr)
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

@@ -134,11 +134,9 @@ def _decide(instances, conditions, domain, seed) -> Outcome:
     failing = [inst for inst in instances if numerator(form(inst.lhs - inst.rhs)) != 0]
     if not failing:
         return Outcome(Verdict.PROVED)
-    used: list[Condition] = []
     for cond in conditions:
         sub = dict(cond.substitution)
         if all(numerator(form((i.lhs - i.rhs).subs(sub))) == 0 for i in instances):
-            used.append(cond)
             return Outcome(Verdict.PROVED, conditions=(cond.statement,),
                            note="needs the condition: without it the two sides differ")
     back = {atom: meaning for meaning, atom in form.atoms.items()}

@@ -162,12 +162,9 @@ class BpCheck:
                       budget: float | None = 30.0) -> CheckResult:
         """Fail the test unless the equation is proved in every reading."""
         __tracebackhide__ = True
-        from derive.proof import Verdict
-        result = self.check(latex, notation=notation, layers=layers, hidden=hidden,
-                            output=output, loss=loss, bias=bias, index=index, budget=budget)
-        if result.verdict is not Verdict.PROVED:
-            pytest.fail(_failure(result, expected=Verdict.PROVED))
-        return result
+        return self._expect("proved", self.check(
+            latex, notation=notation, layers=layers, hidden=hidden, output=output, loss=loss,
+            bias=bias, index=index, budget=budget))
 
     def assert_refuted(self, latex: str | Mapping[str, str], *, notation: str | None = None,
                        layers: str | Sequence[int] | None = None, hidden: str | None = None,
@@ -176,11 +173,16 @@ class BpCheck:
                        budget: float | None = 30.0) -> CheckResult:
         """Fail the test unless some reading of the equation is refuted at a point."""
         __tracebackhide__ = True
+        return self._expect("refuted", self.check(
+            latex, notation=notation, layers=layers, hidden=hidden, output=output, loss=loss,
+            bias=bias, index=index, budget=budget))
+
+    @staticmethod
+    def _expect(verdict: str, result: CheckResult) -> CheckResult:
+        __tracebackhide__ = True
         from derive.proof import Verdict
-        result = self.check(latex, notation=notation, layers=layers, hidden=hidden,
-                            output=output, loss=loss, bias=bias, index=index, budget=budget)
-        if result.verdict is not Verdict.REFUTED:
-            pytest.fail(_failure(result, expected=Verdict.REFUTED))
+        if result.verdict is not Verdict(verdict):
+            pytest.fail(_failure(result, expected=Verdict(verdict)))
         return result
 
 

@@ -99,7 +99,7 @@ class Semantics:
             self.meaning(e.num) if not _is_quantity(e.num, net) else e.num, e.den))
         expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and role_of(e.base)[0] == "delta",
                             self.delta)
-        expr = expr.replace(_is_activation_slope(net), lambda e: self._slope(e))
+        expr = expr.replace(_is_activation_slope, self._slope)
         expr = expr.replace(_is_activation_value(net), lambda e: self._value(e))
         return self._at(expr, self.forward)
 
@@ -156,8 +156,8 @@ def _phi_layer(e: sp.Basic) -> bool:
         and e.func.__name__[3:].isdigit()
 
 
-def _is_activation_slope(net: Network):
-    return lambda e: isinstance(e, sp.Derivative) and _phi_layer(e.expr) and len(e.variables) == 1
+def _is_activation_slope(e: sp.Basic) -> bool:
+    return isinstance(e, sp.Derivative) and _phi_layer(e.expr) and len(e.variables) == 1
 
 
 def _is_activation_value(net: Network):
