@@ -138,8 +138,9 @@ def render_check(result, console: Console, options: ConsoleOptions) -> Iterator:
             ce = counterexample_json(o.counterexample, n, net)
             at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
             yield Text(f"  fails at {at}: left side {ce['lhs']}, right side {ce['rhs']}")
-            yield Text("  where " + ", ".join(f"{k} = {v}" for k, v in ce["point"].items()),
-                       style="dim")
+            point = [f"{k} = {v}" for k, v in ce["point"].items()]
+            more = f", and {len(point) - 12} more (all of them with --json)" if len(point) > 12 else ""
+            yield Text("  where " + ", ".join(point[:12]) + more, style="dim")
         for e in o.evidence:
             yield Text("  " + e, style="dim")
 

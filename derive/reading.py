@@ -382,8 +382,9 @@ def _componentize(x: g.Node, c: str, reader: _Reader) -> g.Node:
     rec = lambda y: _componentize(y, c, reader)
     if isinstance(x, g.Symbol):
         keys, sub = reader.keys_of(x)
-        if not sub and {ROLES[k] for k in keys} & set(UNIT_ROLES) and x.name != "e":
-            return replace(x, sub=(c,))
+        roles = {ROLES[k] for k in keys}
+        if not sub and x.name != "e" and (roles & set(UNIT_ROLES) or roles == {"b"}):
+            return replace(x, sub=(c,))  # a vector of units, or of biases: its component c
         return x
     if isinstance(x, g.Add):
         return g.Add(tuple(rec(t) for t in x.terms))

@@ -64,6 +64,8 @@ def test_the_catalogue_covers_every_source_and_the_wrong_seed_claims():
     (r"E_n = -\sum_k t_k \ln y_k", "bishop", {"output": "softmax", "loss": "ce"}, "proved"),
     (r"\frac{\partial y_k}{\partial a_j} = y_k(\delta_{kj} - y_j)", "bishop",
      {"output": "softmax", "loss": "ce"}, "proved"),  # y_j makes j an output unit
+    (r"z^l = w^l a^{l-1} + b^l", "nielsen", {}, "proved"),  # Nielsen's vector form
+    (r"z^l = w^l a^{l-1}", "nielsen", {}, "refuted"),        # without the bias
 ])
 def test_equations_as_written(text, notation, kw, verdict):
     assert str(check_text(text, notation=load_notation(notation), net=make_network(**kw)).verdict) == verdict
