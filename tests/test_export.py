@@ -32,9 +32,12 @@ def compile_and_read(tmp_path, tex: str) -> str:
 
 @needs_tex
 @pytest.mark.parametrize("notation,kw,expected", [
-    ("bishop", {}, ["Forward equations", "Derivation", "Jacobians", "hidden-delta", "proved"]),
-    ("nielsen", {}, ["Nielsen", "output-delta-diagonal", "proved"]),
-    ("eglen", {}, ["Eglen", "not applicable", "no biases"]),
+    # the equations themselves, as pdftotext reads the typeset math back
+    ("bishop", {}, ["Forward equations", "Derivation", "Jacobians", "hidden-delta", "proved",
+                    "δk = yk − tk", "δj = h′ (aj )", "= wkj h′ (aj )"]),
+    ("nielsen", {}, ["Nielsen", "output-delta-diagonal", "proved", "δj2 = σ ′ (zj2 )"]),
+    ("eglen", {}, ["Eglen", "not applicable", "no biases", "δr = tr − yr",
+                   "= wqk g ′ (aq )"]),
     ("bishop", {"output": "softmax", "loss": "ce"}, ["refuted", "fails at", "softmax"]),
     ("nielsen", {"output": "softmax", "loss": "sse", "hidden": "relu"}, ["refuted", "kink"]),
 ])
