@@ -34,6 +34,11 @@ class KinkSide(sp.Symbol):
     def __getnewargs_ex__(self):  # keeps pickling and copying working
         return ((self.of,), {})
 
+    def _eval_subs(self, old, new):
+        # the side of a_i becomes the side of a_j when a sum's index is substituted
+        of = self.of.subs(old, new)
+        return KinkSide(of) if of != self.of else None
+
 
 @dataclass(frozen=True)
 class Activation:

@@ -17,7 +17,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .expr import Partial
+from .expr import Partial, collapse
 from .network import Network, UnitIndex
 from .proof import Condition, Domain, Instance, Outcome, Verdict, prove
 
@@ -123,6 +123,7 @@ class Derivation:
     def __init__(self, net: Network, *, budget: float | None = 30.0):
         self.net, self.budget = net, budget
         self._hidden: dict[int, dict] = {}
+        self._generic: dict[tuple, dict] = {}
         self._gradient: dict[int, dict] = {}
         self._output_meaning = self._build_output_meaning()
         self.checks: list[Check] = self._run()
@@ -202,7 +203,37 @@ class Derivation:
             m[sp.Derivative(net.phi(l)(aj), aj)] = net.activation(l).derivative(aj, net.phi(l))
         return m
 
+    def generic_hidden_truth(self, l: int, j: UnitIndex) -> dict[sp.Basic, sp.Expr]:
+        """delta^l_j at a generic index j, for every unit of the layer at once.
+
+        Each next-layer weighted input is a sum over layer l; SymPy takes the chain rule
+        through F once, and the derivative of each sum collapses its KroneckerDelta under
+        the range of j. One differentiation a layer, not one a unit."""
+        key = (l, j)
+        if key not in self._generic:
+            net = self.net
+            i = sp.Dummy("i", integer=True, positive=True)
+            act, phi, aj = net.activation(l), net.phi(l), net.pre(l)[j]
+            F = sp.Function(f"F{l + 1}")
+            inner = [sp.Sum(net.W(l + 1)[k, i] * act.values([net.pre(l)[i]], phi)[0],
+                            (i, 1, net.width(l))) + (net.b(l + 1)[k] if net.bias else 0)
+                     for k in net.units(l + 1)]
+            applied = [sp.Function(f"_inner{k}")(aj) for k in net.units(l + 1)]
+            back = dict(zip(applied, inner))
+            d = sp.diff(F(*applied), aj)
+            d = d.replace(lambda x: isinstance(x, sp.Derivative) and x.expr in back,
+                          lambda x: collapse(sp.diff(back[x.expr], aj), net))
+            self._generic[key] = {net.delta(l)[j]: downstream(d, F, net.delta(l + 1)),
+                                  sp.Derivative(phi(aj), aj): act.derivative(aj, phi)}
+        return self._generic[key]
+
     def _prove_hidden(self, claim: Claim) -> Outcome:
+        (j,) = claim.free
+        meaning = self.generic_hidden_truth(claim.layer, j)
+        generic = prove([Instance((), claim.equation.lhs.xreplace(meaning),
+                                  claim.equation.rhs.doit().xreplace(meaning))], budget=None)
+        if generic.verdict is Verdict.PROVED:  # for every j at once
+            return self._kinked(generic, claim)
         truth = self.hidden_truth(claim.layer)
         outcome = prove(instances(claim, self.net, lambda e: e.xreplace(truth)),
                         budget=self.budget)

@@ -100,3 +100,18 @@ def test_bad_networks_are_refused_with_the_accepted_values(kw, message):
         make_network(**kw)
     assert message in str(e.value)
     assert isinstance(e.value, NotSupported if kw.get("hidden") == "softmax" else UsageError)
+
+
+def test_the_recursion_is_proved_once_for_every_unit_at_a_generic_index():
+    from derive import Derivation
+    from derive.checks import Claim
+    d = Derivation(make_network(layers=(3, 6, 4), hidden="tanh"))
+    net, claim = d.net, d.hidden_claim(1)
+    (j,) = claim.free
+    meaning = d.generic_hidden_truth(1, j)
+    assert is_zero(claim.equation.lhs.xreplace(meaning) - claim.equation.rhs.doit().xreplace(meaning))
+    # a recursion without h'(a_j) is not zero at a generic j, and the per-unit proof refutes it
+    k = net.index("next", 2)
+    wrong = sp.Eq(net.delta(1)[j], sp.Sum(net.W(2)[k, j] * net.delta(2)[k], (k, 1, 4)))
+    outcome = d.prove(Claim("hidden-delta", 1, wrong, (j,)))
+    assert outcome.verdict is Verdict.REFUTED and outcome.counterexample.index[0][1] in range(1, 7)
