@@ -417,8 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
+        fail("give a command: report, check, translate, catalogue, export or example "
+             "(see 'bpcheck --help')")
     try:
         return {"report": run_report, "check": run_check, "catalogue": run_catalogue,
                 "translate": run_translate, "export": run_export,

@@ -104,6 +104,7 @@ def test_a_users_notation_file(tmp_path):
     (["report", "--budget", "0"], "--budget"),
     (["report", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "give a command: report, check"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_status_2(args, message):
     p = run(*args)
