@@ -20,3 +20,13 @@ class NotSupported(BpcheckError):
 def unknown(kind: str, value: object, accepted: "list[str] | tuple[str, ...]") -> UsageError:
     """The error for a name that is not in a table: quotes it, lists the accepted names."""
     return UsageError(f"unknown {kind} {value!r}; accepted: {', '.join(accepted)}")
+
+
+def as_expr(x: object):
+    """A SymPy object as it is, an int as an Integer; never text (no parsing, ever)."""
+    import sympy as sp
+    if isinstance(x, sp.Basic):
+        return x
+    if isinstance(x, int) and not isinstance(x, bool):
+        return sp.Integer(x)
+    raise TypeError(f"expected a SymPy expression, got {type(x).__name__}")

@@ -6,6 +6,7 @@ from itertools import product
 
 import sympy as sp
 
+from .errors import as_expr
 from .network import Network, UnitIndex
 
 
@@ -19,7 +20,7 @@ class Partial(sp.Expr):
     is_commutative = True
 
     def __new__(cls, num: sp.Expr, den: sp.Expr):
-        return super().__new__(cls, sp.sympify(num), sp.sympify(den))
+        return super().__new__(cls, as_expr(num), as_expr(den))
 
     @property
     def num(self) -> sp.Expr:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from .errors import as_expr
+
 
 def _is_applied_derivative(e: sp.Basic) -> bool:
     return isinstance(e, sp.Derivative) and isinstance(e.expr, AppliedUndef)
@@ -53,7 +55,7 @@ class NormalForm:
         return result
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
-        expr = sp.sympify(expr)
+        expr = as_expr(expr)
         expr = expr.replace(sp.tanh, lambda x: (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1))
         expr = expr.replace(_is_applied_derivative, self._atom)
         expr = expr.replace(lambda e: isinstance(e, AppliedUndef), self._atom)

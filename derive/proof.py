@@ -23,6 +23,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .activation import KinkSide
+from .errors import as_expr
 from .normal import NormalForm, numerator
 
 DIGITS = 30
@@ -235,4 +236,4 @@ def evaluate(expr: sp.Expr, point: dict) -> sp.Expr:
     xreplace works outermost first, so h'(a_j) and h(a_j) get their own values before
     a_j gets its value inside them."""
     expr = expr.replace(sp.tanh, lambda x: (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1))
-    return sp.sympify(expr.xreplace(point))
+    return as_expr(expr.xreplace(point))
