@@ -17,7 +17,7 @@ import sympy as sp
 from .errors import BpcheckError, UsageError
 from .proof import Counterexample, Verdict
 from .render import latex
-from .report import NotationReport, Report
+from .report import NotationReport, Report, shown
 
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
             "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%",
@@ -47,10 +47,7 @@ VERDICT = {Verdict.PROVED: r"\textbf{proved}", Verdict.REFUTED: r"\textbf{refute
 
 
 def _value(v: sp.Expr, r: NotationReport, net) -> str:
-    if v.is_Rational or len(str(v)) <= 16:
-        exact = latex(v, r.notation, net)
-        return exact if v.is_Rational else rf"{exact} \approx {sp.N(v, 12)}"
-    return rf"\approx {sp.N(v, 12)}"
+    return shown(v, lambda e: latex(e, r.notation, net), r"\approx")
 
 
 def _counterexample(ce: Counterexample, r: NotationReport, net) -> str:

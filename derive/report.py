@@ -151,12 +151,17 @@ def _tex_text(text: str) -> str:
 
 # -- building --------------------------------------------------------------------------
 
-def _value(v: sp.Expr, n: Notation, net: Network) -> str:
-    """Exact where short (a rational, ln 2), else its first 12 digits."""
+def shown(v: sp.Expr, write, approx: str = "≈") -> str:
+    """A value exact where short (a rational, ln 2), else its first 12 digits; `write`
+    prints the exact form (as text or as LaTeX)."""
+    s = write(v)
     if v.is_Rational:
-        return text(v, n, net)
-    s = text(v, n, net)
-    return f"{s} ≈ {sp.N(v, 12)}" if len(s) <= 16 else f"≈ {sp.N(v, 12)}"
+        return s
+    return f"{s} {approx} {sp.N(v, 12)}" if len(s) <= 16 else f"{approx} {sp.N(v, 12)}"
+
+
+def _value(v: sp.Expr, n: Notation, net: Network) -> str:
+    return shown(v, lambda e: text(e, n, net))
 
 
 def counterexample_json(ce: Counterexample, n: Notation, net: Network) -> dict[str, Any]:

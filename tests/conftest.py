@@ -25,3 +25,15 @@ def derivation(layers=(2, 3, 2), hidden="abstract", output="identity", loss="sse
 def report(layers=(2, 3, 2), hidden="abstract", output="identity", loss="sse", bias=True):
     net = make_network(layers=layers, hidden=hidden, output=output, loss=loss, bias=bias)
     return build_report(net, load_notations("all"))
+
+
+def mp_activations():
+    """The activations as the tests' own oracles compute them, in mpmath."""
+    import mpmath as mp
+    return {
+        "identity": lambda x: x,
+        "sigmoid": lambda x: 1 / (1 + mp.exp(-x)),
+        "tanh": mp.tanh,
+        "relu": lambda x: x if x > 0 else mp.mpf(0),
+        "softplus": lambda x: mp.log(1 + mp.exp(x)),
+    }

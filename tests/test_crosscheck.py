@@ -16,7 +16,7 @@ from derive.activation import KinkSide
 from derive.proof import Verdict
 from derive.checks import instances
 
-from conftest import HIDDEN, PAIRS, derivation
+from conftest import mp_activations, HIDDEN, PAIRS, derivation
 
 mp.mp.dps = 50
 STEP = mp.mpf("1e-18")
@@ -25,13 +25,7 @@ TOLERANCE = mp.mpf("1e-25")
 # the abstract activation is checked with stand-ins (a claim about every f holds for these)
 STAND_IN = {"hidden": (sp.atan, mp.atan), "output": (lambda x: x + x**3 / 3, lambda x: x + x**3 / 3)}
 
-SCALAR = {
-    "identity": lambda x: x,
-    "sigmoid": lambda x: 1 / (1 + mp.exp(-x)),
-    "tanh": mp.tanh,
-    "relu": lambda x: x if x > 0 else mp.mpf(0),
-    "softplus": lambda x: mp.log(1 + mp.exp(x)),
-}
+SCALAR = mp_activations()
 
 
 def activate(name, role, pre):

@@ -18,6 +18,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import mpmath as mp
+
+from conftest import mp_activations
 import pytest
 import sympy as sp
 from rich.console import Console
@@ -72,13 +74,7 @@ def mpf(v) -> mp.mpf:
     return mp.mpf(repr(v)) if isinstance(v, float) else mp.mpf(v)
 
 
-SCALAR = {
-    "identity": lambda x: x,
-    "sigmoid": lambda x: 1 / (1 + mp.exp(-x)),
-    "tanh": mp.tanh,
-    "relu": lambda x: x if x > 0 else mp.mpf(0),
-    "softplus": lambda x: mp.log(1 + mp.exp(x)),
-}
+SCALAR = mp_activations()
 
 
 class Oracle:
