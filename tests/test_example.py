@@ -18,11 +18,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import mpmath as mp
-
-from conftest import mp_activations
 import pytest
 import sympy as sp
 from rich.console import Console
+
+from conftest import mp_activations
 
 import derive.example as example
 from derive import load_notation
