@@ -66,14 +66,19 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def _widths(text: str) -> tuple[int, ...]:
+def _widths(text: str, *, names: bool = False) -> tuple[int | str, ...]:
+    """Widths from --layers; with `names`, a letter (n, K, n_1) is a symbolic width."""
     parts = [p.strip() for p in text.split(",")]
-    widths = []
+    widths: list[int | str] = []
     for p in parts:
-        if not re.fullmatch(r"[0-9]{1,6}", p):
+        if names and re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]{1,3})?", p):
+            widths.append(p)
+        elif not re.fullmatch(r"[0-9]{1,6}", p):
+            also = " or names for every width at once (e.g. d,n,K)" if names else ""
             raise UsageError(f"--layers {text!r}: {p!r} is not a positive integer; give widths "
-                             "as positive integers, input first, e.g. --layers 2,3,2")
-        widths.append(int(p))
+                             f"as positive integers{also}, input first, e.g. --layers 2,3,2")
+        else:
+            widths.append(int(p))
     return tuple(widths)
 
 
@@ -125,9 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--notation", default="all", metavar="NAME",
                         help=f"{', '.join(BUILTIN)}, all, or a path to a notation .toml file; "
                              "several separated by commas (default: all)")
+    report.add_argument("--width", metavar="NAME",
+                        help="prove every claim for every width at once: the widths become "
+                             "symbols NAME_0 (input) to NAME_L (output), as many layers as "
+                             "--layers gives; --layers d,n,K names them one by one instead")
+    report.add_argument("--depth", choices=["any"],
+                        help="'any': prove the recursion for every depth, as a theorem: a "
+                             "lemma (one layer step, whatever lies downstream), the base case "
+                             "(the output layer with the real loss) and the induction; at "
+                             "every width too")
     _budget_option(report)
     report.add_argument("--json", action="store_true",
                         help="print one JSON object instead of the report")
+    report.add_argument("--graph", metavar="FILE",
+                        help="a feed-forward graph from a TOML file (named units, edges with "
+                             "weight names, each unit's activation, inputs, outputs, loss; see "
+                             "examples/graph-skip.toml): proves Bishop (5.55)/(5.56) with the sum "
+                             "over exactly the units j sends connections to, and refutes the "
+                             "layered formula with a skip edge ignored and the sum over every "
+                             "later layer. It replaces --layers, --hidden, --output, --loss and "
+                             "--bias, which come from the file; giving one of them with it is "
+                             "an error")
 
     export = sub.add_parser(
         "export", help="write the report as LaTeX for lecture notes",
@@ -245,8 +268,20 @@ def run_report(args: argparse.Namespace) -> int:
     from derive import load_notations
     from derive.report import build_report
 
-    net = _network(args)
-    report = build_report(net, load_notations(args.notation), budget=args.budget)
+    if args.graph:
+        return _run_graph_report(args)
+    notations = load_notations(args.notation)
+    if args.depth == "any":
+        from derive.depth import build_depth_report
+        if args.width is not None or args.layers != "2,3,2":
+            raise UsageError("--depth any proves every depth and every width: leave out "
+                             "--layers and --width")
+        _check_budget(args)
+        report = build_depth_report(hidden=args.hidden, output=args.output, loss=args.loss,
+                                    bias=args.bias, notations=notations, budget=args.budget)
+    else:
+        report = build_report(_network(args, names=True, notations=notations), notations,
+                              budget=args.budget)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -254,10 +289,25 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _network(args: argparse.Namespace):
+def _network(args: argparse.Namespace, *, names: bool = False, notations=()):
     from derive import make_network
     _check_budget(args)
-    return make_network(layers=_widths(args.layers), hidden=args.hidden, output=args.output,
+    layers = _widths(args.layers, names=names)
+    if getattr(args, "width", None) is not None:
+        if not re.fullmatch(r"[A-Za-z]", args.width):
+            raise UsageError(f"--width {args.width!r}: give one letter, e.g. --width n; the "
+                             "widths are then n_0 (input) to n_L (output)")
+        if any(isinstance(w, str) for w in layers):
+            raise UsageError("--width names every width; --layers names them one by one: "
+                             "give one of the two")
+        layers = tuple(f"{args.width}_{l}" for l in range(len(layers)))
+    for name in (w for w in layers if isinstance(w, str)):
+        for n in notations:
+            if name.split("_")[0] in n.taken_letters():
+                raise UsageError(f"width {name!r}: {name.split('_')[0]!r} is a letter of "
+                                 f"{n.name}'s notation, which would read ambiguously; use "
+                                 "another, e.g. n, N, D, M or K")
+    return make_network(layers=layers, hidden=args.hidden, output=args.output,
                         loss=args.loss, bias=args.bias)
 
 
@@ -410,6 +460,29 @@ def run_example(args: argparse.Namespace) -> int:
         print(json.dumps(worked.to_json(notation), indent=2, ensure_ascii=False))
     else:
         _print(worked)
+    return 0
+
+
+def _run_graph_report(args: argparse.Namespace) -> int:
+    """report --graph: the network comes from the file, so no network option may be given."""
+    from derive import load_notations
+    from derive.graph import load_graph
+    from derive.graph_report import build_graph_report
+
+    defaults = vars(build_parser().parse_args(["report"]))
+    own = {"command", "graph", "notation", "budget", "json"}
+    given = [k for k, v in vars(args).items() if k not in own and defaults.get(k, v) != v]
+    if given:
+        option = "--no-bias" if given[0] == "bias" else f"--{given[0].replace('_', '-')}"
+        raise UsageError(f"--graph {args.graph!r} gives the whole network (units, activations, "
+                         f"loss, biases); leave out {option}")
+    _check_budget(args)
+    report = build_graph_report(load_graph(args.graph), load_notations(args.notation),
+                                budget=args.budget)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print(report)
     return 0
 
 

@@ -55,6 +55,8 @@ class Activation:
     kink: bool = False
     unit_interval: bool = False  # every output lies in (0, 1)
     min_width: int = 1
+    # a vector activation's value at unit x, given a sum over the units (Sum, index, n)
+    generic: Callable | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -71,6 +73,15 @@ class Activation:
         if self.abstract:
             return [phi(x) for x in pre]
         return [self.scalar(x) for x in pre]
+
+    def value_at(self, pre: sp.IndexedBase, x: sp.Expr, width: sp.Expr,
+                 phi: sp.FunctionClass) -> sp.Expr:
+        """Unit x's output written generically, a sum over the layer where the
+        activation couples units: the form a proof at symbolic width needs."""
+        if self.vector is None:
+            return self.values([pre[x]], phi)[0]
+        i = sp.Dummy("i", integer=True, positive=True)
+        return self.generic(pre, x, sp.Sum, i, width)
 
     def derivative(self, x: sp.Expr, phi: sp.FunctionClass) -> sp.Expr:
         """f'(x) for an elementwise activation, by differentiating f."""
@@ -98,7 +109,8 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("abstract", "any elementwise activation (an undefined function)",
                    abstract=True),
         Activation("softmax", "e^(a_k) / sum_m e^(a_m), couples all units of the layer",
-                   vector=_softmax, unit_interval=True, min_width=2),
+                   vector=_softmax, unit_interval=True, min_width=2,
+                   generic=lambda a, x, Sum, i, n: sp.exp(a[x]) / Sum(sp.exp(a[i]), (i, 1, n))),
     )
 }
 

@@ -19,7 +19,9 @@ import sympy as sp
 
 from .expr import Partial, collapse
 from .network import Network, UnitIndex
+from .normal import NormalForm, numerator
 from .proof import Condition, Domain, Instance, Outcome, Verdict, prove
+from .width import canonical
 
 CHECK_IDS = (
     "output-delta-general",
@@ -120,13 +122,13 @@ class Derivation:
     'proved'
     """
 
-    def __init__(self, net: Network, *, budget: float | None = 30.0):
+    def __init__(self, net: Network, *, budget: float | None = 30.0, run: bool = True):
         self.net, self.budget = net, budget
         self._hidden: dict[int, dict] = {}
         self._generic: dict[tuple, dict] = {}
         self._gradient: dict[int, dict] = {}
-        self._output_meaning = self._build_output_meaning()
-        self.checks: list[Check] = self._run()
+        self._output_meaning = {} if net.symbolic else self._build_output_meaning()
+        self.checks: list[Check] = self._run() if run else []
 
     # -- the output layer: the real loss -------------------------------------------
     def _build_output_meaning(self) -> dict[sp.Basic, sp.Expr]:
@@ -164,6 +166,8 @@ class Derivation:
                                  ("output-delta-canonical", canonical))]
 
     def _prove_output(self, claim: Claim) -> Outcome:
+        if self.net.symbolic:
+            return self._kinked(self._prove_every_width(claim, self._symbolic_output), claim)
         domain, conditions = self._output_domain()
         meaning = lambda e: e.xreplace(self._output_meaning)
         return self._kinked(prove(instances(claim, self.net, meaning), conditions=conditions,
@@ -228,6 +232,8 @@ class Derivation:
         return self._generic[key]
 
     def _prove_hidden(self, claim: Claim) -> Outcome:
+        if self.net.symbolic:
+            return self._kinked(self._prove_every_width(claim, self._generic_meaning(claim)), claim)
         (j,) = claim.free
         meaning = self.generic_hidden_truth(claim.layer, j)
         generic = prove([Instance((), claim.equation.lhs.xreplace(meaning),
@@ -268,8 +274,162 @@ class Derivation:
         return {Partial(net.E, p): through(p) for p in params}
 
     def _prove_gradient(self, claim: Claim) -> Outcome:
+        if self.net.symbolic:
+            return self._prove_every_width(claim, self._generic_meaning(claim))
+        # at generic indices first, for every weight of the layer at once
+        meaning = self._generic_meaning(claim)
+        generic = prove([Instance((), self._canonical(meaning(claim.equation.lhs)),
+                                  self._canonical(meaning(claim.equation.rhs)))], budget=None)
+        if generic.verdict is Verdict.PROVED:
+            return generic
         truth = self.gradient_truth(claim.layer)
         return prove(instances(claim, self.net, lambda e: e.xreplace(truth)), budget=self.budget)
+
+    # -- generic indices, and every width at once ----------------------------------------
+    def _sum_limit(self, l: int) -> tuple[sp.Expr, dict]:
+        """The upper limit of a sum over layer l, kept a symbol so that doit() does not
+        unroll it, and the width it stands for."""
+        w = self.net.width(l)
+        if isinstance(w, sp.Symbol):
+            return w, {}
+        n = sp.Dummy("n", integer=True, positive=True)
+        return n, {n: w}
+
+    def _weighted_input(self, l: int, k: sp.Expr, *, of_pre: bool) -> tuple[sp.Expr, dict]:
+        """a^l_k as a sum over layer l-1: of its outputs z (for gradients) or of its
+        weighted inputs through the activation (for the layer step)."""
+        net = self.net
+        n, widths = self._sum_limit(l - 1)
+        i = sp.Dummy("i", integer=True, positive=True)
+        z = (net.activation(l - 1).value_at(net.pre(l - 1), i, n, net.phi(l - 1)) if of_pre
+             else net.out(l - 1)[i])
+        total = sp.Sum(net.W(l)[k, i] * z, (i, 1, n))
+        return (total + net.b(l)[k] if net.bias else total), widths
+
+    def _d(self, expr: sp.Expr, wrt: sp.Expr, widths: dict) -> sp.Expr:
+        return collapse(sp.diff(expr, wrt), self.net, widths=widths).xreplace(widths)
+
+    def chain(self, l: int, wrt: sp.Expr) -> sp.Expr:
+        """dE/d(wrt) = sum_k (dE/da^l_k) (da^l_k/d(wrt)), for a quantity that reaches the
+        error only through the weighted inputs of layer l: the chain rule, written once.
+        E = G(a^l) for whatever network lies downstream, and dG/da^l_k is delta^l_k."""
+        net = self.net
+        k = sp.Dummy("k", integer=True, positive=True)
+        n, widths = self._sum_limit(l)
+        a_k, inner = self._weighted_input(l, k, of_pre=isinstance(wrt, sp.Indexed)
+                                          and wrt.base == net.pre(l - 1))
+        term = net.delta(l)[k] * self._d(a_k, wrt, inner)
+        return collapse(sp.Sum(term, (k, 1, n)), net, widths=widths).xreplace(widths)
+
+    def _generic_meaning(self, claim: Claim) -> Callable[[sp.Expr], sp.Expr]:
+        """What each written quantity of a hidden-layer or gradient claim means, at generic
+        indices: the layer's own deltas and derivatives by the chain rule, the next
+        layer's deltas kept (the induction hypothesis)."""
+        net, l = self.net, claim.layer
+        gradient = claim.id in ("weight-gradient", "bias-gradient")
+        own = l if gradient else l + 1  # the layer whose deltas are given
+
+        def partial(p: Partial) -> sp.Expr:
+            num, den = p.num, p.den
+            if num == net.E and isinstance(den, sp.Indexed):
+                if den.base == net.pre(own):
+                    return net.delta(own)[den.indices[0]]
+                if den.base in (net.W(own), net.b(own)) or (not gradient and den.base == net.pre(l)):
+                    return self.chain(own, den)
+            if isinstance(num, sp.Indexed) and num.base == net.pre(own):
+                a_k, widths = self._weighted_input(own, num.indices[0], of_pre=den.base == net.pre(own - 1))
+                return self._d(a_k, den, widths)
+            return p
+
+        def meaning(expr: sp.Expr) -> sp.Expr:
+            expr = expr.replace(lambda e: isinstance(e, Partial), partial)
+            if not gradient:
+                act, phi = net.activation(l), net.phi(l)
+                expr = expr.replace(
+                    lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == phi,
+                    lambda e: act.derivative(e.variables[0], phi))
+                expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == net.delta(l),
+                                    lambda e: self.chain(own, net.pre(l)[e.indices[0]]))
+            return expr
+        return meaning
+
+    def _symbolic_output(self, expr: sp.Expr) -> sp.Expr:
+        """The meaning of the output layer's written quantities at symbolic width: the real
+        loss, a sum over the output units, differentiated."""
+        net, L = self.net, self.net.L
+        n, a, Y, t, phi = net.width(L), net.pre(L), net.out(L), net.t, net.phi(L)
+        y = lambda x: net.output.value_at(a, x, n, phi)
+        m = sp.Dummy("m", integer=True, positive=True)
+        E_of_Y = sp.Sum(net.loss.value([Y[m]], [t[m]]), (m, 1, n))
+        E = sp.Sum(net.loss.value([y(m)], [t[m]]), (m, 1, n))
+        d = lambda e, x: collapse(sp.diff(e, x), net)
+        outputs = lambda e: e.replace(lambda q: isinstance(q, sp.Indexed) and q.base == Y,
+                                      lambda q: y(q.indices[0]))
+
+        def partial(p: Partial) -> sp.Expr:
+            num, den = p.num, p.den
+            if not isinstance(den, sp.Indexed):
+                return p
+            if num == net.E and den.base == a:
+                return d(E, den)
+            if num == net.E and den.base == Y:
+                return outputs(d(E_of_Y, den))
+            if isinstance(num, sp.Indexed) and num.base == Y and den.base == a:
+                return d(y(num.indices[0]), den)
+            return p
+
+        expr = expr.replace(lambda e: isinstance(e, Partial), partial)
+        expr = expr.replace(lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == phi,
+                            lambda e: d(y(e.variables[0].indices[0]), e.variables[0]))
+        expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == net.delta(L),
+                            lambda e: d(E, a[e.indices[0]]))
+        return outputs(expr)
+
+    def _canonical(self, expr: sp.Expr) -> sp.Expr:
+        net = self.net
+        same = lambda x, lo, hi: lo == 1 and isinstance(x, UnitIndex) and net.width(x.layer) == hi
+        return canonical(collapse(expr, net), same_range=same)
+
+    def _prove_every_width(self, claim: Claim, meaning: Callable[[sp.Expr], sp.Expr]) -> Outcome:
+        """Proved for every width when the canonical difference is zero; refuted when the
+        claim fails at a concrete width; undecided, with the reason, otherwise."""
+        lhs, rhs = (self._canonical(meaning(side)) for side in (claim.equation.lhs, claim.equation.rhs))
+        conditions = ()
+        if claim.id.startswith("output-delta"):
+            conditions = loss_domain(self.net)[1]
+        form = NormalForm()
+        residual = numerator(form(lhs - rhs))
+        if residual == 0:
+            return Outcome(Verdict.PROVED, note="for every width")
+        for cond in conditions:
+            sub = {self._canonical(old): new for old, new in cond.substitution}
+            if numerator(form((lhs - rhs).xreplace(sub))) == 0:
+                return Outcome(Verdict.PROVED, conditions=(cond.statement,),
+                               note="for every width; needs the condition: without it the two sides differ")
+        return self._at_concrete_width(claim)
+
+    def _at_concrete_width(self, claim: Claim) -> Outcome:
+        """A claim for every width that does not reduce to zero: look for a width where it
+        fails, so that a refutation is a concrete point as always."""
+        from dataclasses import replace
+        net, tried = self.net, []
+        names = list(dict.fromkeys(w for w in net.widths if isinstance(w, sp.Symbol)))
+        # equal widths, then different ones both ways, so that a sum over the wrong
+        # layer's units shows
+        for sizes in ([2] * len(names), [2 + n % 3 for n in range(len(names))],
+                      [4 - n % 3 for n in range(len(names))]):
+            at = dict(zip(names, sizes))
+            concrete = replace(net, widths=tuple(at.get(w, w) for w in net.widths))
+            outcome = Derivation(concrete, budget=None, run=False).prove(
+                Claim(claim.id, claim.layer, claim.equation.xreplace(at), claim.free))
+            widths = ", ".join(f"{w} = {v}" for w, v in at.items())
+            tried.append(widths)
+            if outcome.verdict is Verdict.REFUTED:
+                return Outcome(Verdict.REFUTED, counterexample=outcome.counterexample,
+                               residual=outcome.residual, note=f"fails at width {widths}")
+        return Outcome(Verdict.UNDECIDED, note=(
+            "at symbolic width the two sides' sums do not cancel term by term, and the claim "
+            "holds at " + "; at ".join(tried) + ": no width was found where it fails"))
 
     # -- all of them ------------------------------------------------------------------
     def _kinked(self, outcome: Outcome, claim: Claim) -> Outcome:
@@ -336,14 +496,16 @@ class Derivation:
 def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
     """Where targets may be sampled, and the side condition a loss may need."""
     L = net.L
-    t = tuple(net.t[k] for k in net.units(L))
+    t = () if net.symbolic else tuple(net.t[k] for k in net.units(L))
     domain = Domain(t, simplex=net.loss.targets_sum_to_one,
                     unit_interval=net.loss.needs_unit_interval)
     conditions: tuple[Condition, ...] = ()
     if net.loss.targets_sum_to_one:
         m = net.index("sum", L)
-        conditions = (Condition(sp.Eq(sp.Sum(net.t[m], (m, 1, net.width(L))), 1),
-                                ((t[-1], 1 - sp.Add(*t[:-1])),)),)
+        total = sp.Sum(net.t[m], (m, 1, net.width(L)))
+        # at symbolic width the sum itself is replaced; at a concrete one, the last target
+        impose = ((total, sp.Integer(1)),) if net.symbolic else ((t[-1], 1 - sp.Add(*t[:-1])),)
+        conditions = (Condition(sp.Eq(total, 1), impose),)
     return domain, conditions
 
 

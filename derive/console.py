@@ -85,9 +85,12 @@ def _notation(r: "NotationReport", console: Console) -> Iterator:
 def render_report(report: "Report", console: Console, options: ConsoleOptions) -> Iterator:
     net = report.net
     yield Text.assemble(
-        ("Network ", "bold"), "-".join(map(str, net.widths)),
+        ("Network ", "bold"), ("-" if not net.symbolic else ", ").join(map(str, net.widths)),
         f": hidden {net.hidden.name}, output {net.output.name}, loss {net.loss.name}, ",
         "biases" if net.bias else "no biases", f", {net.n_weights} parameters")
+    if net.symbolic:
+        yield Text("Widths are symbols: every claim below is proved, or refuted, for every "
+                   "width at once; a refutation names the widths where it fails.", style="italic")
     yield Text("")
     for r in report.notations:
         yield from _notation(r, console)
@@ -183,3 +186,36 @@ def catalogue_table(rows) -> Table:
         t.add_row(r.entry.id, f"{r.entry.source} {r.entry.number}", r.entry.latex,
                   r.expectation.describe(), r.expectation.verdict, now)
     return t
+
+
+def render_depth(report, console: Console, options: ConsoleOptions) -> Iterator:
+    """The theorem for every depth: lemma, base case and induction, in each notation."""
+    net = report.net
+    yield Text.assemble(("Every depth, every width", "bold"),
+                        f": hidden {net.hidden.name}, output {net.output.name}, "
+                        f"loss {net.loss.name}, {'biases' if net.bias else 'no biases'}; "
+                        "layers l-1, l, l+1 and the output layer L, widths "
+                        + ", ".join(f"{w}" for w in net.widths))
+    yield Text("")
+    for theorem in report.theorems:
+        yield Rule(Text(theorem.notation.title, style="bold"), align="left")
+        for part in theorem.parts:
+            c = part.check
+            yield Text.assemble((part.title, "bold"), (f"  ({c.id})", "dim"))
+            yield Padding(Text(part.words), (0, 2), expand=False)
+            line = Text.assemble(c.claim.text, "    ", verdict_text(c.verdict))
+            yield Padding(line, (0, 4), expand=False)
+            detail = _detail(c)
+            if detail:
+                yield Padding(detail, (0, 4), expand=False)
+            if part.steps:
+                t = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
+                t.add_column(overflow="fold")
+                t.add_column(style="dim", min_width=20, overflow="fold")
+                t.add_column(no_wrap=True, min_width=9)
+                for s in part.steps:
+                    why = s.why + ("; if " + ", ".join(c.text for c in s.conditions) if s.conditions else "")
+                    t.add_row(s.equation.text, why, verdict_text(s.verdict) if s.verdict
+                              else Text("derived", style="dim"))
+                yield Padding(t, (0, 6), expand=False)
+        yield Text("")

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .errors import as_expr
 from .network import Network, UnitIndex
+from .width import holds_throughout
 
 
 class Partial(sp.Expr):
@@ -50,8 +51,12 @@ def collapse(expr: sp.Expr, net: Network, *, widths: dict | None = None) -> sp.E
         """The branch Piecewise picks at every index value in range, if it is one branch."""
         conds = [cond.xreplace(widths) for _, cond in pw.args]
         idx = sorted({s for c in conds for s in c.free_symbols if isinstance(s, UnitIndex)}, key=str)
-        if any(c.free_symbols - set(idx) for c in conds):
+        symbolic = {w for i in idx for w in [net.width(i.layer)] if isinstance(w, sp.Symbol)}
+        if any(c.free_symbols - set(idx) - symbolic for c in conds):
             return pw
+        if symbolic:  # every width at once: decide each condition on the whole range
+            ranges = {i: (sp.Integer(1), net.width(i.layer)) for i in idx}
+            return pw.args[0][0] if holds_throughout(conds[0], ranges) else pw
         picks = set()
         for values in product(*(net.units(i.layer) for i in idx)):
             at = dict(zip(idx, map(sp.Integer, values)))

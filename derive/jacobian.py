@@ -27,7 +27,7 @@ class Jacobian:
     row: UnitIndex
     col: UnitIndex
     entry: sp.Expr
-    zero: tuple[tuple[bool, ...], ...]
+    zero: tuple[tuple[bool, ...], ...]  # empty at symbolic width: no concrete matrix
 
     @property
     def partial(self) -> Partial:
@@ -40,6 +40,8 @@ class Jacobian:
     @property
     def vanishing(self) -> str:
         """'none', 'off-diagonal' or 'all' or 'some', in words the report can use."""
+        if not self.zero:
+            return self._generic_vanishing()
         flat = [z for row in self.zero for z in row]
         if not any(flat):
             return "none"
@@ -49,6 +51,15 @@ class Jacobian:
         if square and all(z == (r != c) for r, row in enumerate(self.zero) for c, z in enumerate(row)):
             return "off-diagonal"
         return "some"
+
+
+    def _generic_vanishing(self) -> str:
+        """The pattern at every width, from the generic entry: a Kronecker delta of row and
+        column is 0 off the diagonal and 1 on it."""
+        deltas = {d for d in self.entry.atoms(sp.KroneckerDelta) if set(d.args) == {self.row, self.col}}
+        off = is_zero(self.entry.xreplace({d: 0 for d in deltas}))
+        on = is_zero(self.entry.xreplace({d: 1 for d in deltas}).xreplace({self.row: self.col}))
+        return "all" if off and on else "off-diagonal" if off else "none" if not on else "some"
 
 
 def layer_map(net: Network, l: int) -> Jacobian:
@@ -62,8 +73,10 @@ def layer_map(net: Network, l: int) -> Jacobian:
     if isinstance(entry, sp.Mul):  # w_kj h'(a_j), the weight first as in Bishop (5.56)
         entry = sp.Mul(*sorted(entry.args, key=lambda f: not isinstance(f, sp.Indexed)),
                        evaluate=False)
-    z = net.layer_outputs(l)
     rows = []
+    if net.symbolic:
+        return Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, ())
+    z = net.layer_outputs(l)
     for kk in net.units(l + 1):
         a_next = net.weighted_input(l + 1, kk, z)
         rows.append(tuple(is_zero(sp.diff(a_next, net.pre(l)[jj])) for jj in net.units(l)))
@@ -89,6 +102,8 @@ def output_activation(net: Network) -> Jacobian:
         d = d.xreplace({total: S})
         d = d.xreplace({sp.exp(a[m]): y[m] * S, sp.exp(a[k]): y[k] * S})
         entry = sp.factor_terms(sp.expand(d))
+    if net.symbolic:
+        return Jacobian("output-activation", L, y, a, m, k, entry, ())
     ys = net.layer_outputs(L)
     rows = tuple(tuple(is_zero(sp.diff(ys[mm - 1], a[kk])) for kk in net.units(L))
                  for mm in net.units(L))

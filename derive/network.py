@@ -60,28 +60,51 @@ def role_of(base: sp.IndexedBase) -> tuple[str, int | None]:
     return name, None
 
 
+def width_symbol(name: str) -> sp.Symbol:
+    """A width that stands for every positive integer: n, K, n_{l+1}."""
+    return sp.Symbol(name, integer=True, positive=True)
+
+
 @dataclass(frozen=True)
 class Network:
-    widths: tuple[int, ...]
+    """Widths are integers, or symbols for a proof at every width at once.
+
+    `layer_names` writes layers generically (l, l+1, L) where a proof holds for every
+    depth; empty, each notation numbers them its own way."""
+
+    widths: tuple[int | sp.Symbol, ...]
     hidden: Activation
     output: Activation
     loss: Loss
     bias: bool = True
+    layer_names: tuple[str, ...] = ()
 
     # -- structure ---------------------------------------------------------------
     @property
     def L(self) -> int:
         return len(self.widths) - 1
 
-    def width(self, l: int) -> int:
+    def width(self, l: int) -> int | sp.Symbol:
         return self.widths[l]
 
+    @property
+    def symbolic(self) -> bool:
+        """Whether some width is a symbol: claims are then proved for every width."""
+        return any(isinstance(w, sp.Symbol) for w in self.widths)
+
     def units(self, l: int) -> range:
-        return range(1, self.widths[l] + 1)
+        w = self.widths[l]
+        if isinstance(w, sp.Symbol):
+            raise TypeError(f"layer {l} has the symbolic width {w}: it has no list of units")
+        return range(1, w + 1)
 
     @property
-    def n_weights(self) -> int:
-        return sum(self.widths[l] * (self.widths[l - 1] + self.bias) for l in range(1, self.L + 1))
+    def n_weights(self) -> int | sp.Expr:
+        return sum(self.widths[l] * (self.widths[l - 1] + int(self.bias)) for l in range(1, self.L + 1))
+
+    def layer_name(self, l: int) -> str | None:
+        """The generic name of layer l (l, l+1, L) where the network stands for every depth."""
+        return self.layer_names[l] if self.layer_names else None
 
     def activation(self, l: int) -> Activation:
         return self.output if l == self.L else self.hidden
@@ -162,26 +185,34 @@ class Network:
         return eqs
 
 
-def make_network(*, layers: Sequence[int] = (2, 3, 2), hidden: str = "abstract",
-                 output: str = "identity", loss: str = "sse", bias: bool = True) -> Network:
-    """Build and validate a layered network; every bad value is a UsageError."""
-    widths = tuple(layers)
+_WIDTH_NAME = re.compile(r"^[A-Za-z](_\{?[A-Za-z0-9+-]{1,6}\}?)?$")
+
+
+def make_network(*, layers: Sequence[int | str] = (2, 3, 2), hidden: str = "abstract",
+                 output: str = "identity", loss: str = "sse", bias: bool = True,
+                 layer_names: Sequence[str] = ()) -> Network:
+    """Build and validate a layered network; every bad value is a UsageError.
+
+    A width given as a name (n, K, n_1) is a symbol: the network stands for every width."""
+    widths = tuple(_width(w) for w in layers)
     if len(widths) < 2:
         raise UsageError(f"layers {','.join(map(str, widths))!r}: give at least two widths "
                          "(input and output), e.g. 2,3,2")
     if len(widths) > MAX_LAYERS + 1:
         raise UsageError(f"{len(widths) - 1} layers of weights is beyond the bound of {MAX_LAYERS}")
     for w in widths:
+        if isinstance(w, sp.Symbol):
+            continue
         if not isinstance(w, int) or isinstance(w, bool) or w < 1:
             raise UsageError(f"width {w!r} is not a positive integer; widths are positive "
                              "integers, input first, e.g. 2,3,2")
         if w > MAX_WIDTH:
             raise UsageError(f"width {w} is beyond the bound of {MAX_WIDTH} units a layer")
     h, o, e = activation(hidden, hidden=True), activation(output), loss_named(loss)
-    net = Network(widths, h, o, e, bias)
-    if net.n_weights > MAX_WEIGHTS:
+    net = Network(widths, h, o, e, bias, tuple(layer_names))
+    if not net.symbolic and net.n_weights > MAX_WEIGHTS:
         raise UsageError(f"{net.n_weights} weights is beyond the bound of {MAX_WEIGHTS}")
-    if o.min_width > widths[-1]:
+    if isinstance(widths[-1], int) and o.min_width > widths[-1]:
         raise UsageError(f"output activation {output!r} needs at least {o.min_width} output "
                          f"units; the network has {widths[-1]}")
     if e.needs_unit_interval and not o.unit_interval:
@@ -189,6 +220,15 @@ def make_network(*, layers: Sequence[int] = (2, 3, 2), hidden: str = "abstract",
         raise UsageError(f"loss {loss!r} takes logarithms of the outputs, which output "
                          f"activation {output!r} does not keep in (0, 1); use --output {fits}")
     return net
+
+
+def _width(w: int | str | sp.Symbol) -> int | sp.Symbol:
+    if isinstance(w, str):
+        if not _WIDTH_NAME.match(w):
+            raise UsageError(f"width {w!r} is neither a positive integer nor a name; a "
+                             "symbolic width is a letter, perhaps with a subscript: n, K, n_1")
+        return width_symbol(w)
+    return w
 
 
 def _unit_interval_outputs():

@@ -56,6 +56,8 @@ class NormalForm:
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
         expr = as_expr(expr)
+        # a sum left at symbolic width (width.py made it canonical) is one atom
+        expr = expr.replace(lambda e: isinstance(e, sp.Sum), self._atom)
         expr = expr.replace(sp.tanh, lambda x: (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1))
         expr = expr.replace(_is_applied_derivative, self._atom)
         expr = expr.replace(lambda e: isinstance(e, AppliedUndef), self._atom)

@@ -58,6 +58,18 @@ class Notation:
             return self.output_layer
         return str(l + self.first_layer)
 
+    def taken_letters(self) -> set[str]:
+        """Letters this notation already uses: index letters, symbols, the output layer's
+        label. A width named by one of them would read ambiguously."""
+        tables = (self.letters, self.output_letters, self.forward_letters,
+                  self.forward_output_letters)
+        out = {v for t in tables for v in t.values()}
+        out |= {v for vs in self.layer_letters.values() for v in vs}
+        out |= {s.split("_")[0] for s in self.symbols.values() if not s.startswith("\\")}
+        if self.output_layer:
+            out.add(self.output_layer)
+        return out
+
     def letter(self, idx: UnitIndex, L: int) -> str:
         """The index letter of a unit, by its role and whether the equation is about an
         output unit (Bishop writes delta_k for an output unit, delta_j for a hidden one)."""

@@ -39,6 +39,12 @@ def text_symbol(latex_name: str) -> str:
     return out.replace("{", "").replace("}", "").replace("\\", "")
 
 
+def layer_label(n: Notation, net: Network, l: int) -> str:
+    """Layer l as written: its generic name (l, l+1, L) where the network stands for every
+    depth, else the notation's number for it."""
+    return net.layer_name(l) or n.layer_label(l, net.L)
+
+
 class _NotationPrinter(Printer):
     """What both printers share: which symbol a quantity is, with which marks."""
 
@@ -68,7 +74,7 @@ class _NotationPrinter(Printer):
         """The layer as the notation marks it. A concrete unit (numbers for indices) of a
         notation that marks no layer gets [l], or w_11 of two layers would print alike."""
         style = self.notation.layer_marks[key]
-        label = self.notation.layer_label(l, self.net.L)
+        label = layer_label(self.notation, self.net, l)
         if style == "none" and concrete and key not in ("input", "output"):
             return f"[{label}]"
         return {"none": "", "superscript": label, "parenthesised": f"({label})"}[style]
@@ -189,7 +195,9 @@ class LatexPrinter(_NotationPrinter):
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         (i, lo, hi), = expr.limits
-        return rf"\sum_{{{self._print(i)}}} {self._factor(expr.function)}"
+        if isinstance(hi, sp.Integer):  # a concrete layer: its units go without saying
+            return rf"\sum_{{{self._print(i)}}} {self._factor(expr.function)}"
+        return rf"\sum_{{{self._print(i)}={self._print(lo)}}}^{{{self._print(hi)}}} {self._factor(expr.function)}"
 
     def _print_KroneckerDelta(self, expr) -> str:
         return self.scripted(self.name("kronecker"), self._join([self._index(i) for i in expr.args]), "")
@@ -273,7 +281,14 @@ class TextPrinter(LatexPrinter):
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         (i, lo, hi), = expr.limits
-        return f"Σ_{self._print(i)} {self._factor(expr.function)}"
+        if isinstance(hi, sp.Integer):
+            return f"Σ_{self._print(i)} {self._factor(expr.function)}"
+        return f"Σ_({self._print(i)}={self._print(lo)}..{self._print(hi)}) {self._factor(expr.function)}"
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        name = super()._print_Symbol(expr)  # a width n_{l+1} reads n_(l+1)
+        name = re.sub(r"_\{([^{}]{2,})\}", r"_(\1)", name)
+        return text_symbol(name)
 
     def _print_Rational(self, expr) -> str:
         return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)

@@ -14,7 +14,7 @@ from .jacobian import Jacobian, jacobians, output_activation
 from .network import Network, UnitIndex
 from .notation import Notation
 from .proof import Counterexample, Outcome, Verdict
-from .render import latex, text
+from .render import latex, layer_label, text
 from .steps import Step, gradient_steps, hidden_steps, output_steps
 
 DELTA_CLAIMS = ("output-delta-canonical", "output-delta-diagonal", "output-delta-general")
@@ -120,8 +120,11 @@ class Report:
 
     def network_json(self) -> dict[str, Any]:
         net = self.net
-        return {"layers": list(net.widths), "hidden": net.hidden.name, "output": net.output.name,
-                "loss": net.loss.name, "bias": net.bias, "weights": net.n_weights}
+        return {"layers": [w if isinstance(w, int) else str(w) for w in net.widths],
+                "hidden": net.hidden.name, "output": net.output.name,
+                "loss": net.loss.name, "bias": net.bias,
+                "weights": net.n_weights if isinstance(net.n_weights, int) else str(net.n_weights),
+                "symbolic_widths": net.symbolic}
 
     def to_json(self) -> dict[str, Any]:
         return {"network": self.network_json(),
@@ -175,7 +178,7 @@ def counterexample_json(ce: Counterexample, n: Notation, net: Network) -> dict[s
 
 def _view(claim: Claim, outcome: Outcome, n: Notation, net: Network) -> CheckView:
     ce = outcome.counterexample
-    return CheckView(claim.id, claim.layer, n.layer_label(claim.layer, net.L),
+    return CheckView(claim.id, claim.layer, layer_label(n, net, claim.layer),
                      render(n.express(claim.equation), n, net), outcome.verdict,
                      tuple(render(c, n, net) for c in outcome.conditions), outcome.note,
                      counterexample_json(ce, n, net) if ce else None, ce)
@@ -268,7 +271,7 @@ def build_report(net: Network, notations: list[Notation], *, budget: float | Non
                     "held at 1, covered by weight-gradient")), n, net))
                 continue
             views.append(_view(claim, prover.outcome(claim, n), n, net))
-        views += [CheckView("cross-notation", row.layer, n.layer_label(row.layer, net.L),
+        views += [CheckView("cross-notation", row.layer, layer_label(n, net, row.layer),
                             dict(row.formulas)[n.name], row.verdict,
                             tuple(render(c, n, net) for c in row.conditions),
                             "this notation's delta with its sign, bound to the network: the "

@@ -153,11 +153,14 @@ def gradient_steps(net: Network, l: int) -> list[Step]:
     p, n = net.index("sum", l - 1), _width_symbol()
     w, a, E = net.W(l)[j, i], net.pre(l), net.E
     generic = sp.Sum(net.W(l)[j, p] * net.out(l - 1)[p], (p, 1, n))
-    slope = collapse(sp.diff(generic, w), net, widths={n: net.width(l - 1)})
+    raw = sp.diff(generic, w)  # Sum(KroneckerDelta(i, p) z_p, p)
+    slope = collapse(raw, net, widths={n: net.width(l - 1)})
     return [
         Step("chain rule: a weight reaches the error only through the weighted input it feeds",
              _eq(Partial(E, w), sp.Mul(Partial(E, a[j]), Partial(a[j], w), evaluate=False))),
-        Step("the weighted input differentiated", _eq(Partial(a[j], w), slope)),
+        Step("the weighted input differentiated: a sum over the previous layer",
+             _eq(Partial(a[j], w), raw.xreplace({n: net.width(l - 1)}))),
+        Step("the Kronecker delta keeps one term", _eq(Partial(a[j], w), slope)),
         Step("definition of delta", _eq(Partial(E, w), sp.Mul(net.delta(l)[j], slope,
                                                                  evaluate=False))),
     ]

@@ -42,7 +42,8 @@ def test_json_is_one_object_with_stable_check_ids():
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert data["network"] == {"layers": [2, 3, 2], "hidden": "abstract", "output": "softmax",
-                               "loss": "ce", "bias": True, "weights": 17}
+                               "loss": "ce", "bias": True, "weights": 17,
+                               "symbolic_widths": False}
     assert [n["name"] for n in data["notations"]] == ["bishop", "nielsen", "eglen"]
     for n in data["notations"]:
         checks = {(c["id"], c["layer"]): c for c in n["checks"]}
