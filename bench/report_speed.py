@@ -1,9 +1,10 @@
 """How long `bpcheck report` takes, end to end, as a user runs it.
 
-    python bench/report_speed.py            # default network and 4,8,8,8,4, 3 runs each
+    python bench/report_speed.py            # every case, 3 runs each
 
-Targets (issue: core engine): the default report under 3 s and --layers 4,8,8,8,4 under
-10 s on a 2-core machine. Prints the median of the runs and the machine's core count.
+Targets: the default report under 3 s and --layers 4,8,8,8,4 under 10 s on a 2-core
+machine; the widest and deepest network the command accepts at its bound, and the proofs
+for every width and every depth. Prints the median of the runs and the core count.
 """
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ CASES = [
     ("--layers 4,8,8,8,4 --hidden tanh --output softmax --loss ce",
      ["report", "--layers", "4,8,8,8,4", "--hidden", "tanh", "--output", "softmax", "--loss", "ce"],
      10.0),
+    ("--layers 32,32,32,32,32,32,32,32,32 (8448 weights), all notations",
+     ["report", "--layers", ",".join(["32"] * 9)], 90.0),
+    ("--width n (every width), all notations", ["report", "--width", "n"], 5.0),
+    ("--depth any (every depth and width), all notations", ["report", "--depth", "any"], 5.0),
 ]
 
 

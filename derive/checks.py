@@ -240,6 +240,12 @@ class Derivation:
                                   claim.equation.rhs.doit().xreplace(meaning))], budget=None)
         if generic.verdict is Verdict.PROVED:  # for every j at once
             return self._kinked(generic, claim)
+        if claim.equation.has(Partial):  # a derivation step: the chain rule as a sum
+            chain = self._generic_meaning(claim)
+            generic = prove([Instance((), self._canonical(chain(claim.equation.lhs)),
+                                      self._canonical(chain(claim.equation.rhs)))], budget=None)
+            if generic.verdict is Verdict.PROVED:
+                return self._kinked(generic, claim)
         truth = self.hidden_truth(claim.layer)
         outcome = prove(instances(claim, self.net, lambda e: e.xreplace(truth)),
                         budget=self.budget)

@@ -73,14 +73,12 @@ def layer_map(net: Network, l: int) -> Jacobian:
     if isinstance(entry, sp.Mul):  # w_kj h'(a_j), the weight first as in Bishop (5.56)
         entry = sp.Mul(*sorted(entry.args, key=lambda f: not isinstance(f, sp.Indexed)),
                        evaluate=False)
-    rows = []
+    J = Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, ())
     if net.symbolic:
-        return Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, ())
-    z = net.layer_outputs(l)
-    for kk in net.units(l + 1):
-        a_next = net.weighted_input(l + 1, kk, z)
-        rows.append(tuple(is_zero(sp.diff(a_next, net.pre(l)[jj])) for jj in net.units(l)))
-    return Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, tuple(rows))
+        return J
+    # each entry of the concrete matrix from the generic one, decided exactly
+    rows = tuple(tuple(is_zero(J.entry_at(kk, jj)) for jj in net.units(l)) for kk in net.units(l + 1))
+    return Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, rows)
 
 
 def output_activation(net: Network) -> Jacobian:

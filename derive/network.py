@@ -26,7 +26,7 @@ from .loss import Loss, loss as loss_named
 
 MAX_WIDTH = 32
 MAX_LAYERS = 12
-MAX_WEIGHTS = 5_000
+MAX_WEIGHTS = 13_000  # 12 layers of 32 units, with biases: 12 672
 
 ROLES = ("pre", "out", "W", "b", "delta")
 _BASE = re.compile(r"^(pre|out|W|b|delta)(\d+)$")
