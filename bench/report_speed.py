@@ -22,7 +22,7 @@ CASES = [
      ["report", "--layers", "4,8,8,8,4", "--hidden", "tanh", "--output", "softmax", "--loss", "ce"],
      10.0),
     ("--layers 32,32,32,32,32,32,32,32,32 (8448 weights), all notations",
-     ["report", "--layers", ",".join(["32"] * 9)], 90.0),
+     ["report", "--layers", ",".join(["32"] * 9)], 30.0),
     ("--width n (every width), all notations", ["report", "--width", "n"], 5.0),
     ("--depth any (every depth and width), all notations", ["report", "--depth", "any"], 5.0),
 ]
