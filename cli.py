@@ -82,20 +82,38 @@ def _widths(text: str, *, names: bool = False) -> tuple[int | str, ...]:
     return tuple(widths)
 
 
-def _network_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--layers", default="2,3,2", metavar="W,W,...",
+NETWORK_DEFAULTS = {"layers": "2,3,2", "hidden": "abstract", "output": "identity",
+                    "loss": "sse", "bias": True}
+
+
+def _given(args: argparse.Namespace) -> list[str]:
+    """The network options given on the command line (the report leaves the others unset,
+    so that a default given explicitly still counts as given), then fills in defaults."""
+    given = [k for k in NETWORK_DEFAULTS if hasattr(args, k)]
+    for k, v in NETWORK_DEFAULTS.items():
+        setattr(args, k, getattr(args, k, v))
+    return given
+
+
+def _option(dest: str, args: argparse.Namespace) -> str:
+    return ("--bias" if args.bias else "--no-bias") if dest == "bias" else f"--{dest}"
+
+
+def _network_options(p: argparse.ArgumentParser, *, unset: bool = False) -> None:
+    p.add_argument("--layers", default=argparse.SUPPRESS if unset else "2,3,2", metavar="W,W,...",
                    help="layer widths, input first, any depth (default: 2,3,2), "
                         "e.g. --layers 3,4,2")
-    p.add_argument("--hidden", default="abstract", metavar="NAME",
+    p.add_argument("--hidden", default=argparse.SUPPRESS if unset else "abstract", metavar="NAME",
                    help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} "
                         "(default: abstract, an undefined function that stands for every "
                         "elementwise activation)")
-    p.add_argument("--output", default="identity", metavar="NAME",
+    p.add_argument("--output", default=argparse.SUPPRESS if unset else "identity", metavar="NAME",
                    help=f"output activation: {', '.join(OUTPUT_ACTIVATIONS)} (default: identity)")
-    p.add_argument("--loss", default="sse", metavar="NAME",
+    p.add_argument("--loss", default=argparse.SUPPRESS if unset else "sse", metavar="NAME",
                    help=f"loss: {', '.join(LOSSES)} (sum of squares, binary and multiclass "
                         "cross-entropy; default: sse)")
-    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction,
+                   default=argparse.SUPPRESS if unset else True,
                    help="give every unit a bias (default: --bias)")
 
 
@@ -126,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "prove every textbook equation about them exactly, and report which "
                     "Jacobian entries vanish.",
         epilog=REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _network_options(report)
+    _network_options(report, unset=True)
     report.add_argument("--notation", default="all", metavar="NAME",
                         help=f"{', '.join(BUILTIN)}, all, or a path to a notation .toml file; "
                              "several separated by commas (default: all)")
@@ -270,10 +288,11 @@ def run_report(args: argparse.Namespace) -> int:
 
     if args.graph:
         return _run_graph_report(args)
+    given = _given(args)
     notations = load_notations(args.notation)
     if args.depth == "any":
         from derive.depth import build_depth_report
-        if args.width is not None or args.layers != "2,3,2":
+        if args.width is not None or "layers" in given:
             raise UsageError("--depth any proves every depth and every width: leave out "
                              "--layers and --width")
         _check_budget(args)
@@ -469,11 +488,9 @@ def _run_graph_report(args: argparse.Namespace) -> int:
     from derive.graph import load_graph
     from derive.graph_report import build_graph_report
 
-    defaults = vars(build_parser().parse_args(["report"]))
-    own = {"command", "graph", "notation", "budget", "json"}
-    given = [k for k, v in vars(args).items() if k not in own and defaults.get(k, v) != v]
+    given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
     if given:
-        option = "--no-bias" if given[0] == "bias" else f"--{given[0].replace('_', '-')}"
+        option = _option(given[0], args)
         raise UsageError(f"--graph {args.graph!r} gives the whole network (units, activations, "
                          f"loss, biases); leave out {option}")
     _check_budget(args)

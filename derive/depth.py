@@ -86,9 +86,12 @@ def stand_in(*, hidden: str, output: str, loss: str, bias: bool) -> Network:
 
 
 def induction(lemma: Outcome, base: Outcome) -> Outcome:
-    """The induction on L - l: it holds exactly as far as its two premises do."""
+    """The induction on L - l: it holds exactly as far as its two premises do. Its
+    statement is the recursion, which needs the lemma's conditions (a ReLU's kink) and not
+    those of the base case's formula (targets summing to 1 serve y - t, not the recursion:
+    the base the induction starts from is delta^L = dE/da^L itself)."""
     if lemma.verdict is Verdict.PROVED and base.verdict is Verdict.PROVED:
-        return Outcome(Verdict.PROVED, conditions=tuple(dict.fromkeys(base.conditions + lemma.conditions)),
+        return Outcome(Verdict.PROVED, conditions=lemma.conditions,
                        note="by induction on L - l, from the base case and the lemma")
     missing = [name for name, o in (("lemma", lemma), ("base case", base))
                if o.verdict is not Verdict.PROVED]

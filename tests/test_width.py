@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import mpmath as mp
 import pytest
@@ -23,6 +24,7 @@ from conftest import HIDDEN, NOTATIONS, PAIRS, derivation as concrete, mp_activa
 from test_cli import run
 
 SYMBOLIC = ("d", "n", "K")
+GRAPH = str(Path(__file__).parent.parent / "examples" / "graph-skip.toml")
 
 
 @pytest.fixture(autouse=True)
@@ -210,8 +212,8 @@ def test_the_induction_proves_every_depth_in_every_notation(notation, hidden, ou
     lemma, base, every = (p.check for p in theorem.parts)
     assert (lemma.id, base.id, every.id) == (LEMMA, BASE, INDUCTION)
     assert lemma.verdict is base.verdict is every.verdict is Verdict.PROVED
-    # the induction holds under exactly its premises' conditions
-    assert {c.text for c in every.conditions} == {c.text for c in lemma.conditions + base.conditions}
+    # the recursion needs the lemma's conditions only: sum_k t_k = 1 serves y - t, not it
+    assert [c.text for c in every.conditions] == [c.text for c in lemma.conditions]
     if hidden == "relu":
         assert lemma.conditions
     if (output, loss) == ("softmax", "ce"):
@@ -277,6 +279,10 @@ def test_report_depth_any_carries_the_theorem_as_checks():
     (["--layers", "2,n+1,2"], "'n+1' is not a positive integer"),
     (["--depth", "any", "--layers", "2,2"], "leave out --layers and --width"),
     (["--depth", "every"], "invalid choice: 'every'"),
+    (["--depth", "any", "--layers", "2,3,2"], "leave out --layers"),  # a default, but given
+    (["--graph", GRAPH, "--loss", "sse"], "leave out --loss"),
+    (["--graph", GRAPH, "--bias"], "leave out --bias"),
+    (["--graph", GRAPH, "--width", "n"], "leave out --width"),
 ])
 def test_bad_widths_and_depths_are_one_line_and_status_2(args, message):
     p = run("report", *args)
