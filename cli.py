@@ -301,7 +301,12 @@ def run_report(args: argparse.Namespace) -> int:
     else:
         report = build_report(_network(args, names=True, notations=notations), notations,
                               budget=args.budget)
-    if args.json:
+    return _show(report, as_json=args.json)
+
+
+def _show(report, *, as_json: bool) -> int:
+    """A report as one JSON object, or rendered once."""
+    if as_json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         _print(report)
@@ -496,11 +501,7 @@ def _run_graph_report(args: argparse.Namespace) -> int:
     _check_budget(args)
     report = build_graph_report(load_graph(args.graph), load_notations(args.notation),
                                 budget=args.budget)
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        _print(report)
-    return 0
+    return _show(report, as_json=args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
