@@ -11,10 +11,11 @@ The truth every claim is proved against: delta_u := dE/da_u is defined by adding
 perturbation eps_u to the weighted input a_u of every non-input unit, substituting the
 whole graph's forward pass into the loss, differentiating with respect to eps_u and
 setting every eps to 0. That is the naive route the layered engine avoids (DESIGN.md,
-"Locality"); a graph has at most MAX_UNITS units and MAX_EDGES edges, for which the whole
+"Locality"); a graph has at most MAX_UNITS units and MAX_EDGES edges, for which the
 substitution is affordable, and it makes every claim an equation in the graph's own
 variables (inputs, weights, biases, targets). So a counterexample is a point anyone can
-check with a forward pass of their own.
+check with a forward pass of their own. Proofs use two sound generalizations of that
+truth (Truth: `cut` and `abstract`) that keep a deep graph's expressions small.
 
 The file (TOML, at most 64 kB):
 
@@ -42,7 +43,7 @@ import random
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ from .errors import UsageError
 from .expr import Partial
 from .loss import LOSSES, Loss
 from .proof import (DIGITS, BudgetExceeded, Condition, Counterexample, Domain, Instance,
-                    Outcome, Verdict, evaluate, prove, sample_point, time_budget)
+                    Outcome, Verdict, prove, sample_point, time_budget)
 
 MAX_BYTES = 64 * 1024
 MAX_UNITS = 24
@@ -536,30 +537,55 @@ def _find_cycle(names: list[str], succ: dict[str, list[str]]) -> list[str] | Non
 # -- the truth: the whole forward pass, perturbed -----------------------------------------
 
 class Truth:
-    """dE/d(anything) by substituting the whole forward pass into the loss.
+    """dE/d(anything) by substituting the forward pass into the loss.
 
     Every non-input unit's weighted input carries a perturbation eps_u; delta_u is
     dE/d eps_u at eps = 0, and the total derivative da_k/da_j along every path is
-    d a_k / d eps_j at eps = 0. Results are cached; each is an expression in the graph's
-    own variables (and, for an abstract activation, its values and slopes).
+    d a_k / d eps_j at eps = 0. Results are cached.
+
+    Two generalizations keep a proof's expressions small; each proves the claim for more
+    networks than the given one, so it proves it for the given one, and neither is used
+    when a claim fails (a counterexample is always a point of the real network):
+
+    - `cut`: a claim about unit c (or an edge into c) only involves c and the units c
+      influences; nothing else depends on eps_c or on the weights into c. With a cut, the
+      outputs of every other unit stay symbols z_p, independent of each other, and the
+      forward pass is substituted from c on: the part above c only adds depth.
+    - `abstract`: every hidden unit's activation is an undefined function, its value and
+      slope atoms of the normal form, as the layered engine's abstract activation. Nested
+      exponentials of sigmoid and tanh units otherwise make the normal form of a deep
+      graph grow past any budget. Output units keep their activation, which the loss
+      and the canonical delta y - t depend on.
     """
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, cut: str | None = None, *, abstract: bool = False):
         g = self.graph = graph
-        self.eps = {u: sp.Symbol(f"eps_{u}", real=True) for u in g.names() if g.unit(u).kind != "input"}
+        self.abstract = abstract
+        self.below = set(g.names()) if cut is None else {cut, *g.descendants(cut)}
+        self.eps = {u: sp.Symbol(f"eps_{u}", real=True) for u in g.names()
+                    if g.unit(u).kind != "input" and u in self.below}
         self.zero = {e: sp.Integer(0) for e in self.eps.values()}
         self.a_eps: dict[str, sp.Expr] = {}
         z: dict[str, sp.Expr] = {}
         for u in g.names():
-            if g.unit(u).kind == "input":
-                z[u] = g.z(u)
+            if g.unit(u).kind == "input" or u not in self.below:
+                z[u] = g.z(u)  # an input, or a unit held as a symbol above the cut
                 continue
             self.a_eps[u] = sp.Add(*[g.w(g.edge(p, u)) * z[p] for p in g.pred(u)],
                                    g.b(u) if g.unit(u).bias else 0, self.eps[u])
-            z[u] = g.value(u, self.a_eps[u])
+            z[u] = self.value(u, self.a_eps[u])
         self.z_eps = z
         self.E_eps = g.loss_value([z[k] for k in g.outputs])
         self._cache: dict[tuple, sp.Expr] = {}
+
+    def _undefined(self, u: str) -> bool:
+        return self.abstract and self.graph.unit(u).kind == "hidden"
+
+    def value(self, u: str, x: sp.Expr) -> sp.Expr:
+        return self.graph.phi(u)(x) if self._undefined(u) else self.graph.value(u, x)
+
+    def slope(self, u: str, x: sp.Expr) -> sp.Expr:
+        return self.graph.dphi(u)(x) if self._undefined(u) else self.graph.slope(u, x)
 
     def at_zero(self, expr: sp.Expr) -> sp.Expr:
         """eps = 0, with each abstract slope written dphi_u(x) and each ReLU's side
@@ -578,6 +604,8 @@ class Truth:
         return self._cached(("a", u), lambda: self.at_zero(self.a_eps[u]))
 
     def z(self, u: str) -> sp.Expr:
+        if u not in self.a_eps:
+            return self.z_eps[u]
         return self._cached(("z", u), lambda: self.at_zero(self.z_eps[u]))
 
     def delta(self, u: str) -> sp.Expr:
@@ -743,7 +771,7 @@ class GraphDerivation:
 
     def __init__(self, graph: Graph, *, budget: float | None = 30.0):
         self.graph, self.budget = graph, budget
-        self.truth = Truth(graph)
+        self._truths: dict[tuple[str | None, bool], Truth] = {}
         self.checks = [GraphCheck(c, self.prove(c)) for c in graph_claims(graph)]
 
     def check(self, id: str, about: str) -> GraphCheck:
@@ -752,10 +780,18 @@ class GraphDerivation:
                 return c
         raise KeyError((id, about))
 
+    def truth(self, cut: str | None = None, *, abstract: bool = False) -> Truth:
+        """The truth with the forward pass substituted from `cut` on (None: the whole),
+        with the hidden activations undefined functions if `abstract` (see Truth)."""
+        if (cut, abstract) not in self._truths:
+            self._truths[cut, abstract] = Truth(self.graph, cut, abstract=abstract)
+        return self._truths[cut, abstract]
+
     # -- what the written symbols mean ------------------------------------------------------
-    def meaning(self, expr: sp.Expr) -> sp.Expr:
-        """The expression in the graph's own variables."""
-        g, tr = self.graph, self.truth
+    def meaning(self, expr: sp.Expr, *, cut: str | None = None, abstract: bool = False) -> sp.Expr:
+        """The expression in the graph's own variables: by default the whole forward pass
+        with every activation as it is (see Truth for `cut` and `abstract`)."""
+        g, tr = self.graph, self.truth(cut, abstract=abstract)
         m: dict[sp.Basic, sp.Expr] = {}
         for e in sp.preorder_traversal(expr):
             if e in m:
@@ -763,10 +799,10 @@ class GraphDerivation:
             if isinstance(e, Total):
                 m[e] = tr.total(g.name_of(e.num.indices[0]), g.name_of(e.den.indices[0]))
             elif isinstance(e, Partial):
-                m[e] = self._partial(e.num, e.den)
+                m[e] = self._partial(e.num, e.den, tr)
             elif isinstance(e, sp.Derivative) and isinstance(e.expr, AppliedUndef):
                 u = g.name_of(e.variables[0].indices[0])
-                m[e] = g.slope(u, tr.a(u))
+                m[e] = tr.slope(u, tr.a(u))
             elif isinstance(e, AppliedUndef) and e.func.__name__.startswith("gphi_"):
                 m[e] = tr.z(g.name_of(e.args[0].indices[0]))
             elif isinstance(e, sp.Indexed):
@@ -779,8 +815,8 @@ class GraphDerivation:
                     m[e] = tr.delta(u)
         return expr.xreplace(m)
 
-    def _partial(self, num: sp.Expr, den: sp.Expr) -> sp.Expr:
-        g, tr = self.graph, self.truth
+    def _partial(self, num: sp.Expr, den: sp.Expr, tr: Truth) -> sp.Expr:
+        g = self.graph
         name = lambda q: g.name_of(q.indices[0])
         if num == E and den.base == Z:
             return tr.loss_slope(name(den))
@@ -792,7 +828,7 @@ class GraphDerivation:
         # Bishop's da_k/da_j with everything else held fixed: along the one edge j -> k
         if j not in g.pred(k):
             return sp.Integer(0)
-        return g.w(g.edge(j, k)) * g.slope(j, tr.a(j))
+        return g.w(g.edge(j, k)) * tr.slope(j, tr.a(j))
 
     # -- deciding ---------------------------------------------------------------------------
     def _domain(self) -> tuple[Domain, tuple[Condition, ...]]:
@@ -808,18 +844,22 @@ class GraphDerivation:
     def prove(self, claim: GraphClaim) -> Outcome:
         """Decide a claim; building its truth counts against the same time budget.
 
-        A few random points are tried first: where the two sides differ at one, the claim
-        is refuted there and then (a false claim's normal form can be large, and the
-        point is all a refutation needs); otherwise the normal form decides."""
+        The normal form decides, on the truth cut at the claim's unit (see Truth). A few
+        random points of the graph's own variables are tried first: where the two sides
+        differ at one, the claim is refuted there and then (a false claim's normal form
+        can be large, and the point is all a refutation needs)."""
+        cut = claim.unit if claim.unit is not None else claim.edge.target
         try:
             with time_budget(self.budget):
-                inst = Instance((), self.meaning(claim.equation.lhs),
-                                self.meaning(claim.equation.rhs))
+                inst = Instance((), self.meaning(claim.equation.lhs, cut=cut, abstract=True),
+                                self.meaning(claim.equation.rhs, cut=cut, abstract=True))
                 domain, conditions = self._domain()
-                outcome = self._probe(inst, domain, tries=3)
+                outcome = self._probe(inst, domain, tries=1)
                 if outcome is None:
                     outcome = prove([inst], conditions=conditions, domain=domain, budget=None)
-                    if outcome.verdict is Verdict.REFUTED:  # sides set again, upstream first
+                    # a point of the normal form's own gives the held outputs independent
+                    # values; a counterexample must be a point of the network
+                    if outcome.verdict is Verdict.REFUTED:
                         outcome = self._probe(inst, domain, tries=12) or Outcome(
                             Verdict.UNDECIDED, note="the normal form is not zero, but no "
                             "point where the sides differ was found", residual=outcome.residual)
@@ -827,30 +867,69 @@ class GraphDerivation:
         except BudgetExceeded:
             return Outcome(Verdict.UNDECIDED, note=f"the time budget of {self.budget:g} s ran out")
 
-    def _probe(self, inst: Instance, domain: Domain, *, tries: int) -> Outcome | None:
-        """Refuted at a random point where the sides differ, or None.
+    def _sample(self, rng: random.Random, domain: Domain) -> dict[sp.Basic, sp.Expr]:
+        """A point of the graph's own variables: inputs, weights, biases, targets (in the
+        loss's domain); an abstract unit's activation value and slope get values too."""
+        g = self.graph
+        variables = ([g.z(i) for i in g.inputs] + [g.w(e) for e in g.edges]
+                     + [g.b(u) for u in g.names() if g.unit(u).bias]
+                     + [g.t(k) for k in g.outputs])
+        point = sample_point(variables, rng, domain)
+        for u in g.names():
+            act = g.unit(u).activation
+            if act is not None and act.abstract:
+                for f in (g.phi(u), g.dphi(u)):
+                    point[f(g.a(u))] = sp.Rational(rng.choice([-3, -2, -1, 1, 2, 3]),
+                                                   rng.choice([1, 2, 3, 4]))
+        return point
 
-        The sides are evaluated with the point's values as 60-digit floats, which SymPy
-        carries through every exp at once (exact nested exponentials are slow to
-        evaluate); they are exact when the point and the expressions are rational."""
+    def values(self, point: dict, *, exact: bool = False) -> dict[sp.Basic, sp.Expr]:
+        """The point's values and, by a forward pass of the real network, every unit's
+        output z_u (the value of a symbol held above a cut) and its activation's value
+        and slope at a_u (the values of the atoms of an abstract proof)."""
+        g = self.graph
+        values = {q: v if exact else sp.N(v, 60) for q, v in point.items()}
+        for u in g.names():
+            unit = g.unit(u)
+            if unit.kind == "input":
+                continue
+            a = sp.Add(*[values[g.w(g.edge(p, u))] * values[g.z(p)] for p in g.pred(u)],
+                       values[g.b(u)] if unit.bias else 0)
+            act, value, slope = unit.activation, g.phi(u)(g.a(u)), g.dphi(u)(g.a(u))
+            if act.kink:  # a side is 1 or 0 by the sign: not a SymPy function of a
+                values[value], values[slope] = (a, sp.Integer(1)) if a > 0 else (sp.Integer(0),) * 2
+            elif not act.abstract:
+                values[value], values[slope] = act.scalar(a), _slope_of(act.name)(a)
+            values[g.z(u)] = values[value]
+        return values
+
+    def at_point(self, expr: sp.Expr, values: dict) -> sp.Expr:
+        """An expression of the engine's (a truth, cut or abstract or neither) at a point
+        given by `values`, each ReLU's side the sign of its argument there."""
+        sides: dict[KinkSide, sp.Integer] = {}
+        for k in _kinks((expr,)):  # innermost first
+            v = _at(self.graph, k.of, values, sides)
+            sides[k] = sp.Integer(1 if v.is_number and v > 0 else 0)
+        return _at(self.graph, expr, values, sides)
+
+    def _probe(self, inst: Instance, domain: Domain, *, tries: int) -> Outcome | None:
+        """Refuted at a random point of the network where the sides differ, or None.
+
+        Values are exact where every activation keeps them rational (identity, ReLU, an
+        abstract one's sampled values); otherwise 60-digit floats, which SymPy carries
+        through every exp at once (exact nested exponentials are slow to evaluate)."""
+        g = self.graph
         rng = random.Random(0)
-        kinks = _kinks((inst.lhs, inst.rhs))
-        rational = not any(e.has(sp.exp, sp.log, sp.tanh) for e in (inst.lhs, inst.rhs))
+        exact = all(u.activation is None or u.activation.abstract or u.activation.kink
+                    or u.activation.name == "identity" for u in g.units)
         for _ in range(tries):
-            point = {q: v for q, v in sample_point((inst.lhs, inst.rhs), rng, domain).items()
-                     if not isinstance(q, KinkSide)}
-            # a ReLU's side is the sign of its argument, set upstream first: the sampler
-            # sets sides in the order it meets them, before an upstream side is known
-            for k in kinks:
-                v = _numeric(k.of, point)
-                point[k] = sp.Integer(1 if v.is_number and v > 0 else 0)
-            lhs, rhs = _numeric(inst.lhs, point), _numeric(inst.rhs, point)
+            point = self._sample(rng, domain)
+            values = self.values(point, exact=exact)
+            lhs, rhs = self.at_point(inst.lhs, values), self.at_point(inst.rhs, values)
             d = lhs - rhs
             if not (d.is_number and d.is_finite and d.is_real) or abs(d) <= sp.Float(10) ** -DIGITS:
                 continue
-            if rational and all(v.is_Rational for v in point.values()):
-                lhs, rhs = evaluate(inst.lhs, point), evaluate(inst.rhs, point)
-            else:
+            if not exact:
                 lhs, rhs = sp.Float(lhs, DIGITS), sp.Float(rhs, DIGITS)
             return Outcome(Verdict.REFUTED, counterexample=Counterexample(
                 (), tuple(point.items()), lhs, rhs, bool(lhs.is_Rational and rhs.is_Rational)))
@@ -868,11 +947,24 @@ class GraphDerivation:
                        + "ReLU is not differentiable at 0: proved on each side of the kink")
 
 
-def _numeric(expr: sp.Expr, point: dict) -> sp.Expr:
-    """The value at a point to 60 digits: every value enters as a float, so each exp
-    and tanh is evaluated once, as the expression is rebuilt."""
-    return expr.xreplace({q: v if isinstance(v, sp.Integer) else sp.N(v, 60)
-                          for q, v in point.items()})
+@lru_cache(maxsize=None)
+def _slope_of(name: str):
+    """f' of a concrete activation as a function, differentiated once."""
+    s = sp.Dummy("s", real=True)
+    d = sp.diff(ACTIVATIONS[name].scalar(s), s)
+    return lambda x: d.xreplace({s: x})
+
+
+def _at(g: Graph, expr: sp.Expr, values: dict, sides: dict) -> sp.Expr:
+    """An expression at a point: an abstract activation at any argument is its value at
+    the unit's weighted input (there is one weighted input a unit, whatever its form)."""
+    def value(e: AppliedUndef) -> sp.Expr:
+        u, role = g.variable(e)
+        f = g.dphi(u) if role == "activation slope" else g.phi(u)
+        return values[f(g.a(u))]
+
+    expr = expr.replace(lambda e: isinstance(e, AppliedUndef) and g.variable(e) is not None, value)
+    return expr.xreplace({**values, **sides})
 
 
 def _kinks(exprs) -> list[KinkSide]:

@@ -23,6 +23,7 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
+from derive.activation import KinkSide
 from derive.errors import UsageError
 from derive.graph import GraphDerivation, load_graph, parse_graph
 from derive.graph_report import build_graph_report
@@ -147,8 +148,8 @@ def random_point(text: str, rng: random.Random) -> Oracle:
     return Oracle(text, {i: r() for i in spec["inputs"]}, params, dict(zip(spec["outputs"], t)))
 
 
-def engine_value(d: GraphDerivation, expr, oracle: Oracle):
-    """The engine's expression (in the graph's variables) at the oracle's point."""
+def graph_point(d: GraphDerivation, oracle: Oracle) -> dict:
+    """The oracle's point as values of the engine's variables of the graph."""
     g, values = d.graph, {}
     for i in g.inputs:
         values[g.z(i)] = oracle.x[i]
@@ -159,17 +160,18 @@ def engine_value(d: GraphDerivation, expr, oracle: Oracle):
             values[g.b(u)] = oracle.p[g.unit(u).bias]
     for k in g.outputs:
         values[g.t(k)] = oracle.t[k]
-    from derive.activation import KinkSide
-    a, _ = oracle.forward()
-    kinks = {k: sp.Integer(1 if sp.N(k.of.xreplace(
-        {q: sp.Float(mp.nstr(v, 60), 60) for q, v in values.items()}), 60) > 0 else 0)
-        for k in _all_kinks(expr)}
-    expr = expr.xreplace(kinks).xreplace({q: sp.Float(mp.nstr(v, 60), 60) for q, v in values.items()})
-    return mp.mpf(str(sp.N(expr, 55)))
+    return values
+
+
+def engine_value(d: GraphDerivation, expr, oracle: Oracle):
+    """The engine's expression (in the graph's variables) at the oracle's point."""
+    at = {q: sp.Float(mp.nstr(v, 60), 60) for q, v in graph_point(d, oracle).items()}
+    for k in _all_kinks(expr):  # a ReLU's side is the sign of its argument, inner ones first
+        at[k] = sp.Integer(1 if sp.N(k.of.xreplace(at), 60) > 0 else 0)
+    return mp.mpf(str(sp.N(expr.xreplace(at), 55)))
 
 
 def _all_kinks(expr):
-    from derive.activation import KinkSide
     found, todo = set(), list(expr.atoms(KinkSide))
     while todo:
         k = todo.pop()
@@ -241,15 +243,41 @@ def test_where_no_edge_skips_a_layer_the_layered_formula_coincides_with_5_56():
         assert c.outcome.verdict is Verdict.PROVED and "is (5.56) here" in c.claim.note
 
 
+# -- the graphs the tests run on: the examples and variants of them -------------------------
+
+def variant(name: str, replace: dict[str, str]) -> str:
+    """An example with some of its text replaced: other activations, another loss."""
+    text = example(name)
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+VARIANTS = {
+    "skip": example(SKIP),
+    "two-layers": example(TWO),
+    "skip-relu-softplus": variant(SKIP, {'"tanh"': '"relu"', '"sigmoid"': '"softplus"'}),
+    "two-layers-sigmoid-bce": variant(TWO, {'"tanh"': '"sigmoid"', '"identity"': '"sigmoid"',
+                                             'loss = "sse"': 'loss = "bce"'}),
+    "skip-sigmoid-ce": variant(SKIP, {'"identity"': '"sigmoid"', 'loss = "sse"': 'loss = "ce"'}),
+    "two-layers-relu": variant(TWO, {'"tanh"': '"relu"', '"sigmoid"': '"relu"'}),
+    "two-layers-softplus-tanh-out": variant(TWO, {'"sigmoid"': '"softplus"',
+                                                    '"identity"': '"tanh"'}),
+}
+
+
+
 # -- the refutations, reproduced by an independent forward pass ------------------------------
 
+@pytest.mark.parametrize("name", ["two-layers", "two-layers-relu", "two-layers-sigmoid-bce"])
 @pytest.mark.parametrize("check_id,unit", [
     ("graph-layered-naive", "h1"),
     ("graph-every-later-layer", "h1"),
     ("graph-every-later-layer", "h2"),
 ])
-def test_a_refutation_is_reproduced_by_an_independent_forward_pass(check_id, unit):
-    text = example(TWO)
+def test_a_refutation_is_reproduced_by_an_independent_forward_pass(name, check_id, unit):
+    text = VARIANTS[name]
     d = derived(text)
     ce = d.check(check_id, unit).outcome.counterexample
     assert ce is not None
@@ -276,30 +304,14 @@ def test_counting_the_paths_twice_doubles_delta_where_every_path_is_indirect():
 
 # -- the finite-difference cross-check -------------------------------------------------------
 
-def variant(name: str, **replace: str) -> str:
-    text = example(name)
-    for old, new in replace.items():
-        text = text.replace(old.replace("_", " "), new.replace("_", " "))
-    return text
-
-
-VARIANTS = {
-    "skip": example(SKIP),
-    "two-layers": example(TWO),
-    "skip-relu-softplus": variant(SKIP, **{'"tanh"': '"relu"', '"sigmoid"': '"softplus"'}),
-    "two-layers-sigmoid-bce": variant(TWO, **{'"tanh"': '"sigmoid"', '"identity"': '"sigmoid"',
-                                             'loss_=_"sse"': 'loss = "bce"'}),
-    "skip-sigmoid-ce": variant(SKIP, **{'"identity"': '"sigmoid"', 'loss_=_"sse"': 'loss = "ce"'}),
-    "two-layers-softplus-tanh-out": variant(TWO, **{'"sigmoid"': '"softplus"',
-                                                    '"identity"': '"tanh"'}),
-}
-
-
 @pytest.mark.parametrize("name", VARIANTS)
 def test_every_proved_delta_and_gradient_agrees_with_finite_differences(name):
     text = VARIANTS[name]
     d = derived(text)
     o = random_point(text, random.Random(name))
+    # what the proofs decide (the truth cut at the claim's unit, hidden activations as
+    # atoms) at the same point, the atoms given the real network's values
+    at = d.values({q: sp.Float(mp.nstr(v, 60), 60) for q, v in graph_point(d, o).items()})
     checked = 0
     for c in d.checks:
         claim = c.claim
@@ -311,9 +323,12 @@ def test_every_proved_delta_and_gradient_agrees_with_finite_differences(name):
             want = o.gradient(d.graph.unit(claim.unit).bias)
         else:
             want = o.delta(claim.unit)
+        cut = claim.unit if claim.unit is not None else claim.edge.target
         for side in (claim.equation.lhs, claim.equation.rhs):
-            got = engine_value(d, d.meaning(side), o)
+            got = engine_value(d, d.meaning(side), o)  # the whole forward pass, as it is
             assert close(got, want), (claim.id, claim.about, got, want)
+            proved = d.at_point(d.meaning(side, cut=cut, abstract=True), at)
+            assert close(mp.mpf(str(sp.N(proved, 55))), want), (claim.id, claim.about)
         checked += 1
     assert checked >= 15
 
@@ -328,7 +343,7 @@ def test_the_oracle_itself_catches_a_dropped_skip_term():
 
 
 def test_an_abstract_activation_graph_proves_the_same_and_refutes_the_same():
-    text = variant(TWO, **{'"tanh"': '"abstract"', '"sigmoid"': '"abstract"'})
+    text = variant(TWO, {'"tanh"': '"abstract"', '"sigmoid"': '"abstract"'})
     d = derived(text)
     for c in d.checks:
         expected = Verdict.REFUTED if (c.claim.id, c.claim.about) in {
@@ -346,11 +361,22 @@ def test_a_relu_proof_states_the_kinks_it_holds_away_from():
 
 def test_cross_entropy_proves_y_minus_t_only_under_its_stated_condition():
     """One sigmoid output with ce: delta = -t (1 - y), which is y - t where t = 1."""
-    d = derived(variant(TWO, **{'"identity"': '"sigmoid"', 'loss_=_"sse"': 'loss = "ce"'}))
+    d = derived(variant(TWO, {'"identity"': '"sigmoid"', 'loss = "sse"': 'loss = "ce"'}))
     assert all(c.outcome.verdict is not Verdict.UNDECIDED for c in d.checks)
     o = d.check("graph-output-delta-canonical", "o").outcome
     assert o.verdict is Verdict.PROVED and o.conditions == (sp.Eq(d.graph.t("o"), 1),)
     assert "without it the two sides differ" in o.note
+
+
+def test_with_several_outputs_cross_entropys_delta_is_not_y_minus_t():
+    d = derived('''loss = "ce"
+inputs = ["i1"]
+outputs = ["o1", "o2"]
+edges = [{ from = "i1", to = "o1", weight = "a" }, { from = "i1", to = "o2", weight = "b" }]
+units = { o1 = { activation = "sigmoid" }, o2 = { activation = "sigmoid" } }''')
+    for k in ("o1", "o2"):
+        assert d.check("graph-output-delta", k).outcome.verdict is Verdict.PROVED
+        assert d.check("graph-output-delta-canonical", k).outcome.verdict is Verdict.REFUTED
 
 
 def test_an_exhausted_budget_is_undecided_and_nothing_hangs():
