@@ -59,16 +59,15 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, Iterator
 
 import sympy as sp
 
 from .activation import ACTIVATIONS, HIDDEN_ACTIVATIONS, KinkSide
 from .checks import Claim, Derivation, instances
+from .files import parse_toml, read_text
 from .errors import NotSupported, UsageError
 from .expr import Partial
 from .loss import LOSSES
@@ -77,7 +76,6 @@ from .notation import Notation, load_notation
 from .proof import Verdict
 from .render import latex, text, text_symbol
 
-MAX_BYTES = 64 * 1024
 MAX_MAGNITUDE = 10 ** 9
 MAX_DIGITS = 50
 GUARD_DIGITS = 15
@@ -120,32 +118,12 @@ class Spec:
 
 def load_spec(path: str) -> Spec:
     """Read and validate a spec file: a regular file of at most 64 kB of UTF-8 TOML."""
-    p = Path(path)
-    try:
-        if not p.is_file():
-            what = "no such file" if not p.exists() else "not a regular file"
-            raise UsageError(f"cannot read spec {path!r}: {what}")
-        with p.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise UsageError(f"cannot read spec {path!r}: {e.strerror}") from None
-    if len(data) > MAX_BYTES:
-        raise UsageError(f"{path}: a spec file is at most {MAX_BYTES} bytes")
-    try:
-        text_ = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"spec {path!r} is not UTF-8 text") from None
-    return parse_spec(text_, source=path)
+    return parse_spec(read_text(path, what="spec"), source=path)
 
 
 def parse_spec(text: str, *, source: str) -> Spec:
     """Validate a spec's text; every problem is a UsageError that names the key."""
-    if len(text.encode("utf-8")) > MAX_BYTES:
-        raise UsageError(f"{source}: a spec file is at most {MAX_BYTES} bytes")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{source}: not valid TOML: {e}") from None
+    data = parse_toml(text, source=source, what="spec")
     return _Reader(data, source).spec()
 
 

@@ -41,10 +41,8 @@ from __future__ import annotations
 
 import random
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Any
 
 import sympy as sp
@@ -53,11 +51,11 @@ from sympy.core.function import AppliedUndef
 from .activation import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, KinkSide
 from .errors import UsageError
 from .expr import Partial
+from .files import parse_toml, read_text
 from .loss import LOSSES, Loss
 from .proof import (DIGITS, BudgetExceeded, Condition, Counterexample, Domain, Instance,
                     Outcome, Verdict, prove, sample_point, time_budget)
 
-MAX_BYTES = 64 * 1024
 MAX_UNITS = 24
 MAX_EDGES = 96
 MAX_TITLE = 200
@@ -282,32 +280,12 @@ class Graph:
 
 def load_graph(path: str) -> Graph:
     """Read and validate a graph file: a regular file of at most 64 kB of UTF-8 TOML."""
-    p = Path(path)
-    try:
-        if not p.is_file():
-            what = "no such file" if not p.exists() else "not a regular file"
-            raise UsageError(f"cannot read graph {path!r}: {what}")
-        with p.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise UsageError(f"cannot read graph {path!r}: {e.strerror}") from None
-    if len(data) > MAX_BYTES:
-        raise UsageError(f"{path}: a graph file is at most {MAX_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"graph {path!r} is not UTF-8 text") from None
-    return parse_graph(text, source=path)
+    return parse_graph(read_text(path, what="graph"), source=path)
 
 
 def parse_graph(text: str, *, source: str) -> Graph:
     """Validate a graph file's text; every problem is a UsageError that names it."""
-    if len(text.encode("utf-8")) > MAX_BYTES:
-        raise UsageError(f"{source}: a graph file is at most {MAX_BYTES} bytes")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{source}: not valid TOML: {e}") from None
+    data = parse_toml(text, source=source, what="graph")
     return _Reader(data, source).graph()
 
 
