@@ -30,12 +30,18 @@ def _box(console: Console):
     return box.ROUNDED if console.is_terminal else box.SIMPLE
 
 
-def _detail(c: "CheckView") -> Text:
+def conditions_text(c) -> Text:
+    """A check's conditions and note, for the last column of a checks table."""
     out = Text()
     if c.conditions:
         out.append("if " + ", ".join(x.text for x in c.conditions))
     if c.note:
         out.append(("; " if out else "") + c.note, style="dim")
+    return out
+
+
+def _detail(c: "CheckView") -> Text:
+    out = conditions_text(c)
     ce = c.counterexample
     if ce:
         at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items())
@@ -45,14 +51,19 @@ def _detail(c: "CheckView") -> Text:
     return out
 
 
-def _notation(r: "NotationReport", console: Console) -> Iterator:
-    n = r.notation
-    yield Rule(Text(n.title, style="bold"), align="left")
-    for note in r.notes:
+def notation_heading(view) -> Iterator:
+    """A notation's part of a report begins alike for layers and graphs: its title, its
+    notes, the forward equations (`view` has notation, notes and forward)."""
+    yield Rule(Text(view.notation.title, style="bold"), align="left")
+    for note in view.notes:
         yield Padding(Text(note, style="italic"), (0, 2), expand=False)
     yield Text("Forward equations", style="bold")
-    for f in r.forward:
+    for f in view.forward:
         yield Padding(Text(f.text), (0, 4), expand=False)
+
+
+def _notation(r: "NotationReport", console: Console) -> Iterator:
+    yield from notation_heading(r)
     yield Text("Derivation", style="bold")
     for part, steps in r.derivation:
         yield Padding(Text(part, style="underline"), (0, 2), expand=False)

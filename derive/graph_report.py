@@ -247,12 +247,10 @@ def build_graph_report(graph: Graph, notations: list[Notation], *,
 # -- the terminal -------------------------------------------------------------------------
 
 def _render(report: GraphReport, console) -> Iterator:
-    from rich.padding import Padding
-    from rich.rule import Rule
     from rich.table import Table
     from rich.text import Text
 
-    from .console import _box, verdict_text
+    from .console import _box, notation_heading, verdict_text
     g = report.graph
     yield Text.assemble(("Graph ", "bold"), g.source, (f": {g.title}" if g.title else ""),
                         f"; loss {g.loss.name}; {len(g.units)} units, {len(g.edges)} edges, "
@@ -274,13 +272,7 @@ def _render(report: GraphReport, console) -> Iterator:
     yield edges
     yield Text("")
     for view in report.notations:
-        n = view.notation
-        yield Rule(Text(n.title, style="bold"), align="left")
-        for note in view.notes:
-            yield Padding(Text(note, style="italic"), (0, 2), expand=False)
-        yield Text("Forward equations", style="bold")
-        for f in view.forward:
-            yield Padding(Text(f.text), (0, 4), expand=False)
+        yield from notation_heading(view)
         checks = Table(title="Checks", title_justify="left", box=_box(console), expand=False)
         for col in ("check", "about", "claim", "verdict", "conditions / counterexample"):
             checks.add_column(col, overflow="fold", min_width=9 if col == "verdict" else None)
@@ -292,12 +284,8 @@ def _render(report: GraphReport, console) -> Iterator:
 
 
 def _detail(c: GraphCheckView):
-    from rich.text import Text
-    out = Text()
-    if c.conditions:
-        out.append("if " + ", ".join(x.text for x in c.conditions))
-    if c.note:
-        out.append(("; " if out else "") + c.note, style="dim")
+    from .console import conditions_text
+    out = conditions_text(c)
     ce = c.counterexample
     if ce:
         out.append(("\n" if out else "") + f"fails: true value {ce['lhs']}, as claimed {ce['rhs']}")
