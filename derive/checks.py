@@ -241,9 +241,7 @@ class Derivation:
         if generic.verdict is Verdict.PROVED:  # for every j at once
             return self._kinked(generic, claim)
         if claim.equation.has(Partial):  # a derivation step: the chain rule as a sum
-            chain = self._generic_meaning(claim)
-            generic = prove([Instance((), self._canonical(chain(claim.equation.lhs)),
-                                      self._canonical(chain(claim.equation.rhs)))], budget=None)
+            generic = self._at_generic_index(claim, self._generic_meaning(claim))
             if generic.verdict is Verdict.PROVED:
                 return self._kinked(generic, claim)
         truth = self.hidden_truth(claim.layer)
@@ -283,9 +281,7 @@ class Derivation:
         if self.net.symbolic:
             return self._prove_every_width(claim, self._generic_meaning(claim))
         # at generic indices first, for every weight of the layer at once
-        meaning = self._generic_meaning(claim)
-        generic = prove([Instance((), self._canonical(meaning(claim.equation.lhs)),
-                                  self._canonical(meaning(claim.equation.rhs)))], budget=None)
+        generic = self._at_generic_index(claim, self._generic_meaning(claim))
         if generic.verdict is Verdict.PROVED:
             return generic
         truth = self.gradient_truth(claim.layer)
@@ -391,6 +387,14 @@ class Derivation:
                             lambda e: d(E, a[e.indices[0]]))
         return outputs(expr)
 
+    def _sides(self, claim: Claim, meaning: Callable[[sp.Expr], sp.Expr]) -> tuple[sp.Expr, sp.Expr]:
+        """Both sides given their meaning, with their sums canonical."""
+        return tuple(self._canonical(meaning(side)) for side in (claim.equation.lhs, claim.equation.rhs))
+
+    def _at_generic_index(self, claim: Claim, meaning: Callable[[sp.Expr], sp.Expr]) -> Outcome:
+        """The claim at its generic indices, once for every unit (concrete widths)."""
+        return prove([Instance((), *self._sides(claim, meaning))], budget=None)
+
     def _canonical(self, expr: sp.Expr) -> sp.Expr:
         net = self.net
         same = lambda x, lo, hi: lo == 1 and isinstance(x, UnitIndex) and net.width(x.layer) == hi
@@ -399,7 +403,7 @@ class Derivation:
     def _prove_every_width(self, claim: Claim, meaning: Callable[[sp.Expr], sp.Expr]) -> Outcome:
         """Proved for every width when the canonical difference is zero; refuted when the
         claim fails at a concrete width; undecided, with the reason, otherwise."""
-        lhs, rhs = (self._canonical(meaning(side)) for side in (claim.equation.lhs, claim.equation.rhs))
+        lhs, rhs = self._sides(claim, meaning)
         conditions = ()
         if claim.id.startswith("output-delta"):
             conditions = loss_domain(self.net)[1]
