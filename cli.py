@@ -9,7 +9,9 @@ import json
 import math
 import re
 import os
+import signal
 import sys
+import threading
 from typing import NoReturn, Sequence
 
 from derive.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -190,8 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--fragment", action="store_true",
                         help="write only the body, for \\input into existing notes")
     export.add_argument("--pdf", action="store_true",
-                        help="also compile it with pdflatex (never with shell escape)")
-    export.add_argument("--force", action="store_true", help="replace FILE.tex if it exists")
+                        help="also compile it to FILE.pdf with pdflatex (in a private folder, "
+                             "never with shell escape, TeX's file access paranoid)")
+    export.add_argument("--force", action="store_true",
+                        help="replace FILE.tex (and FILE.pdf) if they exist; a symbolic link "
+                             "is never written through")
 
     example = sub.add_parser(
         "example", help="a worked numeric example: forward pass, deltas, gradients, one step",
@@ -451,35 +456,42 @@ def run_translate(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from derive import load_notations
-    from derive.export import body, compile_pdf, document, write_atomically
+    from derive.export import body, document
+    from derive.publish import check_target, compile_pdf, publish
     from derive.report import build_report
 
     if not args.output_file.endswith(".tex"):
         raise UsageError(f"-o {args.output_file!r}: the file name must end in .tex")
     if args.pdf and args.fragment:
         raise UsageError("--pdf needs a whole document; leave out --fragment")
+    pdf_path = args.output_file[:-len(".tex")] + ".pdf"
+    # both targets are checked before anything is computed or written
+    check_target(args.output_file, force=args.force)
+    if args.pdf:
+        check_target(pdf_path, force=args.force)
     net = _network(args)
     report = build_report(net, load_notations(args.notation), budget=args.budget)
-    tex = write_atomically(args.output_file, body(report) if args.fragment else document(report),
-                           force=args.force)
-    print(f"wrote {tex}")
+    tex = document(report) if not args.fragment else body(report)
+    print(f"wrote {publish(args.output_file, tex, force=args.force)}")
     if args.pdf:
-        print(f"wrote {compile_pdf(tex)}")
+        print(f"wrote {publish(pdf_path, compile_pdf(tex), force=args.force)}")
     return 0
 
 
 def run_example(args: argparse.Namespace) -> int:
     from derive import load_notation
     from derive.example import run
-    from derive.export import write_atomically
+    from derive.publish import check_target, publish
 
     _check_budget(args)
-    notation = load_notation(args.notation)
-    worked = run(args.spec, notation=notation, digits=args.digits, budget=args.budget)
     if args.latex is not None:
         if not args.latex.endswith(".tex"):
             raise UsageError(f"--latex {args.latex!r}: the file name must end in .tex")
-        write_atomically(args.latex, worked.to_latex(notation), force=args.force)
+        check_target(args.latex, force=args.force)
+    notation = load_notation(args.notation)
+    worked = run(args.spec, notation=notation, digits=args.digits, budget=args.budget)
+    if args.latex is not None:
+        publish(args.latex, worked.to_latex(notation), force=args.force)
     if args.json:
         print(json.dumps(worked.to_json(notation), indent=2, ensure_ascii=False))
     else:
@@ -504,7 +516,14 @@ def _run_graph_report(args: argparse.Namespace) -> int:
     return _show(report, as_json=args.json)
 
 
+def _terminated(signum, frame) -> NoReturn:
+    """SIGTERM ends the run as Ctrl-C does, so that temporary files are removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

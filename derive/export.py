@@ -1,20 +1,13 @@
 """LaTeX for lecture notes: a report as a standalone article (amsmath) or a fragment to
-\\input, written atomically, and compiled to PDF without shell escape on request.
+\\input (publish.py writes and compiles it).
 
 Equations come from the notation printer; every piece of prose that could carry a user's
 text (a notation's title, notes) goes through `escape`.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
-
 import sympy as sp
 
-from .errors import BpcheckError, UsageError
 from .proof import Counterexample, Verdict
 from .render import latex
 from .report import NotationReport, Report, shown
@@ -144,62 +137,3 @@ def document(report: Report) -> str:
             "\\setcounter{MaxMatrixCols}{64}\n"
             "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}\n"
             "\\allowdisplaybreaks\n\\begin{document}\n" + body(report) + "\\end{document}\n")
-
-
-def write_atomically(path: str, text: str, *, force: bool = False) -> Path:
-    """Write through a temporary file in the same folder and rename it into place, so an
-    interrupted export never leaves half a file; refuse to replace a file without force."""
-    target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{path!r} exists; use --force to replace it")
-    if target.exists() and not target.is_file():
-        raise UsageError(f"{path!r} is not a regular file")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {path!r}: the folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
-
-
-class TexMissing(BpcheckError):
-    """No LaTeX compiler on the machine."""
-
-
-def compile_pdf(tex: Path, *, timeout: float = 120) -> Path:
-    """pdflatex (through latexmk when present), never with shell escape; the PDF lands
-    beside the .tex file."""
-    latexmk, pdflatex = shutil.which("latexmk"), shutil.which("pdflatex")
-    if pdflatex is None:
-        raise TexMissing("no pdflatex found: install TeX, e.g. on Debian or Ubuntu "
-                         "'apt-get install texlive-latex-base texlive-latex-recommended latexmk'")
-    with tempfile.TemporaryDirectory() as build:
-        common = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
-        if latexmk:
-            cmd = [latexmk, "-pdf", f"-outdir={build}", *[f"-pdflatex={pdflatex} {' '.join(common)} %O %S"],
-                   str(tex.resolve())]
-        else:
-            cmd = [pdflatex, *common, f"-output-directory={build}", str(tex.resolve())]
-        try:
-            run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                 cwd=build, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise BpcheckError(f"LaTeX took longer than {timeout:g} s on {str(tex)!r}") from None
-        pdf = Path(build) / (tex.stem + ".pdf")
-        if run.returncode != 0 or not pdf.exists():
-            log = (run.stdout + run.stderr).strip().splitlines()
-            first = next((l for l in log if l.startswith("!")), log[-1] if log else "")
-            raise BpcheckError(f"LaTeX failed on {str(tex)!r}: {first}")
-        out = tex.with_suffix(".pdf")
-        shutil.copyfile(pdf, out)
-        return out

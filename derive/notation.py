@@ -8,6 +8,7 @@ such files (derive/notations/*.toml); a user adds one with one more file, no cod
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +18,8 @@ from typing import Mapping
 
 import sympy as sp
 
-from .errors import UsageError, unknown
+from .errors import BpcheckError, UsageError, unknown
+from .grammar import _GREEK_NAMES, Symbol as _Symbol, parse_expression
 from .network import UnitIndex, role_of
 
 BUILTIN = ("bishop", "nielsen", "eglen")
@@ -143,6 +145,35 @@ def _choice(table: dict, key: str, accepted: tuple[str, ...], where: str) -> str
     return value
 
 
+# What a notation may put into LaTeX, and so into an exported document: nothing but these
+# shapes reaches TeX, so a notation file cannot smuggle a command into notes.tex.
+LETTER = re.compile(r"[A-Za-z]'{0,3}")
+LAYER_NAME = re.compile(r"[A-Za-z0-9]{0,8}")
+
+
+def _symbol_shape() -> re.Pattern:
+    greek = "|".join(_GREEK_NAMES)
+    base = (r"(?:[A-Za-z]|\\(?:%s)|\\(?:mathrm|mathit|mathsf|mathbf|boldsymbol|mathcal|"
+            r"mathscr|text|operatorname)\{(?:[A-Za-z]{1,12}|\\(?:%s))\})" % (greek, greek))
+    return re.compile(base + r"(?:_(?:[A-Za-z0-9]|\{[A-Za-z0-9]{1,4}\}))?")
+
+
+SYMBOL = _symbol_shape()
+
+
+def _letter(table: dict, key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not LETTER.fullmatch(value):
+        raise UsageError(f"{where}: {key} = {_quoted(value)} is not an index letter; give one "
+                         "letter, perhaps with primes, e.g. \"j\" or \"k'\"")
+    return value
+
+
+def _quoted(value: object) -> str:
+    s = repr(value)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
 def _text(table: dict, key: str, where: str, *, longest: int = 40) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip() or len(value) > longest:
@@ -169,20 +200,21 @@ def parse_notation(text: str, *, source: str) -> Notation:
     if not isinstance(first, int) or isinstance(first, bool) or not 0 <= first <= 9:
         raise UsageError(f"{source}: first_layer = {first!r} is not an integer from 0 to 9")
     output_layer = data.get("output_layer", "")
-    if not isinstance(output_layer, str) or len(output_layer) > 8:
-        raise UsageError(f"{source}: output_layer = {output_layer!r} must be a short string")
-    letters = {r: _text(indices, r, f"{source} [indices]") for r in ROLES}
+    if not isinstance(output_layer, str) or not LAYER_NAME.fullmatch(output_layer):
+        raise UsageError(f"{source}: output_layer = {_quoted(output_layer)} must be up to 8 "
+                         "letters or digits, e.g. \"L\", or \"\" for the layer's number")
+    letters = {r: _letter(indices, r, f"{source} [indices]") for r in ROLES}
 
     def overlay(key: str, under: dict) -> dict:
         table = indices.get(key, {})
         if not isinstance(table, dict):
             raise UsageError(f"{source}: [indices.{key}] must be a table")
-        return {r: (_text(table, r, f"{source} [indices.{key}]") if r in table else under[r])
+        return {r: (_letter(table, r, f"{source} [indices.{key}]") if r in table else under[r])
                 for r in ROLES}
 
     fixed = indices.get("layers", {})
     if not isinstance(fixed, dict) or set(fixed) - {"input", "hidden", "output"} or not all(
-            isinstance(v, list) and all(isinstance(c, str) and 0 < len(c) <= 4 for c in v)
+            isinstance(v, list) and all(isinstance(c, str) and LETTER.fullmatch(c) for c in v)
             for v in fixed.values()):
         raise UsageError(f"{source}: [indices.layers] maps input, hidden and output to lists "
                          "of letters, e.g. hidden = [\"j\", \"q\"]")
@@ -206,15 +238,17 @@ def parse_notation(text: str, *, source: str) -> Notation:
         if other[1] != group:
             raise UsageError(f"{source} [symbols]: {key} and {other[0]} are both "
                              f"{symbols.get(key)!r}; each role needs its own symbol")
-    from .grammar import BpcheckError as _E, Symbol as _Symbol, parse_expression
     for key in SYMBOLS:
+        value = symbols.get(key, "")
         try:
-            ok = isinstance(parse_expression(symbols.get(key, "")), _Symbol)
-        except _E:
+            ok = (isinstance(value, str) and SYMBOL.fullmatch(value) is not None
+                  and isinstance(parse_expression(value), _Symbol))
+        except BpcheckError:
             ok = False
         if not ok and key in symbols:
-            raise UsageError(f"{source} [symbols]: {key} = {symbols[key]!r} is not one symbol "
-                             "in LaTeX (e.g. \\delta, E_n, \\mathrm{net})")
+            raise UsageError(f"{source} [symbols]: {key} = {_quoted(symbols[key])} is not one "
+                             "symbol in LaTeX: a letter, a Greek letter or \\mathrm{name}, "
+                             "perhaps with a subscript (e.g. \\delta, E_n, \\mathrm{net})")
     return Notation(
         name=_text(data, "name", source),
         title=_text(data, "title", source, longest=200) if "title" in data else data["name"],

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from derive import load_notation, make_network
-from derive.export import body, document, escape, write_atomically
+from derive.export import body, document, escape
+from derive.publish import publish
 from derive.notation import parse_notation
 from derive.report import build_report
 
@@ -81,10 +82,10 @@ def test_a_fragment_is_only_the_body():
 
 def test_writing_never_replaces_without_force_and_leaves_no_temporary_files(tmp_path):
     target = tmp_path / "notes.tex"
-    write_atomically(str(target), "one")
+    publish(str(target), "one")
     with pytest.raises(Exception, match="--force"):
-        write_atomically(str(target), "two")
-    write_atomically(str(target), "three", force=True)
+        publish(str(target), "two")
+    publish(str(target), "three", force=True)
     assert target.read_text() == "three"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.tex"]
 

@@ -1,0 +1,189 @@
+"""Hostile and careless input: nothing executed, nothing read that should not be, nothing
+overwritten, and every refusal one line."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from derive.errors import BpcheckError, UsageError
+from derive.notation import parse_notation
+from derive.publish import compile_pdf, publish
+
+BPCHECK = shutil.which("bpcheck")
+PDFTOTEXT = shutil.which("pdftotext")
+needs_cli = pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+needs_tex = pytest.mark.skipif(not (shutil.which("pdflatex") and PDFTOTEXT),
+                               reason="pdflatex and pdftotext are needed (.ci/run installs them)")
+EXAMPLE = Path(__file__).parent.parent / "examples" / "net-o-f.toml"
+
+
+def bpcheck(*args, cwd, home=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    if home is not None:
+        env["HOME"] = str(home)
+    return subprocess.run([BPCHECK, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=600)
+
+
+def one_line_error(p: subprocess.CompletedProcess, *words: str) -> None:
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "Traceback" not in p.stderr and "internal error" not in p.stderr
+    for w in words:
+        assert w in p.stderr, (w, p.stderr)
+
+
+# -- nothing executed ----------------------------------------------------------------------
+
+@needs_cli
+@needs_tex
+def test_a_file_name_with_backquotes_reaches_no_shell(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    name = "e`cd;touch canary`f.tex"
+    p = bpcheck("export", "--notation", "bishop", "--pdf", "-o", name, cwd=tmp_path, home=home)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / name).exists() and (tmp_path / "e`cd;touch canary`f.pdf").exists()
+    assert not list(tmp_path.rglob("canary")) and not (home / "canary").exists()
+
+
+@needs_tex
+@pytest.mark.parametrize("attack", [
+    r"\input{%(secret)s}",
+    r"\immediate\write18{touch %(canary)s}",
+    r"\immediate\openout5=%(canary)s \immediate\write5{x}\immediate\closeout5",
+])
+def test_tex_runs_paranoid_no_shell_no_reading_or_writing_outside(tmp_path, attack):
+    secret = tmp_path / "secret.tex"
+    secret.write_text("THESECRET")
+    canary = tmp_path / "canary"
+    doc = ("\\documentclass{article}\\begin{document}hello "
+           + attack % {"secret": secret, "canary": canary} + "\\end{document}\n")
+    try:
+        pdf = compile_pdf(doc)
+    except BpcheckError:
+        pdf = None  # refusing to read is TeX's fatal error: no PDF, and nothing leaked
+    assert not canary.exists()
+    if pdf is not None:
+        (tmp_path / "out.pdf").write_bytes(pdf)
+        text = subprocess.run([PDFTOTEXT, str(tmp_path / "out.pdf"), "-"],
+                              capture_output=True, text=True).stdout
+        assert "hello" in text and "THESECRET" not in text
+
+
+@pytest.mark.parametrize("key,line", [
+    ("indices.this", 'this = "\\\\input{/etc/passwd}"'),
+    ("indices.prev", 'prev = "\\\\input{/etc/passwd}"'),
+    ("symbols.error", 'error = "E\\\\label{\\\\input x}"'),
+    ("symbols.delta", 'delta = "\\\\input"'),
+    ("output_layer", 'output_layer = "\\\\input{/etc/passwd}"'),
+    ("indices.layers", 'hidden = ["\\\\write18"]'),
+])
+def test_a_notation_cannot_put_a_command_into_latex(key, line):
+    text = EXAMPLE.read_text()
+    field = line.split(" = ")[0]
+    if key == "indices.layers":
+        text += "\n[indices.layers]\n" + line + "\n"
+    else:
+        lines = text.splitlines()
+        at = next(n for n, l in enumerate(lines) if l.split("#")[0].strip().startswith(field + " ="))
+        lines[at] = line
+        text = "\n".join(lines) + "\n"
+    with pytest.raises(UsageError) as e:
+        parse_notation(text, source="evil.toml")
+    assert "evil.toml" in str(e.value) and "\n" not in str(e.value)
+
+
+# -- nothing overwritten -------------------------------------------------------------------
+
+@needs_cli
+@needs_tex
+def test_pdf_obeys_force_and_never_writes_through_a_link(tmp_path):
+    (tmp_path / "notes.pdf").write_text("old")
+    p = bpcheck("export", "--notation", "bishop", "--pdf", "-o", "notes.tex", cwd=tmp_path)
+    one_line_error(p, "notes.pdf", "--force")
+    assert (tmp_path / "notes.pdf").read_text() == "old" and not (tmp_path / "notes.tex").exists()
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "linked.pdf").symlink_to(victim)
+    for force in ([], ["--force"]):
+        p = bpcheck("export", "--notation", "bishop", "--pdf", "-o", "linked.tex", *force,
+                    cwd=tmp_path)
+        one_line_error(p, "linked.pdf", "link")
+    assert victim.read_text() == "precious"
+
+
+def test_a_link_named_like_the_target_is_refused_even_with_force(tmp_path):
+    victim = tmp_path / "victim.tex"
+    victim.write_text("precious")
+    (tmp_path / "notes.tex").symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(UsageError, match="symbolic link"):
+            publish(tmp_path / "notes.tex", "x", force=force)
+    assert victim.read_text() == "precious"
+
+
+def test_writers_racing_for_one_name_without_force_cannot_both_succeed(tmp_path):
+    target = tmp_path / "notes.tex"
+    barrier = threading.Barrier(8)
+    won, lost = [], []
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            publish(target, f"writer {n}")
+            won.append(n)
+        except UsageError:
+            lost.append(n)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(lost) == 7
+    assert target.read_text() == f"writer {won[0]}"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.tex"]
+
+
+def test_an_interrupted_write_leaves_no_temporary_file_and_no_target(tmp_path, monkeypatch):
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        publish(tmp_path / "notes.tex", "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where,words", [
+    ("missing/notes.tex", ["does not exist"]),
+    ("/proc/notes.tex", ["cannot write", "/proc/notes.tex"]),
+    (".", ["not a regular file"]),
+])
+def test_errors_writing_are_one_line(tmp_path, where, words):
+    path = where if where.startswith("/") else tmp_path / where
+    with pytest.raises(UsageError) as e:
+        publish(path, "x", force=True)
+    assert "\n" not in str(e.value)
+    for w in words:
+        assert w in str(e.value)
+
+
+@needs_cli
+def test_sigterm_ends_a_run_as_an_interrupt(tmp_path):
+    p = subprocess.Popen([BPCHECK, "report", "--layers", "32,32,32,32,32,32"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert err.strip() == "bpcheck: interrupted"
