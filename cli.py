@@ -14,10 +14,10 @@ import sys
 import threading
 from typing import NoReturn, Sequence
 
-from derive.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from derive.errors import BpcheckError, UsageError
-from derive.loss import LOSSES
-from derive.notation import BUILTIN
+from .derive.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .derive.errors import BpcheckError, UsageError
+from .derive.loss import LOSSES
+from .derive.notation import BUILTIN
 
 PROG = "bpcheck"
 
@@ -288,15 +288,15 @@ def _console():
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from derive import load_notations
-    from derive.report import build_report
+    from .derive import load_notations
+    from .derive.report import build_report
 
     if args.graph:
         return _run_graph_report(args)
     given = _given(args)
     notations = load_notations(args.notation)
     if args.depth == "any":
-        from derive.depth import build_depth_report
+        from .derive.depth import build_depth_report
         if args.width is not None or "layers" in given:
             raise UsageError("--depth any proves every depth and every width: leave out "
                              "--layers and --width")
@@ -319,7 +319,7 @@ def _show(report, *, as_json: bool) -> int:
 
 
 def _network(args: argparse.Namespace, *, names: bool = False, notations=()):
-    from derive import make_network
+    from .derive import make_network
     _check_budget(args)
     layers = _widths(args.layers, names=names)
     if getattr(args, "width", None) is not None:
@@ -367,7 +367,7 @@ def _print(renderable) -> None:
 
 
 def _equations_of(path: str) -> list[str]:
-    from derive.grammar import MAX_BYTES
+    from .derive.grammar import MAX_BYTES
     try:
         with open(path, "rb") as f:
             data = f.read(64 * MAX_BYTES + 1)
@@ -397,8 +397,8 @@ def _equations_of(path: str) -> list[str]:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from derive import BpcheckError, load_notation
-    from derive.reading import check_text
+    from .derive import BpcheckError, load_notation
+    from .derive.reading import check_text
     if (args.latex is None) == (args.file is None):
         raise UsageError("give one equation, or --file with equations, not both")
     net, notation, index = _network(args), load_notation(args.notation), _index(args.index)
@@ -409,7 +409,7 @@ def run_check(args: argparse.Namespace) -> int:
         else:
             _print(result)
         return result.status
-    from derive.console import check_table
+    from .derive.console import check_table
     rows = []
     for line in _equations_of(args.file):
         try:
@@ -430,8 +430,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_catalogue(args: argparse.Namespace) -> int:
-    from derive.catalogue import check_catalogue
-    from derive.console import catalogue_table
+    from .derive.catalogue import check_catalogue
+    from .derive.console import catalogue_table
     _check_budget(args)
     rows = check_catalogue(source=args.source, id=args.id, budget=args.budget)
     if args.json:
@@ -442,8 +442,8 @@ def run_catalogue(args: argparse.Namespace) -> int:
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    from derive import load_notation
-    from derive.translate import translate
+    from .derive import load_notation
+    from .derive.translate import translate
     result = translate(args.latex, source=load_notation(args.source),
                        target=load_notation(args.target), net=_network(args),
                        index=_index(args.index))
@@ -455,10 +455,10 @@ def run_translate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from derive import load_notations
-    from derive.export import body, document
-    from derive.publish import check_target, compile_pdf, publish
-    from derive.report import build_report
+    from .derive import load_notations
+    from .derive.export import body, document
+    from .derive.publish import check_target, compile_pdf, publish
+    from .derive.report import build_report
 
     if not args.output_file.endswith(".tex"):
         raise UsageError(f"-o {args.output_file!r}: the file name must end in .tex")
@@ -479,9 +479,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_example(args: argparse.Namespace) -> int:
-    from derive import load_notation
-    from derive.example import run
-    from derive.publish import check_target, publish
+    from .derive import load_notation
+    from .derive.example import run
+    from .derive.publish import check_target, publish
 
     _check_budget(args)
     if args.latex is not None:
@@ -501,9 +501,9 @@ def run_example(args: argparse.Namespace) -> int:
 
 def _run_graph_report(args: argparse.Namespace) -> int:
     """report --graph: the network comes from the file, so no network option may be given."""
-    from derive import load_notations
-    from derive.graph import load_graph
-    from derive.graph_report import build_graph_report
+    from .derive import load_notations
+    from .derive.graph import load_graph
+    from .derive.graph_report import build_graph_report
 
     given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
     if given:

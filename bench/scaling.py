@@ -20,13 +20,13 @@ import time
 
 import sympy as sp
 
-from derive.activation import activation
-from derive.checks import Derivation, instances
-from derive.loss import loss
-from derive.network import Network
-from derive.normal import NormalForm, numerator
-from derive.proof import BudgetExceeded, Verdict, time_budget
-from derive.semantics import Semantics
+from bpcheck.derive.activation import activation
+from bpcheck.derive.checks import Derivation, instances
+from bpcheck.derive.loss import loss
+from bpcheck.derive.network import Network
+from bpcheck.derive.normal import NormalForm, numerator
+from bpcheck.derive.proof import BudgetExceeded, Verdict, time_budget
+from bpcheck.derive.semantics import Semantics
 
 CAP = 60.0
 

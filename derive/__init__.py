@@ -3,7 +3,7 @@
 Names are imported on first use, so that loading the pytest plugin (which imports this
 package in every pytest run where bpcheck is installed) does not load SymPy.
 
->>> from derive import make_network, Derivation
+>>> from bpcheck.derive import make_network, Derivation
 >>> d = Derivation(make_network(layers=(2, 3, 2), output="softmax", loss="ce"))
 >>> [str(c.outcome.verdict) for c in d.checks if c.claim.id.startswith("output")]
 ['proved', 'refuted', 'proved']

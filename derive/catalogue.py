@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from equations import Entry, Expectation, load_catalogue
+from ..equations import Entry, Expectation, load_catalogue
 
 from .errors import BpcheckError, UsageError
 from .network import make_network
@@ -43,7 +43,7 @@ def notation_of(entry: Entry):
         from importlib import resources
 
         from .notation import parse_notation
-        path = resources.files("equations").joinpath(*entry.notation.split("/"))
+        path = resources.files("bpcheck.equations").joinpath(*entry.notation.split("/"))
         return parse_notation(path.read_text("utf-8"), source=entry.notation)
     return load_notation(entry.notation)
 

@@ -116,7 +116,7 @@ def instances(claim: Claim, net: Network, meaning: Callable[[sp.Expr], sp.Expr],
 class Derivation:
     """All checks of one network, proved in canonical symbols.
 
-    >>> from derive.network import make_network
+    >>> from bpcheck.derive.network import make_network
     >>> d = Derivation(make_network(layers=(2, 3, 2)))
     >>> str(d.check("hidden-delta", 1).outcome.verdict)
     'proved'

@@ -105,7 +105,7 @@ def build_depth_report(*, hidden: str = "abstract", output: str = "identity", lo
                        budget: float | None = 30.0) -> DepthReport:
     """The theorem for every depth, in each notation.
 
-    >>> from derive.notation import load_notations
+    >>> from bpcheck.derive.notation import load_notations
     >>> r = build_depth_report(notations=load_notations("nielsen"))
     >>> [(p.check.id, str(p.check.verdict)) for p in r.theorems[0].parts]
     [('hidden-delta-lemma', 'proved'), ('output-delta-base', 'proved'), ('hidden-delta-all-depths', 'proved')]

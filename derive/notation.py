@@ -274,7 +274,7 @@ def parse_notation(text: str, *, source: str) -> Notation:
 def load_notation(name: str) -> Notation:
     """A shipped notation by name, or a user's notation file by path."""
     if name in BUILTIN:
-        text = resources.files("derive").joinpath("notations").joinpath(f"{name}.toml").read_text("utf-8")
+        text = resources.files(__package__).joinpath("notations").joinpath(f"{name}.toml").read_text("utf-8")
         return parse_notation(text, source=f"{name}.toml")
     path = Path(name)
     if path.suffix == ".toml":

@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import pytest
 
 if TYPE_CHECKING:
-    from derive.network import Network
-    from derive.notation import Notation
-    from derive.proof import Verdict
-    from derive.reading import CheckResult, Reading
+    from .network import Network
+    from .notation import Notation
+    from .proof import Verdict
+    from .reading import CheckResult, Reading
 
 MARKER = "bpcheck_networks"
 AXES = ("notation", "layers", "hidden", "output", "loss", "bias")
@@ -133,8 +133,8 @@ class BpCheck:
               index: Mapping[str, str] | None = None, budget: float | None = 30.0) -> CheckResult:
         """The verdict on an equation, without asserting it; bad input fails the test."""
         __tracebackhide__ = True
-        from derive.errors import BpcheckError
-        from derive.reading import check_text
+        from .errors import BpcheckError
+        from .reading import check_text
         given = {"notation": notation, "layers": layers, "hidden": hidden, "output": output,
                  "loss": loss, "bias": bias}
         clash = sorted(k for k, v in given.items()
@@ -180,19 +180,19 @@ class BpCheck:
     @staticmethod
     def _expect(verdict: str, result: CheckResult) -> CheckResult:
         __tracebackhide__ = True
-        from derive.proof import Verdict
+        from .proof import Verdict
         if result.verdict is not Verdict(verdict):
             pytest.fail(_failure(result, expected=Verdict(verdict)))
         return result
 
 
 def _usage(message: str) -> Exception:
-    from derive.errors import UsageError
+    from .errors import UsageError
     return UsageError(message)
 
 
 def _notation(name: str | None) -> Notation:
-    from derive.notation import load_notation
+    from .notation import load_notation
     if name is None:
         raise _usage("give notation=..., e.g. notation=\"bishop\", or the "
                      f"@pytest.mark.{MARKER}(notation=[...]) marker")
@@ -200,7 +200,7 @@ def _notation(name: str | None) -> Notation:
 
 
 def _network(opts: Mapping[str, Any]) -> Network:
-    from derive.network import make_network
+    from .network import make_network
     layers = opts["layers"]
     if isinstance(layers, str):
         parts = [p.strip() for p in layers.split(",")]
@@ -225,8 +225,8 @@ def _pick(latex: str | Mapping[str, str], asked: str, name: str) -> str:
 
 def _failure(result: CheckResult, *, expected: Verdict) -> str:
     """Why a check did not get the verdict a test expected, in the notation's symbols."""
-    from derive.proof import Verdict
-    from derive.render import text
+    from .proof import Verdict
+    from .render import text
     n, net = result.notation, result.net
     lines = [f"expected {expected}, got {result.verdict}: {result.text}",
              f"  claim     {result.understood}",
@@ -244,8 +244,8 @@ def _failure(result: CheckResult, *, expected: Verdict) -> str:
 
 
 def _outcome(result: CheckResult, reading: Reading) -> list[str]:
-    from derive.proof import Verdict
-    from derive.render import text
+    from .proof import Verdict
+    from .render import text
     n, net, o = result.notation, result.net, reading.outcome
     out = []
     if o.verdict is Verdict.PROVED:
@@ -256,7 +256,7 @@ def _outcome(result: CheckResult, reading: Reading) -> list[str]:
     if o.note:
         out.append(o.note)
     if o.counterexample is not None:
-        from derive.report import counterexample_json
+        from .report import counterexample_json
         ce = counterexample_json(o.counterexample, n, net)
         at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
         out.append(f"fails at {at}: left side {ce['lhs']}, right side {ce['rhs']}")

@@ -7,7 +7,7 @@ w_kj, k is one layer after j). Every assignment of layers that fits is a reading
 claim is checked in each, for all values of its free indices. Vector forms (Nielsen's
 BP1a and BP2) are read componentwise first.
 
->>> from derive import make_network, load_notation
+>>> from bpcheck.derive import make_network, load_notation
 >>> r = check_text(r"\\delta_j = h'(a_j) \\sum_k w_{kj} \\delta_k",
 ...                notation=load_notation("bishop"), net=make_network())
 >>> str(r.verdict), r.readings[0].letters

@@ -4,8 +4,8 @@ One printer per output form, each a SymPy Printer with `_print_<Class>` methods 
 recurse through `self._print`; what a symbol is called, where its layer shows and in
 which order a weight's indices go all come from the Notation.
 
->>> from derive.network import make_network
->>> from derive.notation import load_notation
+>>> from bpcheck.derive.network import make_network
+>>> from bpcheck.derive.notation import load_notation
 >>> net = make_network(layers=(2, 3, 2))
 >>> j, i = net.index("this", 1), net.index("prev", 0)
 >>> latex(net.W(1)[j, i], load_notation("eglen"), net)

@@ -68,7 +68,7 @@ def _entry(raw: dict, file: str, defaults: dict) -> Entry:
 def load_catalogue() -> list[Entry]:
     """Every entry of every shipped catalogue file, in file order."""
     entries: list[Entry] = []
-    files = sorted(p for p in resources.files("equations").iterdir() if p.name.endswith(".toml"))
+    files = sorted(p for p in resources.files(__name__).iterdir() if p.name.endswith(".toml"))
     for path in files:
         data = tomllib.loads(path.read_text("utf-8"))
         defaults = {k: data.get(k) for k in ("source", "title", "notation")}

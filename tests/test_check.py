@@ -10,14 +10,14 @@ import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from derive import BpcheckError, Verdict, load_notation, make_network
-from derive.catalogue import check_catalogue, network_of, notation_of
-from derive.checks import Claim, instances
-from derive.proof import prove
-from derive.reading import check_text, read
-from derive.semantics import Semantics
-from derive.translate import translate
-from equations import load_catalogue
+from bpcheck.derive import BpcheckError, Verdict, load_notation, make_network
+from bpcheck.derive.catalogue import check_catalogue, network_of, notation_of
+from bpcheck.derive.checks import Claim, instances
+from bpcheck.derive.proof import prove
+from bpcheck.derive.reading import check_text, read
+from bpcheck.derive.semantics import Semantics
+from bpcheck.derive.translate import translate
+from bpcheck.equations import load_catalogue
 
 CATALOGUE = [(e, x) for e in load_catalogue() for x in e.expect]
 BPCHECK = shutil.which("bpcheck")

@@ -135,8 +135,8 @@ def test_help_explains_every_option_with_an_example(args):
         assert word in p.stdout
 
 
-def test_running_the_module_file_works_as_well():
-    p = subprocess.run([sys.executable, "-m", "cli", "report", "--notation", "eglen", "--json"],
+def test_python_dash_m_bpcheck_works_as_well():
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--notation", "eglen", "--json"],
                        capture_output=True, text=True, timeout=300,
                        cwd=os.path.join(os.path.dirname(__file__), ".."))
     assert p.returncode == 0 and json.loads(p.stdout)["notations"][0]["name"] == "eglen"

@@ -12,9 +12,9 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from derive.activation import KinkSide
-from derive.proof import Verdict
-from derive.checks import instances
+from bpcheck.derive.activation import KinkSide
+from bpcheck.derive.proof import Verdict
+from bpcheck.derive.checks import instances
 
 from conftest import mp_activations, HIDDEN, PAIRS, derivation
 

@@ -7,10 +7,10 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from derive import BpcheckError, NotSupported, UsageError, Verdict, make_network
-from derive.expr import collapse
-from derive.normal import NormalForm, is_zero
-from derive.proof import Domain, Instance, prove, sample_point, evaluate
+from bpcheck.derive import BpcheckError, NotSupported, UsageError, Verdict, make_network
+from bpcheck.derive.expr import collapse
+from bpcheck.derive.normal import NormalForm, is_zero
+from bpcheck.derive.proof import Domain, Instance, prove, sample_point, evaluate
 
 a = sp.IndexedBase("pre1", real=True)
 u1, u2 = a[1], a[2]
@@ -76,7 +76,7 @@ def test_sampled_points_respect_the_loss_domain(seed):
 @given(st.lists(st.integers(min_value=1, max_value=3), min_size=2, max_size=4),
        st.sampled_from(["identity", "sigmoid", "tanh", "relu", "softplus", "abstract"]))
 def test_the_recursion_and_gradients_hold_for_every_small_network(widths, hidden):
-    from derive import Derivation
+    from bpcheck.derive import Derivation
     d = Derivation(make_network(layers=widths, hidden=hidden))
     for c in d.checks:
         if c.claim.id != "output-delta-canonical":
@@ -104,8 +104,8 @@ def test_bad_networks_are_refused_with_the_accepted_values(kw, message):
 
 
 def test_the_recursion_is_proved_once_for_every_unit_at_a_generic_index():
-    from derive import Derivation
-    from derive.checks import Claim
+    from bpcheck.derive import Derivation
+    from bpcheck.derive.checks import Claim
     d = Derivation(make_network(layers=(3, 6, 4), hidden="tanh"))
     net, claim = d.net, d.hidden_claim(1)
     (j,) = claim.free

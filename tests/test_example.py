@@ -24,10 +24,10 @@ from rich.console import Console
 
 from conftest import mp_activations
 
-import derive.example as example
-from derive import load_notation
-from derive.errors import NotSupported, UsageError
-from derive.example import compute, load_spec, parse_spec, run
+import bpcheck.derive.example as example
+from bpcheck.derive import load_notation
+from bpcheck.derive.errors import NotSupported, UsageError
+from bpcheck.derive.example import compute, load_spec, parse_spec, run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SHIPPED = ("sigmoid-2-2-2.toml", "softmax-ce.toml")
@@ -484,7 +484,7 @@ def test_every_delta_and_gradient_comes_from_the_engine_claims(monkeypatch):
 
 
 def test_a_hidden_delta_formula_the_engine_does_not_prove_is_refused(monkeypatch):
-    from derive.checks import Claim, Derivation
+    from bpcheck.derive.checks import Claim, Derivation
 
     def wrong(self, l):  # Bishop (5.56) without h'(a_j)
         net = self.net

@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
-from derive import load_notation, make_network
-from derive.export import body, document, escape
-from derive.publish import publish
-from derive.notation import parse_notation
-from derive.report import build_report
+from bpcheck.derive import load_notation, make_network
+from bpcheck.derive.export import body, document, escape
+from bpcheck.derive.publish import publish
+from bpcheck.derive.notation import parse_notation
+from bpcheck.derive.report import build_report
 
 PDFLATEX, PDFTOTEXT = shutil.which("pdflatex"), shutil.which("pdftotext")
 BPCHECK = shutil.which("bpcheck")
@@ -118,8 +118,8 @@ def test_pdf_without_tex_names_the_package_to_install(tmp_path):
 
 def test_objects_render_for_notebooks_and_terminals():
     from rich.console import Console
-    from derive import Derivation
-    from derive.reading import check_text
+    from bpcheck.derive import Derivation
+    from bpcheck.derive.reading import check_text
     d = Derivation(make_network(output="softmax", loss="ce"))
     assert d._repr_latex_().startswith("$$") and "refuted" in d._repr_latex_()
     assert d.checks[0].outcome._repr_latex_() == r"$\text{proved}$"

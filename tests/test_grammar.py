@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derive.errors import BpcheckError, UsageError
-from derive.grammar import (MAX_BYTES, Add, Call, Differential, Equation, Frac, Grad, Hadamard,
+from bpcheck.derive.errors import BpcheckError, UsageError
+from bpcheck.derive.grammar import (MAX_BYTES, Add, Call, Differential, Equation, Frac, Grad, Hadamard,
                             Mul, Neg, Norm, Number, Paren, ParseError, Partial, Power, Sum,
                             Symbol, Transpose, _parser, parse, parse_expression, to_latex)
 

@@ -23,12 +23,12 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from derive.activation import KinkSide
-from derive.errors import UsageError
-from derive.graph import GraphDerivation, load_graph, parse_graph
-from derive.graph_report import build_graph_report
-from derive.notation import load_notation
-from derive.proof import Verdict
+from bpcheck.derive.activation import KinkSide
+from bpcheck.derive.errors import UsageError
+from bpcheck.derive.graph import GraphDerivation, load_graph, parse_graph
+from bpcheck.derive.graph_report import build_graph_report
+from bpcheck.derive.notation import load_notation
+from bpcheck.derive.proof import Verdict
 
 from conftest import mp_activations
 

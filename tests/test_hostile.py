@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from derive.errors import BpcheckError, UsageError
-from derive.notation import parse_notation
-from derive.publish import compile_pdf, publish
+from bpcheck.derive.errors import BpcheckError, UsageError
+from bpcheck.derive.notation import parse_notation
+from bpcheck.derive.publish import compile_pdf, publish
 
 BPCHECK = shutil.which("bpcheck")
 PDFTOTEXT = shutil.which("pdftotext")

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from derive import UsageError, Verdict, load_notation, make_network
-from derive.notation import BUILTIN, parse_notation
-from derive.report import build_report
+from bpcheck.derive import UsageError, Verdict, load_notation, make_network
+from bpcheck.derive.notation import BUILTIN, parse_notation
+from bpcheck.derive.report import build_report
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "net-o-f.toml"
 

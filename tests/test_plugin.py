@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from derive.pytest_plugin import BpCheck, _listing
+from bpcheck.derive.pytest_plugin import BpCheck, _listing
 
 BISHOP_556 = r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k"
 NIELSEN_BP1 = r"\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)"
@@ -17,7 +17,7 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     """Run one test file; the plugin comes from its entry point, as once installed. The
     other plugins stay off: hypothesis's would be imported afresh in every run."""
     pytester.makepyfile(test_course=source)
-    extra = ("-p", "derive.pytest_plugin") if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else ()
+    extra = ("-p", "bpcheck.derive.pytest_plugin") if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else ()
     return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
                               "-p", "no:benchmark", *extra, *args)
 
@@ -146,3 +146,22 @@ def test_a_long_point_is_cut_at_a_whole_entry():
     shown = _listing(items, limit=60)
     assert shown.startswith("w_0 = 0/7, w_1 = 1/7") and shown.endswith(" more")
     assert _listing(items[:2]) == "w_0 = 0/7, w_1 = 1/7"
+
+
+def test_a_course_with_its_own_derive_cli_and_equations_files_still_loads_the_plugin(tmp_path):
+    """Installed, bpcheck is one import name: a course's derive.py, cli.py or equations.py
+    (or a derive/ folder) cannot shadow it, so every pytest run there still works."""
+    import subprocess
+    import sys
+    for name in ("derive.py", "cli.py", "equations.py"):
+        (tmp_path / name).write_text("raise ImportError('the course file was imported')\n")
+    (tmp_path / "test_course.py").write_text(
+        "def test_bp2(bpcheck):\n"
+        f"    bpcheck.assert_proved(r\"{BISHOP_556}\", notation='bishop')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "test_course.py"], cwd=tmp_path, capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 passed" in p.stdout
+    assert "the course file was imported" not in p.stdout + p.stderr

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive import Verdict
-from derive.proof import evaluate
+from bpcheck.derive import Verdict
+from bpcheck.derive.proof import evaluate
 
 from conftest import HIDDEN, NOTATIONS, PAIRS, derivation, report
 
@@ -97,7 +97,7 @@ def test_relu_is_proved_on_each_side_of_its_kink_and_says_so():
 
 
 def test_a_proof_out_of_time_is_undecided():
-    from derive import Derivation, make_network
+    from bpcheck.derive import Derivation, make_network
     d = Derivation(make_network(layers=(3, 8, 8, 3), output="softmax", loss="ce"), budget=1e-4)
     verdicts = {c.outcome.verdict for c in d.checks}
     assert verdicts == {Verdict.UNDECIDED}

@@ -11,14 +11,14 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from derive import Verdict, load_notations, make_network
-from derive.checks import Claim, Derivation
-from derive.depth import BASE, INDUCTION, LEMMA, build_depth_report, induction
-from derive.expr import Partial, collapse
-from derive.network import UnitIndex
-from derive.proof import Outcome
-from derive.report import build_report
-from derive.width import canonical, holds_throughout
+from bpcheck.derive import Verdict, load_notations, make_network
+from bpcheck.derive.checks import Claim, Derivation
+from bpcheck.derive.depth import BASE, INDUCTION, LEMMA, build_depth_report, induction
+from bpcheck.derive.expr import Partial, collapse
+from bpcheck.derive.network import UnitIndex
+from bpcheck.derive.proof import Outcome
+from bpcheck.derive.report import build_report
+from bpcheck.derive.width import canonical, holds_throughout
 
 from conftest import HIDDEN, NOTATIONS, PAIRS, derivation as concrete, mp_activations
 from test_cli import run

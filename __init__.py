@@ -1,0 +1,6 @@
+"""bpcheck: a symbolic derivation checker for backpropagation.
+
+The installed distribution has this one import name. The command line is `bpcheck.cli`,
+the engine `bpcheck.derive`, the catalogue of textbook equations `bpcheck.equations`, and
+the pytest plugin `bpcheck.derive.pytest_plugin`.
+"""
