@@ -1,23 +1,39 @@
-"""The command line: parses arguments, builds one renderable, prints it once.
+"""The command line: parses arguments, calls a command, prints one renderable once.
 
-No mathematics here; everything is done by the engine in derive/.
+No mathematics here: the commands (derive/commands/) do the work.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import re
 import os
 import signal
 import sys
 import threading
 from typing import NoReturn, Sequence
 
-from .derive.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from rich.console import Console
+
+from .derive.commands.catalogue import check_catalogue
+from .derive.commands.check import check_file, check_text
+from .derive.commands.depth import build_depth_report
+from .derive.commands.example import run as run_worked
+from .derive.commands.export import export
+from .derive.commands.graph import build_graph_report
+from .derive.commands.network import network_from
+from .derive.commands.report import build_report
+from .derive.commands.translate import translate
 from .derive.errors import BpcheckError, UsageError
-from .derive.loss import LOSSES
-from .derive.notation import BUILTIN
+from .derive.io.graph_file import load_graph
+from .derive.io.notation_file import load_notation, load_notations
+from .derive.io.publish import check_target, publish
+from .derive.model.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .derive.model.loss import LOSSES
+from .derive.model.notation import BUILTIN
+from .derive.present.catalogue import catalogue_table
+from .derive.present.check import check_json, check_table
+from .derive.present.notebook import shown
 
 PROG = "bpcheck"
 
@@ -66,22 +82,6 @@ def fail(message: str) -> NoReturn:
     """The one place errors reach the user: one line on stderr, exit status 2."""
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
-
-
-def _widths(text: str, *, names: bool = False) -> tuple[int | str, ...]:
-    """Widths from --layers; with `names`, a letter (n, K, n_1) is a symbolic width."""
-    parts = [p.strip() for p in text.split(",")]
-    widths: list[int | str] = []
-    for p in parts:
-        if names and re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]{1,3})?", p):
-            widths.append(p)
-        elif not re.fullmatch(r"[0-9]{1,6}", p):
-            also = " or names for every width at once (e.g. d,n,K)" if names else ""
-            raise UsageError(f"--layers {text!r}: {p!r} is not a positive integer; give widths "
-                             f"as positive integers{also}, input first, e.g. --layers 2,3,2")
-        else:
-            widths.append(int(p))
-    return tuple(widths)
 
 
 NETWORK_DEFAULTS = {"layers": "2,3,2", "hidden": "abstract", "output": "identity",
@@ -277,83 +277,13 @@ def _version() -> str:
         return "unknown"
 
 
-def _console():
+def _console() -> Console:
     """Rich decides colour (none when stdout is not a terminal or NO_COLOR is set); a pipe
     gets a fixed width so that tables are not squeezed to 80 columns."""
-    from rich.console import Console
     if sys.stdout.isatty():
         return Console(highlight=False)
     width = os.environ.get("COLUMNS", "")
     return Console(highlight=False, width=int(width) if width.isdigit() and int(width) > 40 else 120)
-
-
-def run_report(args: argparse.Namespace) -> int:
-    from .derive import load_notations
-    from .derive.report import build_report
-
-    if args.graph:
-        return _run_graph_report(args)
-    given = _given(args)
-    notations = load_notations(args.notation)
-    if args.depth == "any":
-        from .derive.depth import build_depth_report
-        if args.width is not None or "layers" in given:
-            raise UsageError("--depth any proves every depth and every width: leave out "
-                             "--layers and --width")
-        _check_budget(args)
-        report = build_depth_report(hidden=args.hidden, output=args.output, loss=args.loss,
-                                    bias=args.bias, notations=notations, budget=args.budget)
-    else:
-        report = build_report(_network(args, names=True, notations=notations), notations,
-                              budget=args.budget)
-    return _show(report, as_json=args.json)
-
-
-def _show(report, *, as_json: bool) -> int:
-    """A report as one JSON object, or rendered once."""
-    if as_json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        _print(report)
-    return 0
-
-
-def _network(args: argparse.Namespace, *, names: bool = False, notations=()):
-    from .derive import make_network
-    _check_budget(args)
-    layers = _widths(args.layers, names=names)
-    if getattr(args, "width", None) is not None:
-        if not re.fullmatch(r"[A-Za-z]", args.width):
-            raise UsageError(f"--width {args.width!r}: give one letter, e.g. --width n; the "
-                             "widths are then n_0 (input) to n_L (output)")
-        if any(isinstance(w, str) for w in layers):
-            raise UsageError("--width names every width; --layers names them one by one: "
-                             "give one of the two")
-        layers = tuple(f"{args.width}_{l}" for l in range(len(layers)))
-    for name in (w for w in layers if isinstance(w, str)):
-        for n in notations:
-            if name.split("_")[0] in n.taken_letters():
-                raise UsageError(f"width {name!r}: {name.split('_')[0]!r} is a letter of "
-                                 f"{n.name}'s notation, which would read ambiguously; use "
-                                 "another, e.g. n, N, D, M or K")
-    return make_network(layers=layers, hidden=args.hidden, output=args.output,
-                        loss=args.loss, bias=args.bias)
-
-
-def _check_budget(args: argparse.Namespace) -> None:
-    budget = getattr(args, "budget", None)
-    if budget is not None and not (math.isfinite(budget) and 0 < budget <= 3600):
-        raise UsageError(f"--budget {budget!r}: give a number of seconds above 0 and at most 3600")
-
-
-def _index(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for p in pairs:
-        letter, sep, layer = p.partition("=")
-        if not sep or not letter.strip() or not layer.strip():
-            raise UsageError(f"--index {p!r}: write LETTER=LAYER, e.g. --index j=output")
-        out[letter.strip()] = layer.strip()
-    return out
 
 
 def _print(renderable) -> None:
@@ -366,72 +296,90 @@ def _print(renderable) -> None:
     sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
 
 
-def _equations_of(path: str) -> list[str]:
-    from .derive.grammar import MAX_BYTES
-    try:
-        with open(path, "rb") as f:
-            data = f.read(64 * MAX_BYTES + 1)
-    except OSError as e:
-        raise UsageError(f"cannot read {path!r}: {e.strerror}") from None
-    if len(data) > 64 * MAX_BYTES:
-        raise UsageError(f"{path!r} is over {64 * MAX_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path!r} is not UTF-8 text") from None
-    if path.endswith(".tex"):
-        import re
-        found = re.findall(r"\\\[(.*?)\\\]|\$\$(.*?)\$\$|\\begin\{(equation|align)\*?\}(.*?)\\end\{\3\*?\}",
-                           text, flags=re.S)
-        eqs = []
-        for a, b, _, c in found:
-            body = a or b or c
-            lines = [part.strip() for part in re.split(r"\\\\", body) if part.strip()]
-            # an aligned chain (x &= y \\ &= z) is one equation: each step is checked
-            if len(lines) > 1 and all(l.lstrip("& ").startswith(("=", r"\equiv")) for l in lines[1:]):
-                lines = [" ".join(lines)]
-            eqs += lines
-        return eqs
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith(("#", "%"))]
+def _show(result, *, as_json: bool, data=None) -> None:
+    """A result as one JSON object, or rendered once."""
+    if as_json:
+        print(json.dumps(data if data is not None else result.to_json(), indent=2,
+                         ensure_ascii=False))
+    else:
+        _print(result)
+
+
+def _check_budget(args: argparse.Namespace) -> None:
+    budget = getattr(args, "budget", None)
+    if budget is not None and not (math.isfinite(budget) and 0 < budget <= 3600):
+        raise UsageError(f"--budget {budget!r}: give a number of seconds above 0 and at most 3600")
+
+
+def _network(args: argparse.Namespace, *, names: bool = False, notations=()):
+    _check_budget(args)
+    return network_from(layers=args.layers, hidden=args.hidden, output=args.output,
+                        loss=args.loss, bias=args.bias, width=getattr(args, "width", None),
+                        names=names, notations=notations)
+
+
+def _index(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        letter, sep, layer = p.partition("=")
+        if not sep or not letter.strip() or not layer.strip():
+            raise UsageError(f"--index {p!r}: write LETTER=LAYER, e.g. --index j=output")
+        out[letter.strip()] = layer.strip()
+    return out
+
+
+def run_report(args: argparse.Namespace) -> int:
+    if args.graph:
+        return _run_graph_report(args)
+    given = _given(args)
+    notations = load_notations(args.notation)
+    if args.depth == "any":
+        if args.width is not None or "layers" in given:
+            raise UsageError("--depth any proves every depth and every width: leave out "
+                             "--layers and --width")
+        _check_budget(args)
+        report = build_depth_report(hidden=args.hidden, output=args.output, loss=args.loss,
+                                    bias=args.bias, notations=notations, budget=args.budget)
+    else:
+        report = build_report(_network(args, names=True, notations=notations), notations,
+                              budget=args.budget)
+    _show(report, as_json=args.json)
+    return 0
+
+
+def _run_graph_report(args: argparse.Namespace) -> int:
+    """report --graph: the network comes from the file, so no network option may be given."""
+    given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
+    if given:
+        raise UsageError(f"--graph {args.graph!r} gives the whole network (units, activations, "
+                         f"loss, biases); leave out {_option(given[0], args)}")
+    _check_budget(args)
+    report = build_graph_report(load_graph(args.graph), load_notations(args.notation),
+                                budget=args.budget)
+    _show(report, as_json=args.json)
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from .derive import BpcheckError, load_notation
-    from .derive.reading import check_text
     if (args.latex is None) == (args.file is None):
         raise UsageError("give one equation, or --file with equations, not both")
     net, notation, index = _network(args), load_notation(args.notation), _index(args.index)
     if args.latex is not None:
         result = check_text(args.latex, notation=notation, net=net, index=index, budget=args.budget)
-        if args.json:
-            print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-        else:
-            _print(result)
+        _show(shown(result), as_json=args.json)
         return result.status
-    from .derive.console import check_table
-    rows = []
-    for line in _equations_of(args.file):
-        try:
-            rows.append((line, check_text(line, notation=notation, net=net, index=index,
-                                          budget=args.budget)))
-        except BpcheckError as e:
-            rows.append((line, e))
-    if not rows:
-        raise UsageError(f"{args.file!r} has no equations")
-    statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]
+    rows = check_file(args.file, notation=notation, net=net, index=index, budget=args.budget)
     if args.json:
         print(json.dumps({"results": [
-            {"input": line, "error": str(r)} if isinstance(r, BpcheckError) else r.to_json()
+            {"input": line, "error": str(r)} if isinstance(r, BpcheckError) else check_json(r)
             for line, r in rows]}, indent=2, ensure_ascii=False))
     else:
         _print(check_table(rows))
+    statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]
     return max(statuses, key=lambda s: {0: 0, 3: 1, 1: 2, 2: 3}[s])
 
 
 def run_catalogue(args: argparse.Namespace) -> int:
-    from .derive.catalogue import check_catalogue
-    from .derive.console import catalogue_table
     _check_budget(args)
     rows = check_catalogue(source=args.source, id=args.id, budget=args.budget)
     if args.json:
@@ -442,78 +390,33 @@ def run_catalogue(args: argparse.Namespace) -> int:
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    from .derive import load_notation
-    from .derive.translate import translate
     result = translate(args.latex, source=load_notation(args.source),
                        target=load_notation(args.target), net=_network(args),
                        index=_index(args.index))
-    if args.json:
-        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-    else:
-        _print(result)
+    _show(result, as_json=args.json)
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .derive import load_notations
-    from .derive.export import body, document
-    from .derive.publish import check_target, compile_pdf, publish
-    from .derive.report import build_report
-
-    if not args.output_file.endswith(".tex"):
-        raise UsageError(f"-o {args.output_file!r}: the file name must end in .tex")
-    if args.pdf and args.fragment:
-        raise UsageError("--pdf needs a whole document; leave out --fragment")
-    pdf_path = args.output_file[:-len(".tex")] + ".pdf"
-    # both targets are checked before anything is computed or written
-    check_target(args.output_file, force=args.force)
-    if args.pdf:
-        check_target(pdf_path, force=args.force)
-    net = _network(args)
-    report = build_report(net, load_notations(args.notation), budget=args.budget)
-    tex = document(report) if not args.fragment else body(report)
-    print(f"wrote {publish(args.output_file, tex, force=args.force)}")
-    if args.pdf:
-        print(f"wrote {publish(pdf_path, compile_pdf(tex), force=args.force)}")
+    for path in export(_network(args), load_notations(args.notation), tex=args.output_file,
+                       fragment=args.fragment, pdf=args.pdf, force=args.force,
+                       budget=args.budget):
+        print(f"wrote {path}")
     return 0
 
 
 def run_example(args: argparse.Namespace) -> int:
-    from .derive import load_notation
-    from .derive.example import run
-    from .derive.publish import check_target, publish
-
     _check_budget(args)
     if args.latex is not None:
         if not args.latex.endswith(".tex"):
             raise UsageError(f"--latex {args.latex!r}: the file name must end in .tex")
         check_target(args.latex, force=args.force)
     notation = load_notation(args.notation)
-    worked = run(args.spec, notation=notation, digits=args.digits, budget=args.budget)
+    worked = run_worked(args.spec, notation=notation, digits=args.digits, budget=args.budget)
     if args.latex is not None:
         publish(args.latex, worked.to_latex(notation), force=args.force)
-    if args.json:
-        print(json.dumps(worked.to_json(notation), indent=2, ensure_ascii=False))
-    else:
-        _print(worked)
+    _show(worked, as_json=args.json, data=worked.to_json(notation) if args.json else None)
     return 0
-
-
-def _run_graph_report(args: argparse.Namespace) -> int:
-    """report --graph: the network comes from the file, so no network option may be given."""
-    from .derive import load_notations
-    from .derive.graph import load_graph
-    from .derive.graph_report import build_graph_report
-
-    given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
-    if given:
-        option = _option(given[0], args)
-        raise UsageError(f"--graph {args.graph!r} gives the whole network (units, activations, "
-                         f"loss, biases); leave out {option}")
-    _check_budget(args)
-    report = build_graph_report(load_graph(args.graph), load_notations(args.notation),
-                                budget=args.budget)
-    return _show(report, as_json=args.json)
 
 
 def _terminated(signum, frame) -> NoReturn:

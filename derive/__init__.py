@@ -13,13 +13,16 @@ from __future__ import annotations
 from importlib import import_module
 
 _WHERE = {
-    "ACTIVATIONS": "activation", "Activation": "activation",
-    "CHECK_IDS": "checks", "Check": "checks", "Claim": "checks", "Derivation": "checks",
+    "ACTIVATIONS": "model.activation", "Activation": "model.activation",
+    "CHECK_IDS": "engine.claims", "Check": "engine.claims", "Claim": "engine.claims",
+    "Derivation": "engine.derivation",
     "BpcheckError": "errors", "NotSupported": "errors", "UsageError": "errors",
-    "LOSSES": "loss", "Loss": "loss",
-    "Network": "network", "make_network": "network",
-    "Notation": "notation", "load_notation": "notation", "load_notations": "notation",
-    "Outcome": "proof", "Verdict": "proof",
+    "LOSSES": "model.loss", "Loss": "model.loss",
+    "Network": "model.network", "make_network": "model.network",
+    "Notation": "model.notation", "load_notation": "io.notation_file",
+    "load_notations": "io.notation_file",
+    "Outcome": "engine.proof", "Verdict": "engine.proof",
+    "check_text": "commands.check", "build_report": "commands.report", "shown": "present.notebook",
 }
 
 __all__ = sorted(_WHERE)

@@ -31,26 +31,22 @@ the notation: pass a dict from notation name to LaTeX, or pick it by ``bpcheck.n
         bpcheck.assert_proved({"bishop": r"\\delta_j = h'(a_j) \\sum_k w_{kj}\\delta_k",
                                "nielsen": r"\\delta^l_j = \\sigma'(z^l_j) \\sum_k w^{l+1}_{kj}\\delta^{l+1}_k"})
 
-The engine is imported when a check runs, not when pytest loads the plugin.
+This module holds only pytest's hooks and the fixture; the asserting object lives in
+commands/assertions.py, and the engine is imported when a test first uses the fixture,
+not when pytest loads the plugin.
 """
 from __future__ import annotations
 
 from itertools import product
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from .network import Network
-    from .notation import Notation
-    from .proof import Verdict
-    from .reading import CheckResult, Reading
+    from .commands.assertions import BpCheck
 
 MARKER = "bpcheck_networks"
 AXES = ("notation", "layers", "hidden", "output", "loss", "bias")
-DEFAULTS: dict[str, Any] = {"layers": (2, 3, 2), "hidden": "abstract", "output": "identity",
-                            "loss": "sse", "bias": True}
-LONGEST = 400  # characters of a residual or a point shown in a failure
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,177 +102,9 @@ def _bpcheck_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def bpcheck(_bpcheck_options: dict[str, Any]) -> BpCheck:
+def bpcheck(_bpcheck_options: dict[str, Any]) -> "BpCheck":
     """Check equations in a notation on a network; assert they are proved or refuted."""
+    # the engine is imported here, when a test first asks for it: the one deliberate lazy
+    # import of the project, so that loading the plugin costs a pytest run nothing
+    from .commands.assertions import BpCheck
     return BpCheck(_bpcheck_options)
-
-
-class BpCheck:
-    """The ``bpcheck`` fixture. Options not given come from the ``bpcheck_networks``
-    marker, then from bpcheck's defaults (a 2-3-2 network, abstract hidden activation,
-    identity output, sum-of-squares loss, biases)."""
-
-    def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options: dict[str, Any] = dict(options or {})
-
-    def __repr__(self) -> str:
-        return "bpcheck(" + ", ".join(f"{k}={v!r}" for k, v in self.options.items()) + ")"
-
-    @property
-    def notation(self) -> str | None:
-        """The notation this test runs in, if the marker names one."""
-        return self.options.get("notation")
-
-    def check(self, latex: str | Mapping[str, str], *, notation: str | None = None,
-              layers: str | Sequence[int] | None = None, hidden: str | None = None,
-              output: str | None = None, loss: str | None = None, bias: bool | None = None,
-              index: Mapping[str, str] | None = None, budget: float | None = 30.0) -> CheckResult:
-        """The verdict on an equation, without asserting it; bad input fails the test."""
-        __tracebackhide__ = True
-        from .errors import BpcheckError
-        from .reading import check_text
-        given = {"notation": notation, "layers": layers, "hidden": hidden, "output": output,
-                 "loss": loss, "bias": bias}
-        clash = sorted(k for k, v in given.items()
-                       if v is not None and k in self.options and v != self.options[k])
-        if clash:  # the test id would name one network while the check ran another
-            pytest.fail(f"bpcheck: {clash[0]}={given[clash[0]]!r} contradicts the "
-                        f"bpcheck_networks marker's {clash[0]}={self.options[clash[0]]!r} "
-                        "for this test")
-        opts = {**DEFAULTS, **self.options, **{k: v for k, v in given.items() if v is not None}}
-        error = None
-        try:
-            n, net = _notation(opts.get("notation")), _network(opts)
-            if budget is not None and not 0 < budget <= 3600:
-                raise _usage(f"budget {budget!r}: give seconds above 0 and at most 3600")
-            text = _pick(latex, opts["notation"], n.name)
-            return check_text(text, notation=n, net=net, index=index, budget=budget)
-        except BpcheckError as e:
-            error = f"bpcheck: {e}"
-        pytest.fail(error)  # outside the except: no chained traceback of the engine
-
-    def assert_proved(self, latex: str | Mapping[str, str], *, notation: str | None = None,
-                      layers: str | Sequence[int] | None = None, hidden: str | None = None,
-                      output: str | None = None, loss: str | None = None,
-                      bias: bool | None = None, index: Mapping[str, str] | None = None,
-                      budget: float | None = 30.0) -> CheckResult:
-        """Fail the test unless the equation is proved in every reading."""
-        __tracebackhide__ = True
-        return self._expect("proved", self.check(
-            latex, notation=notation, layers=layers, hidden=hidden, output=output, loss=loss,
-            bias=bias, index=index, budget=budget))
-
-    def assert_refuted(self, latex: str | Mapping[str, str], *, notation: str | None = None,
-                       layers: str | Sequence[int] | None = None, hidden: str | None = None,
-                       output: str | None = None, loss: str | None = None,
-                       bias: bool | None = None, index: Mapping[str, str] | None = None,
-                       budget: float | None = 30.0) -> CheckResult:
-        """Fail the test unless some reading of the equation is refuted at a point."""
-        __tracebackhide__ = True
-        return self._expect("refuted", self.check(
-            latex, notation=notation, layers=layers, hidden=hidden, output=output, loss=loss,
-            bias=bias, index=index, budget=budget))
-
-    @staticmethod
-    def _expect(verdict: str, result: CheckResult) -> CheckResult:
-        __tracebackhide__ = True
-        from .proof import Verdict
-        if result.verdict is not Verdict(verdict):
-            pytest.fail(_failure(result, expected=Verdict(verdict)))
-        return result
-
-
-def _usage(message: str) -> Exception:
-    from .errors import UsageError
-    return UsageError(message)
-
-
-def _notation(name: str | None) -> Notation:
-    from .notation import load_notation
-    if name is None:
-        raise _usage("give notation=..., e.g. notation=\"bishop\", or the "
-                     f"@pytest.mark.{MARKER}(notation=[...]) marker")
-    return load_notation(name)
-
-
-def _network(opts: Mapping[str, Any]) -> Network:
-    from .network import make_network
-    layers = opts["layers"]
-    if isinstance(layers, str):
-        parts = [p.strip() for p in layers.split(",")]
-        if not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
-            raise _usage(f"layers {layers!r}: give widths as positive integers, input first, "
-                         "e.g. \"2,3,2\"")
-        layers = tuple(int(p) for p in parts)
-    return make_network(layers=tuple(layers), hidden=opts["hidden"], output=opts["output"],
-                        loss=opts["loss"], bias=bool(opts["bias"]))
-
-
-def _pick(latex: str | Mapping[str, str], asked: str, name: str) -> str:
-    """The equation itself, or the one a dict gives for this notation."""
-    if isinstance(latex, str):
-        return latex
-    for key in (asked, name):
-        if key in latex:
-            return latex[key]
-    raise _usage(f"no equation for notation {asked!r}; the dict has "
-                 f"{', '.join(map(repr, latex)) or 'none'}")
-
-
-def _failure(result: CheckResult, *, expected: Verdict) -> str:
-    """Why a check did not get the verdict a test expected, in the notation's symbols."""
-    from .proof import Verdict
-    from .render import text
-    n, net = result.notation, result.net
-    lines = [f"expected {expected}, got {result.verdict}: {result.text}",
-             f"  claim     {result.understood}",
-             f"  notation  {n.name} ({n.title})",
-             f"  network   {'-'.join(map(str, net.widths))}: hidden {net.hidden.name}, output "
-             f"{net.output.name}, loss {net.loss.name}, {'biases' if net.bias else 'no biases'}"]
-    shown = [result.deciding] if expected is Verdict.PROVED else list(result.readings)
-    for r in result.readings:
-        claims = "; ".join(text(result.written(c.equation), n, net) for c in r.claims)
-        lines.append(f"  read as   {claims}   [{result.layer_words(r.letters)}]: "
-                     f"{r.outcome.verdict}")
-        if r in shown:
-            lines += ["    " + x for x in _outcome(result, r)]
-    return "\n".join(lines)
-
-
-def _outcome(result: CheckResult, reading: Reading) -> list[str]:
-    from .proof import Verdict
-    from .render import text
-    n, net, o = result.notation, result.net, reading.outcome
-    out = []
-    if o.verdict is Verdict.PROVED:
-        out.append("proved " + ("if " + ", ".join(text(c, n, net) for c in o.conditions)
-                                if o.conditions else "with no conditions"))
-    for where, lhs, rhs in result.worked(reading):
-        out.append(f"at {where}: {text(lhs, n, net)}  =?  {text(rhs, n, net)}")
-    if o.note:
-        out.append(o.note)
-    if o.counterexample is not None:
-        from .report import counterexample_json
-        ce = counterexample_json(o.counterexample, n, net)
-        at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
-        out.append(f"fails at {at}: left side {ce['lhs']}, right side {ce['rhs']}")
-        out.append("where " + _listing([f"{k} = {v}" for k, v in ce["point"].items()]))
-    out += list(o.evidence)
-    if o.residual is not None:
-        out.append("residual (numerator of left - right in normal form): "
-                   + _cut(text(o.residual, n, net)))
-    return out
-
-
-def _listing(items: list[str], limit: int = 2 * LONGEST) -> str:
-    """Items joined until the limit, then how many more (result.to_json() has them all)."""
-    shown: list[str] = []
-    for item in items:
-        if shown and sum(len(x) + 2 for x in shown) + len(item) > limit:
-            return ", ".join(shown) + f" and {len(items) - len(shown)} more"
-        shown.append(item)
-    return ", ".join(shown)
-
-
-def _cut(s: str, limit: int = LONGEST) -> str:
-    return s if len(s) <= limit else s[:limit].rstrip() + f" ... ({len(s) - limit} more characters)"

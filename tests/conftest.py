@@ -5,7 +5,7 @@ pytest_plugins = ["pytester"]
 import functools
 
 from bpcheck.derive import Derivation, make_network, load_notations
-from bpcheck.derive.report import build_report
+from bpcheck.derive.commands.report import build_report
 
 # every (output, loss) pair the engine accepts: the cross-entropies need outputs in (0, 1)
 PAIRS = [(o, "sse") for o in ("identity", "sigmoid", "tanh", "relu", "softplus", "abstract",

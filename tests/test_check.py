@@ -11,12 +11,13 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bpcheck.derive import BpcheckError, Verdict, load_notation, make_network
-from bpcheck.derive.catalogue import check_catalogue, network_of, notation_of
-from bpcheck.derive.checks import Claim, instances
-from bpcheck.derive.proof import prove
-from bpcheck.derive.reading import check_text, read
-from bpcheck.derive.semantics import Semantics
-from bpcheck.derive.translate import translate
+from bpcheck.derive.commands.catalogue import check_catalogue, network_of, notation_of
+from bpcheck.derive.engine.claims import Claim, instances
+from bpcheck.derive.engine.proof import Instance, prove
+from bpcheck.derive.commands.check import check_text
+from bpcheck.derive.latex.binding import read
+from naive import Semantics
+from bpcheck.derive.commands.translate import translate
 from bpcheck.equations import load_catalogue
 
 CATALOGUE = [(e, x) for e in load_catalogue() for x in e.expect]
@@ -145,7 +146,8 @@ def test_every_catalogue_entry_translates_to_an_equivalent_equation(entry, targe
             eq = sp.Eq(mine, theirs, evaluate=False)
             free = tuple(sorted({i for i in eq.free_symbols if hasattr(i, "layer")}
                                 - {l[0] for s in eq.atoms(sp.Sum) for l in s.limits}, key=str))
-            outcome = prove(instances(Claim("translation", 0, eq, free), net, semantics.meaning))
+            outcome = prove([Instance(i, semantics.meaning(l), semantics.meaning(r)) for i, l, r
+                             in instances(Claim("translation", 0, eq, free), net)])
             assert outcome.verdict is Verdict.PROVED, (entry.id, latex_out)
 
 

@@ -12,9 +12,10 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from bpcheck.derive.activation import KinkSide
-from bpcheck.derive.proof import Verdict
-from bpcheck.derive.checks import instances
+from bpcheck.derive.model.activation import KinkSide
+from bpcheck.derive.engine.proof import Verdict
+from bpcheck.derive.engine.claims import instances
+from bpcheck.derive.model.graph import slope_function
 
 from conftest import mp_activations, HIDDEN, PAIRS, derivation
 
@@ -128,9 +129,28 @@ def numeric(expr, net, values):
     return mp.mpf(str(sp.N(expr, 55)))
 
 
-def reference(claim, inst, oracle, values):
+def written_out(d, claim, lhs, rhs):
+    """The right side of an instance in the network's own quantities: an output claim's
+    derivatives given their meaning by the engine's truth (the real loss), a hidden one's
+    h'(a_j) by its activation; each unit's own function written as its layer's h again."""
+    net = d.net
+    if claim.id.startswith("output-delta"):
+        rhs = d.truth.meanings([rhs], d.truth.frame_of([lhs, rhs], real_loss=True))[0]
+    elif claim.id == "hidden-delta":
+        l, phi = claim.layer, net.phi(claim.layer)
+        rhs = rhs.replace(lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == phi,
+                          lambda e: net.activation(l).derivative(e.variables[0], phi))
+    for u in net.graph.units:
+        if u.own is not None:
+            s = sp.Dummy("s")
+            rhs = rhs.replace(u.own, u.written).replace(
+                slope_function(u.own), sp.Lambda(s, sp.Derivative(u.written(s), s)))
+    return rhs
+
+
+def reference(claim, index, oracle, values):
     """What the left side of an instance must equal, from finite differences alone."""
-    idx = [v - 1 for _, v in inst.index]
+    idx = [v - 1 for _, v in index]
     l = claim.layer
     if claim.id == "weight-gradient":
         return oracle.d_weight(l, *idx)
@@ -150,17 +170,10 @@ def test_every_proved_formula_agrees_with_finite_differences(hidden, output, los
         claim = check.claim
         if check.outcome.verdict is not Verdict.PROVED:
             continue
-        meaning = {}
-        if claim.id.startswith("output-delta"):
-            meaning = d.delta_truth(d.net.L)
-        elif claim.id == "hidden-delta":
-            meaning = {k: v for k, v in d.hidden_truth(claim.layer).items()
-                       if isinstance(k, sp.Derivative)}
-        for inst in instances(claim, d.net, lambda e: e):
-            rhs = inst.rhs.xreplace(meaning)
-            got = numeric(rhs, d.net, values)
-            want = reference(claim, inst, oracle, values)
-            assert abs(got - want) <= TOLERANCE * (1 + abs(want)), (claim.id, inst.index, got, want)
+        for index, lhs, rhs in instances(claim, d.net):
+            got = numeric(written_out(d, claim, lhs, rhs), d.net, values)
+            want = reference(claim, index, oracle, values)
+            assert abs(got - want) <= TOLERANCE * (1 + abs(want)), (claim.id, index, got, want)
             checked += 1
     assert checked >= 10
 
@@ -172,10 +185,9 @@ def test_deep_networks_agree_with_finite_differences(layers):
     values = oracle.values()
     for l in range(1, d.net.L):
         claim = d.check("hidden-delta", l).claim
-        deriv = {k: v for k, v in d.hidden_truth(l).items() if isinstance(k, sp.Derivative)}
-        for inst in instances(claim, d.net, lambda e: e):
-            got = numeric(inst.rhs.xreplace(deriv), d.net, values)
-            want = reference(claim, inst, oracle, values)
+        for index, lhs, rhs in instances(claim, d.net):
+            got = numeric(written_out(d, claim, lhs, rhs), d.net, values)
+            want = reference(claim, index, oracle, values)
             assert abs(got - want) <= TOLERANCE * (1 + abs(want))
 
 

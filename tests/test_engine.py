@@ -8,9 +8,9 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 from bpcheck.derive import BpcheckError, NotSupported, UsageError, Verdict, make_network
-from bpcheck.derive.expr import collapse
-from bpcheck.derive.normal import NormalForm, is_zero
-from bpcheck.derive.proof import Domain, Instance, prove, sample_point, evaluate
+from bpcheck.derive.engine.expr import collapse
+from bpcheck.derive.engine.normal import NormalForm, is_zero
+from bpcheck.derive.engine.proof import Domain, Instance, prove, sample_point, evaluate
 
 a = sp.IndexedBase("pre1", real=True)
 u1, u2 = a[1], a[2]
@@ -105,11 +105,12 @@ def test_bad_networks_are_refused_with_the_accepted_values(kw, message):
 
 def test_the_recursion_is_proved_once_for_every_unit_at_a_generic_index():
     from bpcheck.derive import Derivation
-    from bpcheck.derive.checks import Claim
+    from bpcheck.derive.engine.claims import Claim, hidden_claim
     d = Derivation(make_network(layers=(3, 6, 4), hidden="tanh"))
-    net, claim = d.net, d.hidden_claim(1)
+    net = d.net
+    claim = hidden_claim(net, 1)
     (j,) = claim.free
-    meaning = d.generic_hidden_truth(1, j)
+    meaning = d.generic.delta_at(1, j)
     assert is_zero(claim.equation.lhs.xreplace(meaning) - claim.equation.rhs.doit().xreplace(meaning))
     # a recursion without h'(a_j) is not zero at a generic j, and the per-unit proof refutes it
     k = net.index("next", 2)

@@ -8,10 +8,10 @@ import subprocess
 import pytest
 
 from bpcheck.derive import load_notation, make_network
-from bpcheck.derive.export import body, document, escape
-from bpcheck.derive.publish import publish
-from bpcheck.derive.notation import parse_notation
-from bpcheck.derive.report import build_report
+from bpcheck.derive.present.article import body, document, escape
+from bpcheck.derive.io.publish import publish
+from bpcheck.derive.io.notation_file import parse_notation
+from bpcheck.derive.commands.report import build_report
 
 PDFLATEX, PDFTOTEXT = shutil.which("pdflatex"), shutil.which("pdftotext")
 BPCHECK = shutil.which("bpcheck")
@@ -116,17 +116,19 @@ def test_pdf_without_tex_names_the_package_to_install(tmp_path):
     assert "texlive-latex-base" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
-def test_objects_render_for_notebooks_and_terminals():
+def test_results_render_for_notebooks_and_terminals():
     from rich.console import Console
-    from bpcheck.derive import Derivation
-    from bpcheck.derive.reading import check_text
+    from bpcheck.derive import Derivation, shown
+    from bpcheck.derive.commands.check import check_text
     d = Derivation(make_network(output="softmax", loss="ce"))
-    assert d._repr_latex_().startswith("$$") and "refuted" in d._repr_latex_()
-    assert d.checks[0].outcome._repr_latex_() == r"$\text{proved}$"
-    r = check_text(r"\delta_k = y_k - t_k", notation=load_notation("bishop"), net=d.net)
+    view = shown(d, notation=load_notation("bishop"))
+    assert view._repr_latex_().startswith("$$") and "refuted" in view._repr_latex_()
+    assert shown(d.checks[0].outcome)._repr_latex_() == r"$\text{proved}$"
+    r = shown(check_text(r"\delta_k = y_k - t_k", notation=load_notation("bishop"), net=d.net))
     assert r._repr_latex_().startswith("$$\\delta_{k} = y_{k} - t_{k}")
+    assert repr(r) == r"<proved: \delta_k = y_k - t_k>" and r.verdict.value == "proved"
     report = build_report(d.net, [load_notation("eglen")])
     assert "not applicable" in report._repr_latex_()
     console = Console(width=120, record=True)
-    console.print(d.checks[1].outcome)
+    console.print(shown(d.checks[1].outcome))
     assert "refuted" in console.export_text()

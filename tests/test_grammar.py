@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpcheck.derive.errors import BpcheckError, UsageError
-from bpcheck.derive.grammar import (MAX_BYTES, Add, Call, Differential, Equation, Frac, Grad, Hadamard,
-                            Mul, Neg, Norm, Number, Paren, ParseError, Partial, Power, Sum,
-                            Symbol, Transpose, _parser, parse, parse_expression, to_latex)
+from bpcheck.derive.latex.ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul,
+                                      Neg, Norm, Number, Paren, Partial, Power, Sum, Symbol,
+                                      Transpose)
+from bpcheck.derive.latex.grammar import MAX_BYTES, ParseError, _parser, parse, parse_expression
+from bpcheck.derive.latex.tex import to_latex
 
 
 # -- builders, so an expected AST reads like the equation ------------------------------------
@@ -609,11 +611,16 @@ def test_the_grammar_is_lalr1_without_a_single_conflict():
     assert _parser().options.parser == "lalr"
 
 
-def test_the_module_never_evaluates_text():
-    source = (Path(__file__).parent.parent / "derive" / "grammar.py").read_text()
-    for banned in (r"\beval\(", r"\bexec\(", r"\bsympify\b", r"\bparse_expr\b", r"\bparse_latex\b",
-                   r"(?m)^\s*(?:import|from)\s+sympy"):
-        assert not re.search(banned, source), banned
+def test_the_grammar_never_evaluates_text_and_no_module_of_the_project_does():
+    root = Path(__file__).parent.parent
+    for part in ("ast.py", "grammar.py", "tex.py"):
+        source = (root / "derive" / "latex" / part).read_text()
+        assert not re.search(r"(?m)^\s*(?:import|from)\s+sympy", source)  # no SymPy at all
+    for path in [root / "cli.py", *sorted((root / "derive").rglob("*.py"))]:
+        source = path.read_text()
+        for banned in (r"\beval\(", r"\bexec\(", r"\bsympify\b", r"\bparse_expr\b",
+                       r"\bparse_latex\b"):
+            assert not re.search(banned, source), (path.name, banned)
 
 
 # -- properties ------------------------------------------------------------------------------

@@ -23,12 +23,14 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from bpcheck.derive.activation import KinkSide
+from bpcheck.derive.model.activation import KinkSide
 from bpcheck.derive.errors import UsageError
-from bpcheck.derive.graph import GraphDerivation, load_graph, parse_graph
-from bpcheck.derive.graph_report import build_graph_report
-from bpcheck.derive.notation import load_notation
-from bpcheck.derive.proof import Verdict
+from bpcheck.derive.engine.graph_checks import GraphDerivation
+from bpcheck.derive.engine.point import Point
+from bpcheck.derive.io.graph_file import load_graph, parse_graph
+from bpcheck.derive.commands.graph import build_graph_report
+from bpcheck.derive.io.notation_file import load_notation
+from bpcheck.derive.engine.proof import Verdict
 
 from conftest import mp_activations
 
@@ -149,36 +151,14 @@ def random_point(text: str, rng: random.Random) -> Oracle:
 
 
 def graph_point(d: GraphDerivation, oracle: Oracle) -> dict:
-    """The oracle's point as values of the engine's variables of the graph."""
-    g, values = d.graph, {}
-    for i in g.inputs:
-        values[g.z(i)] = oracle.x[i]
-    for e in g.edges:
-        values[g.w(e)] = oracle.p[e.weight]
-    for u in g.names():
-        if g.unit(u).bias:
-            values[g.b(u)] = oracle.p[g.unit(u).bias]
-    for k in g.outputs:
-        values[g.t(k)] = oracle.t[k]
+    """The oracle's point as values of the engine's variables of the graph, read through
+    the file's names only."""
+    values = {}
+    for q in d.graph.variables():
+        name, role = d.graph.variable(q)
+        source = {"input": oracle.x, "weight": oracle.p, "bias": oracle.p, "target": oracle.t}[role]
+        values[q] = sp.Float(mp.nstr(source[name], 60), 60)
     return values
-
-
-def engine_value(d: GraphDerivation, expr, oracle: Oracle):
-    """The engine's expression (in the graph's variables) at the oracle's point."""
-    at = {q: sp.Float(mp.nstr(v, 60), 60) for q, v in graph_point(d, oracle).items()}
-    for k in _all_kinks(expr):  # a ReLU's side is the sign of its argument, inner ones first
-        at[k] = sp.Integer(1 if sp.N(k.of.xreplace(at), 60) > 0 else 0)
-    return mp.mpf(str(sp.N(expr.xreplace(at), 55)))
-
-
-def _all_kinks(expr):
-    found, todo = set(), list(expr.atoms(KinkSide))
-    while todo:
-        k = todo.pop()
-        if k not in found:
-            found.add(k)
-            todo += list(k.of.atoms(KinkSide))
-    return sorted(found, key=lambda k: len(str(k)))  # inner sides have shorter names
 
 
 def close(a, b) -> bool:
@@ -211,8 +191,8 @@ def test_the_sum_in_5_56_runs_over_exactly_the_units_j_sends_to():
     d = derived(example(TWO))
     g = d.graph
     claim = d.check("graph-hidden-delta", "h1").claim
-    assert {g.name_of(x.indices[0]) for x in claim.equation.rhs.atoms(sp.Indexed)
-            if x.base == g.delta("o").base} == {"g1", "g2", "o"}
+    assert {g.symbols[x][0] for x in claim.equation.rhs.atoms(sp.Indexed)
+            if g.symbols.get(x, ("", ""))[1] == "delta"} == {"g1", "g2", "o"}
     assert d.check("graph-hidden-delta", "h1").outcome.verdict is Verdict.PROVED
 
 
@@ -306,12 +286,13 @@ def test_counting_the_paths_twice_doubles_delta_where_every_path_is_indirect():
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_every_proved_delta_and_gradient_agrees_with_finite_differences(name):
+    """What the proofs decide, each side read in its frame (with the hidden activations held
+    abstract, as the proofs hold them) and with the real loss and every activation as it
+    is, at the oracle's point: each agrees with the oracle's central differences."""
     text = VARIANTS[name]
     d = derived(text)
     o = random_point(text, random.Random(name))
-    # what the proofs decide (the truth cut at the claim's unit, hidden activations as
-    # atoms) at the same point, the atoms given the real network's values
-    at = d.values({q: sp.Float(mp.nstr(v, 60), 60) for q, v in graph_point(d, o).items()})
+    point = Point(d.graph, graph_point(d, o), floats=True)
     checked = 0
     for c in d.checks:
         claim = c.claim
@@ -320,15 +301,14 @@ def test_every_proved_delta_and_gradient_agrees_with_finite_differences(name):
         if claim.id == "graph-weight-gradient":
             want = o.gradient(claim.edge.weight)
         elif claim.id == "graph-bias-gradient":
-            want = o.gradient(d.graph.unit(claim.unit).bias)
+            want = o.gradient(d.graph.labels[d.graph.unit(claim.unit).bias][0])
         else:
             want = o.delta(claim.unit)
-        cut = claim.unit if claim.unit is not None else claim.edge.target
-        for side in (claim.equation.lhs, claim.equation.rhs):
-            got = engine_value(d, d.meaning(side), o)  # the whole forward pass, as it is
-            assert close(got, want), (claim.id, claim.about, got, want)
-            proved = d.at_point(d.meaning(side, cut=cut, abstract=True), at)
-            assert close(mp.mpf(str(sp.N(proved, 55))), want), (claim.id, claim.about)
+        sides = [claim.equation.lhs, claim.equation.rhs]
+        for frame in (d.truth.frame_of(sides, abstract=True), d.truth.frame_of(sides, real_loss=True)):
+            for side in d.truth.meanings(sides, frame):
+                got = mp.mpf(str(sp.N(point.evaluate(side, frame), 55)))
+                assert close(got, want), (claim.id, claim.about, got, want)
         checked += 1
     assert checked >= 15
 
@@ -356,7 +336,7 @@ def test_a_relu_proof_states_the_kinks_it_holds_away_from():
     d = derived(VARIANTS["skip-relu-softplus"])
     c = d.check("graph-hidden-delta", "h1")
     assert c.outcome.verdict is Verdict.PROVED
-    assert sp.Ne(d.graph.a("h1"), 0) in c.outcome.conditions and "kink" in c.outcome.note
+    assert sp.Ne(d.graph.unit("h1").a, 0) in c.outcome.conditions and "kink" in c.outcome.note
 
 
 def test_cross_entropy_proves_y_minus_t_only_under_its_stated_condition():
@@ -364,7 +344,7 @@ def test_cross_entropy_proves_y_minus_t_only_under_its_stated_condition():
     d = derived(variant(TWO, {'"identity"': '"sigmoid"', 'loss = "sse"': 'loss = "ce"'}))
     assert all(c.outcome.verdict is not Verdict.UNDECIDED for c in d.checks)
     o = d.check("graph-output-delta-canonical", "o").outcome
-    assert o.verdict is Verdict.PROVED and o.conditions == (sp.Eq(d.graph.t("o"), 1),)
+    assert o.verdict is Verdict.PROVED and o.conditions == (sp.Eq(d.graph.unit("o").target, 1),)
     assert "without it the two sides differ" in o.note
 
 

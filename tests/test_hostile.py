@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bpcheck.derive.errors import BpcheckError, UsageError
-from bpcheck.derive.notation import parse_notation
-from bpcheck.derive.publish import compile_pdf, publish
+from bpcheck.derive.io.notation_file import parse_notation
+from bpcheck.derive.io.publish import compile_pdf, publish
 
 BPCHECK = shutil.which("bpcheck")
 PDFTOTEXT = shutil.which("pdftotext")

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from bpcheck.derive import UsageError, Verdict, load_notation, make_network
-from bpcheck.derive.notation import BUILTIN, parse_notation
-from bpcheck.derive.report import build_report
+from bpcheck.derive.io.notation_file import parse_notation
+from bpcheck.derive.model.notation import BUILTIN
+from bpcheck.derive.commands.report import build_report
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "net-o-f.toml"
 

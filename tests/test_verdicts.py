@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from bpcheck.derive import Verdict
-from bpcheck.derive.proof import evaluate
+from bpcheck.derive.engine.proof import evaluate
 
 from conftest import HIDDEN, NOTATIONS, PAIRS, derivation, report
 
@@ -73,10 +73,11 @@ def test_the_canonical_form_is_refuted_where_it_is_false(output, loss):
     assert check.outcome.verdict is Verdict.REFUTED
     point = dict(ce.point)
     net, (k_symbol, k) = d.net, ce.index[0]
-    truth = d.delta_truth(net.L)[net.delta(net.L)[k]]
     claimed = net.out(net.L)[k] - net.t[k]
+    frame = d.truth.frame_of([net.delta(net.L)[k], claimed], real_loss=True)
+    truth, claimed = d.truth.meanings([net.delta(net.L)[k], claimed], frame)
     assert evaluate(truth, point) == ce.lhs
-    assert evaluate(claimed.xreplace(d.delta_truth(net.L)), point) == ce.rhs
+    assert evaluate(claimed, point) == ce.rhs
     assert ce.lhs != ce.rhs
 
 

@@ -12,13 +12,15 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 from bpcheck.derive import Verdict, load_notations, make_network
-from bpcheck.derive.checks import Claim, Derivation
-from bpcheck.derive.depth import BASE, INDUCTION, LEMMA, build_depth_report, induction
-from bpcheck.derive.expr import Partial, collapse
-from bpcheck.derive.network import UnitIndex
-from bpcheck.derive.proof import Outcome
-from bpcheck.derive.report import build_report
-from bpcheck.derive.width import canonical, holds_throughout
+from bpcheck.derive.engine.claims import Claim
+from bpcheck.derive.engine.derivation import Derivation
+from bpcheck.derive.commands.depth import build_depth_report
+from bpcheck.derive.engine.theorem import BASE, INDUCTION, LEMMA, induction
+from bpcheck.derive.engine.expr import Partial, collapse
+from bpcheck.derive.model.network import UnitIndex
+from bpcheck.derive.engine.proof import Outcome
+from bpcheck.derive.commands.report import build_report
+from bpcheck.derive.engine.sums import canonical, holds_throughout
 
 from conftest import HIDDEN, NOTATIONS, PAIRS, derivation as concrete, mp_activations
 from test_cli import run

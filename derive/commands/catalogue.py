@@ -1,0 +1,80 @@
+"""The catalogue checked now: every entry on every network it names, against the verdict
+it should have. The data is in the equations package; this module only runs it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from ...equations import Entry, Expectation, load_catalogue
+
+from ..errors import BpcheckError, UsageError
+from ..model.network import make_network, parse_widths
+from ..io.notation_file import load_notation, parse_notation
+from ..engine.checking import CheckResult
+from .check import check_text
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    entry: Entry
+    expectation: Expectation
+    result: CheckResult | BpcheckError
+
+    @property
+    def verdict(self) -> str:
+        return "error" if isinstance(self.result, BpcheckError) else str(self.result.verdict)
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == self.expectation.verdict
+
+    def to_json(self) -> dict:
+        e = self.entry
+        out = {"id": e.id, "source": e.source, "number": e.number, "latex": e.latex,
+               "notation": e.notation, "network": dict(self.expectation.network),
+               "expected": self.expectation.verdict, "verdict": self.verdict,
+               "agrees": self.agrees, "note": e.note}
+        if isinstance(self.result, BpcheckError):
+            out["error"] = str(self.result)
+        return out
+
+
+def notation_of(entry: Entry):
+    """A notation by name, or a file shipped with the catalogue (notations/NAME.toml)."""
+    if entry.notation.endswith(".toml"):
+        path = resources.files("bpcheck.equations").joinpath(*entry.notation.split("/"))
+        return parse_notation(path.read_text("utf-8"), source=entry.notation)
+    return load_notation(entry.notation)
+
+
+def network_of(expectation: Expectation):
+    kw = dict(expectation.network)
+    if "layers" in kw:
+        kw["layers"] = parse_widths(str(kw["layers"]))
+    return make_network(**kw)
+
+
+def check_catalogue(*, source: str | None = None, id: str | None = None,
+                    budget: float | None = 30.0) -> list[CatalogueRow]:
+    entries = load_catalogue()
+    if source is not None:
+        sources = sorted({e.source for e in entries})
+        if source not in sources:
+            raise UsageError(f"unknown source {source!r}; accepted: {', '.join(sources)}")
+        entries = [e for e in entries if e.source == source]
+    if id is not None:
+        chosen = [e for e in entries if e.id == id]
+        if not chosen:
+            raise UsageError(f"no catalogue entry {id!r}; see 'bpcheck catalogue' for the ids")
+        entries = chosen
+    rows = []
+    for e in entries:
+        notation = notation_of(e)
+        for x in e.expect:
+            try:
+                result: CheckResult | BpcheckError = check_text(
+                    e.latex, notation=notation, net=network_of(x), index=e.index, budget=budget)
+            except BpcheckError as err:
+                result = err
+            rows.append(CatalogueRow(e, x, result))
+    return rows

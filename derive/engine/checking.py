@@ -1,0 +1,84 @@
+"""An equation checked on a network: each reading's claims decided, and the verdict.
+
+A claim read from LaTeX (latex/binding.py) is decided against the one truth in its frame
+(engine/decide.py); a reading's outcome is its worst claim's, and the verdict the worst
+reading's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from ..model.network import Network
+from ..model.notation import Notation
+from .claims import Claim, instances, loss_domain
+from .decide import decide
+from .proof import BudgetExceeded, Outcome, Verdict, time_budget
+from .truth import Truth
+
+
+def shown(letter: str) -> str:
+    """An index letter of a reading as the user wrote it: a layer variable without its %,
+    the second sum's k (k~2) as k'."""
+    letter = letter.lstrip("%")
+    if "~" in letter:
+        base, n = letter.split("~")
+        return base + "'" * (int(n) - 1)
+    return letter
+
+
+@dataclass(frozen=True)
+class Reading:
+    letters: Mapping[str, int]
+    claims: tuple[Claim, ...]
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    text: str
+    understood: str
+    notation: Notation
+    net: Network
+    readings: tuple[Reading, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        verdicts = [r.outcome.verdict for r in self.readings]
+        if Verdict.REFUTED in verdicts:
+            return Verdict.REFUTED
+        if Verdict.UNDECIDED in verdicts:
+            return Verdict.UNDECIDED
+        return Verdict.PROVED
+
+    @property
+    def deciding(self) -> Reading:
+        """The reading that decides the verdict: the first refuted or undecided one."""
+        return next((r for r in self.readings if r.outcome.verdict is self.verdict), self.readings[0])
+
+    @property
+    def status(self) -> int:
+        """The command's exit status: 0 proved, 1 refuted, 3 undecided."""
+        return {Verdict.PROVED: 0, Verdict.REFUTED: 1, Verdict.UNDECIDED: 3}[self.verdict]
+
+
+def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,
+                   *, budget: float | None) -> Reading:
+    """One reading: each claim decided; the outcome the first refuted, else the first
+    undecided, else proved under every condition any claim needed."""
+    domain, conditions = loss_domain(net)
+    outcomes = []
+    for claim in claims:
+        try:
+            with time_budget(budget):
+                outcomes.append(decide(net.graph, instances(claim, net), conditions=conditions,
+                                       domain=domain, truth=truth))
+        except BudgetExceeded:
+            outcomes.append(Outcome(Verdict.UNDECIDED,
+                                    note=f"the time budget of {budget:g} s ran out"))
+    worst = next((o for o in outcomes if o.verdict is Verdict.REFUTED),
+                 next((o for o in outcomes if o.verdict is Verdict.UNDECIDED), None))
+    if worst is None:
+        worst = Outcome(Verdict.PROVED, tuple(c for o in outcomes for c in o.conditions),
+                        note="; ".join(sorted({o.note for o in outcomes if o.note})))
+    return Reading(letters, tuple(claims), worst)

@@ -1,0 +1,132 @@
+"""Claims: an equation in the model's symbols, read for all values of its free indices.
+
+The report's claims are built here from the network, each with a stable id; a claim read
+from LaTeX is one too (latex/reading.py). `instances` writes a claim at every value of its
+free indices, and `loss_domain` says where targets may be sampled and which side condition
+a loss may need (Σ t = 1 for the multiclass cross-entropy).
+
+>>> from bpcheck.derive.model.network import make_network
+>>> [c.id for c in output_claims(make_network())]
+['output-delta-general', 'output-delta-diagonal', 'output-delta-canonical']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+import sympy as sp
+
+from ..model.network import Network, UnitIndex
+from .expr import Partial
+from .proof import Condition, Domain, Outcome
+
+CHECK_IDS = (
+    "output-delta-general",
+    "output-delta-diagonal",
+    "output-delta-canonical",
+    "hidden-delta",
+    "weight-gradient",
+    "bias-gradient",
+    "cross-notation",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An equation in canonical symbols, read for all values of its free indices."""
+
+    id: str
+    layer: int
+    equation: sp.Eq
+    free: tuple[UnitIndex, ...]
+
+    @property
+    def kind(self) -> str:
+        """"output", "hidden" or "gradient": which part of the network it is about."""
+        if self.id.startswith("output-delta"):
+            return "output"
+        return "gradient" if self.id in ("weight-gradient", "bias-gradient") else "hidden"
+
+
+@dataclass(frozen=True)
+class Check:
+    claim: Claim
+    outcome: Outcome
+
+
+def output_claims(net: Network) -> list[Claim]:
+    """Nielsen's (37) and (38), and Bishop's delta = y - t, at the output layer."""
+    L = net.L
+    k, m = net.index("this", L), net.index("sum", L)
+    delta, y, a, E = net.delta(L), net.out(L), net.pre(L), net.E
+    general = sp.Sum(sp.Mul(Partial(E, y[m]), Partial(y[m], a[k]), evaluate=False),
+                     (m, 1, net.width(L)))
+    diagonal = sp.Mul(Partial(E, y[k]), sp.Derivative(net.phi(L)(a[k]), a[k]), evaluate=False)
+    canonical = sp.Add(y[k], -net.t[k], evaluate=False)
+    return [Claim(cid, L, sp.Eq(delta[k], rhs, evaluate=False), (k,))
+            for cid, rhs in (("output-delta-general", general),
+                             ("output-delta-diagonal", diagonal),
+                             ("output-delta-canonical", canonical))]
+
+
+def hidden_claim(net: Network, l: int) -> Claim:
+    """Bishop's (5.56) at layer l: delta_j = h'(a_j) sum_k w_kj delta_k."""
+    j, k = net.index("this", l), net.index("next", l + 1)
+    rhs = sp.Mul(sp.Derivative(net.phi(l)(net.pre(l)[j]), net.pre(l)[j]),
+                 sp.Sum(sp.Mul(net.W(l + 1)[k, j], net.delta(l + 1)[k], evaluate=False),
+                        (k, 1, net.width(l + 1))),
+                 evaluate=False)
+    return Claim("hidden-delta", l, sp.Eq(net.delta(l)[j], rhs, evaluate=False), (j,))
+
+
+def gradient_claims(net: Network, l: int) -> list[Claim]:
+    """dE/dw_ji = delta_j z_i and dE/db_j = delta_j at layer l."""
+    j, i = net.index("this", l), net.index("prev", l - 1)
+    claims = [Claim("weight-gradient", l, sp.Eq(
+        Partial(net.E, net.W(l)[j, i]),
+        sp.Mul(net.delta(l)[j], net.out(l - 1)[i], evaluate=False), evaluate=False), (j, i))]
+    if net.bias:
+        claims.append(Claim("bias-gradient", l, sp.Eq(
+            Partial(net.E, net.b(l)[j]), net.delta(l)[j], evaluate=False), (j,)))
+    return claims
+
+
+def all_claims(net: Network) -> list[Claim]:
+    """Every claim of the report, the output layer first, then each hidden layer from the
+    output side, then the gradients of each layer."""
+    out = output_claims(net)
+    out += [hidden_claim(net, l) for l in range(net.L - 1, 0, -1)]
+    for l in range(net.L, 0, -1):
+        out += gradient_claims(net, l)
+    return out
+
+
+def instances(claim: Claim, net: Network) -> list[tuple[tuple, sp.Expr, sp.Expr]]:
+    """(index, lhs, rhs) at every value of the claim's free indices, sums written out."""
+    out = []
+    for values in product(*(net.units(i.layer) for i in claim.free)):
+        at = dict(zip(claim.free, map(sp.Integer, values)))
+        lhs, rhs = (side.xreplace(at).doit() for side in (claim.equation.lhs, claim.equation.rhs))
+        out.append((tuple(zip(claim.free, values)), lhs, rhs))
+    return out
+
+
+def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
+    """Where targets may be sampled, and the side condition a loss may need."""
+    L = net.L
+    t = () if net.symbolic else tuple(net.t[k] for k in net.units(L))
+    domain = Domain(t, simplex=net.loss.targets_sum_to_one,
+                    unit_interval=net.loss.needs_unit_interval)
+    conditions: tuple[Condition, ...] = ()
+    if net.loss.targets_sum_to_one:
+        m = net.index("sum", L)
+        total = sp.Sum(net.t[m], (m, 1, net.width(L)))
+        # at symbolic width the sum itself is replaced; at a concrete one, the last target
+        impose = ((total, sp.Integer(1)),) if net.symbolic else ((t[-1], 1 - sp.Add(*t[:-1])),)
+        conditions = (Condition(sp.Eq(total, 1), impose),)
+    return domain, conditions
+
+
+def bound_claim(claim: Claim, equation: sp.Eq) -> Claim:
+    """The same claim, written differently (in a notation, then bound back)."""
+    return Claim(claim.id, claim.layer, equation, claim.free)

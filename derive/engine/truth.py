@@ -1,0 +1,384 @@
+"""The one truth: what every quantity of a network is, as an expression.
+
+A claim is read in a *frame*, the part of the network it speaks of (DESIGN.md, "Locality"):
+
+- its *roots*, the units it mentions that no other unit it mentions feeds, have free
+  weighted inputs (or, where the claim mentions a weight into one, are computed from free
+  outputs of the units before them): a_j of a hidden-layer claim is a variable, not the
+  whole forward pass;
+- the units between the roots and the other units it mentions are computed from them by
+  the forward pass; a unit outside that feeds one inside keeps its output as a variable;
+- the error is an undefined function F of what leaves the frame, so the claim is proved
+  for whatever network lies downstream; F's partial derivatives are the deltas of the
+  units the frame ends with (the induction hypothesis), or, where a unit also feeds the
+  frame again, the slope of the error through its leaving edges alone (`ExitSlope`).
+  A claim about the loss itself (a target, the error's value) takes the real loss, with
+  every unit downstream in the frame.
+
+Every choice generalizes the network, so a proof in a frame is a proof for the network;
+a refutation is always a point of the real network (engine/point.py). A written partial
+derivative dX/dY is X as a function of Y with everything that Y does not influence held
+fixed; where an edge runs from Y's unit to X's, along that edge alone (Bishop's (5.55):
+everything else held fixed), else along every path. delta_u is dE/da_u.
+
+>>> from bpcheck.derive.model.network import make_network
+>>> net = make_network(layers=(2, 3, 2), hidden="sigmoid")
+>>> t = Truth(net.graph)
+>>> sorted(t.frame_of([net.delta(1)[2]]).free_a)  # a layered network's frame: whole layers
+['1:1', '1:2', '1:3']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..errors import NotSupported
+from ..model.activation import KinkSide
+from ..model.graph import E, Graph, slope_function
+from .expr import ExitSlope, Partial, Total, partials_read
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Which units a claim is read in: `free_a` with free weighted inputs, `inside` computed
+    from them (free_a among them), with the real loss or an undefined one; `abstract`
+    holds every hidden unit's activation as an undefined function (a generalization that
+    keeps deep expressions small)."""
+
+    free_a: frozenset[str]
+    inside: frozenset[str]
+    real_loss: bool
+    abstract: bool = False
+    by_output: frozenset[str] = frozenset()  # units the claim differentiates by z_u
+
+
+# -- which frame a claim is read in --------------------------------------------------------
+
+@dataclass
+class _Mentions:
+    units: set
+    computed: set          # units whose incoming weight or bias the claim mentions
+    loss: bool             # the claim speaks of the loss itself
+    by_output: set = None  # units whose output the claim differentiates by
+
+
+def mentions(graph: Graph, exprs) -> _Mentions:
+    """The units, computed units and need of the real loss that the expressions show."""
+    m = _Mentions(set(), set(), False, set())
+    for expr in exprs:
+        for p in expr.atoms(Partial):
+            if p.den in graph.symbols and graph.symbols[p.den][1] == "z":
+                m.by_output.add(graph.symbols[p.den][0])
+        bare = expr.replace(lambda e: isinstance(e, Partial),
+                            lambda e: sp.Integer(0) if e.num == E else e.num)
+        m.loss |= bare.has(E)
+        for q in expr.atoms(sp.Indexed, sp.Symbol):
+            _mention(graph, q, m)
+        for f in expr.atoms(AppliedUndef):
+            for q in f.args:
+                _mention(graph, q, m)
+    return m
+
+
+def _mention(graph: Graph, q: sp.Basic, m: _Mentions) -> None:
+    if q in graph.weights:
+        m.computed.add(graph.weights[q].target)
+        m.units.add(graph.weights[q].target)
+    elif q in graph.symbols:
+        name, kind = graph.symbols[q]
+        m.units.add(name)
+        if kind == "bias":
+            m.computed.add(name)
+        m.loss |= kind == "target"
+
+
+def _closed(graph: Graph, names) -> set[str]:
+    """The units whose outputs move together with these: a vector activation's group, and
+    in a layered network the whole layer, as its lemma holds whole layers."""
+    if graph.layered:
+        return {m for u in names for m in graph.layer_of(u)}
+    return {m for u in names for m in graph.group(u)}
+
+
+def frame_for(graph: Graph, found: _Mentions, *, real_loss: bool = False,
+              abstract: bool = False) -> Frame:
+    """The smallest frame that holds what a claim mentions (see the module docstring)."""
+    return _frame(graph, frozenset(_closed(graph, found.units)),
+                  frozenset(_closed(graph, found.computed)), real_loss or found.loss,
+                  abstract, frozenset(found.by_output))
+
+
+def _frame(graph: Graph, mentioned: frozenset, computed: frozenset, real_loss: bool,
+           abstract: bool, by_output: frozenset) -> Frame:
+    ancestors = {u: graph.ancestors(u) for u in mentioned}
+    roots = {u for u in mentioned if not (ancestors[u] & mentioned) - set(graph.group(u))}
+    free_a = _closed(graph, {r for r in roots if graph.unit(r).kind != "input"}) - computed
+    above = set().union(*ancestors.values()) | mentioned if mentioned else set()
+    below = graph.descendants(roots) | roots
+    inside = _closed(graph, below if real_loss else below & above)
+    inside -= {u for u in inside if graph.unit(u).kind == "input"}
+    return Frame(frozenset(free_a), frozenset(inside | free_a), real_loss, abstract, by_output)
+
+
+# -- what the quantities are in a frame --------------------------------------------------------
+
+class InFrame:
+    """The quantities of a network in one frame, as expressions in its variables.
+
+    A sub-frame (`overrides`, `recompute`) holds some quantities as fresh symbols and
+    computes the units in `recompute` from them, everything else as in its `base`: that
+    is how a partial derivative holds fixed what it should."""
+
+    def __init__(self, graph: Graph, frame: Frame, *, base: "InFrame | None" = None,
+                 overrides: dict | None = None, recompute: frozenset = frozenset()):
+        self.graph, self.frame, self.base = graph, frame, base
+        self.overrides, self.recompute = overrides or {}, recompute
+        self._memo: dict[tuple[str, str], sp.Expr] = {}
+        self.F = base.F if base is not None else sp.Function("F", real=True)
+
+    # -- the frame's edges ----------------------------------------------------------------
+    @cached_property
+    def exits(self) -> tuple[tuple[str, str], ...]:
+        """(unit, level) of what leaves the frame, in order: level "a" where the error
+        depends on the unit through its weighted input alone (its atom is its delta), "z"
+        where through its output: a unit that also feeds the frame, or one the claim
+        differentiates by its output (its atom an ExitSlope)."""
+        if self.base is not None:
+            return self.base.exits
+        g, inside = self.graph, self.frame.inside
+        by_z = {u for u in inside if any(k in inside for k in g.succ(u))} | self.frame.by_output
+        by_z |= {m for u in by_z for m in g.group(u)}  # a vector activation's units alike
+        out = []
+        for u in g.sort(inside):
+            leaves = [k for k in g.succ(u) if k not in inside] or g.unit(u).kind == "output"
+            if leaves:
+                out.append((u, "z" if u in by_z else "a"))
+        return tuple(out)
+
+    def atom(self, position: int) -> sp.Expr:
+        u, level = self.exits[position]
+        return self.graph.unit(u).delta if level == "a" else ExitSlope(u)
+
+    # -- values ---------------------------------------------------------------------------
+    def value(self, u: str, kind: str) -> sp.Expr:
+        """a_u (kind "a") or z_u (kind "z") in this frame."""
+        key = (u, kind)
+        if key not in self._memo:
+            self._memo[key] = self._value(u, kind)
+        return self._memo[key]
+
+    def _value(self, u: str, kind: str) -> sp.Expr:
+        if (u, kind) in self.overrides:
+            return self.overrides[(u, kind)]
+        if self.base is not None and u not in self.recompute:
+            return self.base.value(u, kind)
+        unit = self.graph.unit(u)
+        if unit.kind == "input" or u not in self.frame.inside:
+            return unit.z if kind == "z" else unit.a
+        if kind == "a":
+            if u in self.frame.free_a:
+                return unit.a
+            total = sp.Add(*[e.w * self.value(e.source, "z") for e in self.graph.edges_into(u)])
+            return total + unit.bias if unit.bias is not None else total
+        return self._activation(u)
+
+    def _activation(self, u: str) -> sp.Expr:
+        unit = self.graph.unit(u)
+        act = unit.activation
+        if unit.vector:
+            group = self.graph.group(u)
+            return act.vector([self.value(m, "a") for m in group])[group.index(u)]
+        a = self.value(u, "a")
+        if act.abstract or (self.frame.abstract and unit.kind == "hidden"):
+            return unit.own(a)
+        return act.scalar(a)
+
+    def slope(self, u: str) -> sp.Expr:
+        """f_u'(a_u), the derivative of an elementwise activation at the unit."""
+        unit = self.graph.unit(u)
+        a = self.value(u, "a")
+        if unit.activation.abstract or (self.frame.abstract and unit.kind == "hidden"):
+            return slope_function(unit.own)(a)
+        s = sp.Dummy("s", real=True)
+        # subs, not xreplace: a ReLU's kink side is named by its argument (KinkSide._eval_subs)
+        return sp.diff(unit.activation.scalar(s), s).subs(s, a)
+
+    def loss(self) -> sp.Expr:
+        """The error: the real loss, or F of what leaves the frame."""
+        g = self.graph
+        if self.frame.real_loss:
+            return g.loss.value([self.value(k, "z") for k in g.outputs],
+                                [g.unit(k).target for k in g.outputs])
+        return self.F(*[self.value(u, level) for u, level in self.exits])
+
+    # -- derivatives ----------------------------------------------------------------------
+    def differentiate(self, expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
+        """d expr / d wrt, each partial of F read as its atom, each slope of a unit's own
+        function written as that unit's slope function."""
+        d = sp.diff(expr, wrt)
+        return self._atoms(d)
+
+    def _atoms(self, d: sp.Expr) -> sp.Expr:
+        if not d.has(sp.Derivative, sp.Subs):
+            return d
+        owners = self.graph.owners
+
+        def own(e):
+            return isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) in owners
+
+        def slope_at(f: AppliedUndef, at) -> sp.Expr:
+            return slope_function(f.func)(*at)
+
+        d = partials_read(d, self.F, self.atom)
+        d = d.replace(lambda e: isinstance(e, sp.Subs) and own(e.expr),
+                      lambda e: slope_at(e.expr.expr, [e.point[e.variables.index(v)]
+                                                       if v in e.variables else v
+                                                       for v in e.expr.expr.args]))
+        return d.replace(own, lambda e: slope_at(e.expr, e.expr.args))
+
+
+# -- written quantities, given their meaning ----------------------------------------------------
+
+class Meaning:
+    """What a written expression means in one frame: every quantity, delta, written
+    activation and partial derivative replaced by its expression."""
+
+    def __init__(self, inframe: InFrame):
+        self.at, self.graph = inframe, inframe.graph
+        self._partials: dict[tuple, sp.Expr] = {}
+        self.written = {u.written: u.name for u in self.graph.units if u.written is not None}
+
+    def __call__(self, expr: sp.Expr) -> sp.Expr:
+        mapping: dict[sp.Basic, sp.Expr] = {}
+        self._collect(expr, mapping)
+        return expr.xreplace(mapping)
+
+    def _collect(self, expr: sp.Basic, mapping: dict) -> None:
+        """The meaning of each written node, outermost first: a partial derivative's own
+        arguments are read by the derivative, not on their own."""
+        if expr in mapping:
+            return
+        if isinstance(expr, Partial):
+            mapping[expr] = self.partial(expr.num, expr.den, total=isinstance(expr, Total))
+        elif isinstance(expr, sp.Derivative) and getattr(expr.expr, "func", None) in self.written:
+            mapping[expr] = self._written_slope(expr)
+        elif isinstance(expr, AppliedUndef) and expr.func in self.written:
+            mapping[expr] = self._written_value(expr)
+        elif expr == E:  # a claim about its value has the real loss (frame_for)
+            mapping[expr] = self.at.loss()
+        elif expr in self.graph.symbols:
+            mapping[expr] = self._quantity(expr)
+        else:
+            for arg in expr.args:
+                self._collect(arg, mapping)
+
+    def _quantity(self, q: sp.Basic) -> sp.Expr:
+        name, kind = self.graph.symbols[q]
+        if kind in ("a", "z"):
+            return self.at.value(name, kind)
+        if kind == "delta":
+            return self.partial(E, self.graph.unit(name).a)
+        return q  # a bias or a target: a variable of every frame
+
+    def _unit_of(self, arg: sp.Basic, what: str) -> str:
+        if arg in self.graph.symbols and self.graph.symbols[arg][1] == "a":
+            return self.graph.symbols[arg][0]
+        raise NotSupported(f"{what} is applied to a weighted input, not to {arg}")
+
+    def _written_value(self, f: AppliedUndef) -> sp.Expr:
+        u = self._unit_of(f.args[0], "an activation")
+        if self.graph.unit(u).vector:
+            raise NotSupported("a vector activation of one weighted input alone is not defined")
+        return self.at.value(u, "z")
+
+    def _written_slope(self, d: sp.Derivative) -> sp.Expr:
+        u = self._unit_of(d.variables[0], "an activation's derivative")
+        unit = self.graph.unit(u)
+        if unit.vector:  # f'(a_k) of softmax, as BP1 writes it: the diagonal dz_k/da_k
+            return self.partial(unit.z, unit.a)
+        return self.at.slope(u)
+
+    # -- partial derivatives --------------------------------------------------------------
+    def partial(self, x: sp.Expr, y: sp.Expr, *, total: bool = False) -> sp.Expr:
+        """dX/dY in this frame (see the module docstring for what is held fixed)."""
+        key = (x, y, total)
+        if key not in self._partials:
+            self._partials[key] = self._partial(x, y, total)
+        return self._partials[key]
+
+    def _partial(self, x: sp.Expr, y: sp.Expr, total: bool) -> sp.Expr:
+        g = self.graph
+        if y in g.weights or (y in g.symbols and g.symbols[y][1] in ("bias", "target")) \
+                or (y in g.symbols and g.unit(g.symbols[y][0]).kind == "input"):
+            return self.at.differentiate(self(x), y)  # a variable of every frame
+        if y not in g.symbols or g.symbols[y][1] not in ("a", "z"):
+            raise NotSupported(f"a derivative with respect to {y} is not a quantity of the network")
+        name, kind = g.symbols[y]
+        along = self._along_edge(x, name) if not total else None
+        reached = along if along else g.descendants(name) & self.at.frame.inside
+        recompute = self._grouped(reached | {name})
+        if kind == "a" and along is None and set(g.group(name)) <= self.at.frame.free_a:
+            return self.at.differentiate(self(x), y)  # already a variable here
+        held = g.group(name) if kind == "a" else (name,)
+        fresh = {(m, kind): sp.Dummy(f"{kind}_{m}", real=True) for m in held}
+        sub = InFrame(g, self.at.frame, base=self.at, overrides=fresh, recompute=recompute)
+        d = sub.differentiate(Meaning(sub)(x), fresh[(name, kind)])
+        return _replace(d, {s: self.at.value(m, k) for (m, k), s in fresh.items()})
+
+    def _along_edge(self, x: sp.Expr, name: str) -> set | None:
+        """Bishop's (5.55): where an edge runs from Y's unit to X's, the derivative is taken
+        along it alone, so only X's unit is computed again."""
+        g = self.graph
+        if x in g.symbols and g.symbols[x][1] in ("a", "z"):
+            k = g.symbols[x][0]
+            if k in g.succ(name):
+                return {k}
+        return None
+
+    def _grouped(self, names) -> frozenset:
+        return frozenset(m for u in names for m in self.graph.group(u)
+                         if m in self.at.frame.inside)
+
+
+def _replace(expr: sp.Expr, mapping: dict) -> sp.Expr:
+    """xreplace, with each ReLU's side renamed by its argument (a side is named by it)."""
+    sides = {k: KinkSide(_replace(k.of, mapping)) for k in expr.atoms(KinkSide)
+             if k.of.free_symbols & set(mapping)}
+    return expr.xreplace({**mapping, **sides})
+
+
+class Truth:
+    """The network's quantities in the frame of a claim.
+
+    >>> from bpcheck.derive.model.network import make_network
+    >>> net = make_network(layers=(2, 2), output="identity")
+    >>> t = Truth(net.graph)
+    >>> frame = t.frame_of([net.delta(1)[1], net.t[1]])
+    >>> t.meanings([net.delta(1)[1]], frame)
+    [pre1[1] - t[1]]
+    """
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self._in: dict[Frame, Meaning] = {}
+        self._frames: dict[tuple, Frame] = {}
+
+    def frame_of(self, exprs, *, real_loss: bool = False, abstract: bool = False) -> Frame:
+        """The frame of a claim (frame_for); the instances of one claim in a layered
+        network share theirs, found once."""
+        g, found = self.graph, mentions(self.graph, exprs)
+        key = (frozenset(_closed(g, found.units)), frozenset(_closed(g, found.computed)),
+               real_loss or found.loss, abstract, frozenset(found.by_output))
+        if key not in self._frames:
+            self._frames[key] = _frame(g, *key)
+        return self._frames[key]
+
+    def meanings(self, exprs, frame: Frame) -> list[sp.Expr]:
+        """Each expression's meaning in the frame; a frame's values and derivatives are
+        computed once and kept for every claim read in it."""
+        if frame not in self._in:
+            self._in[frame] = Meaning(InFrame(self.graph, frame))
+        return [self._in[frame](e) for e in exprs]

@@ -1,0 +1,487 @@
+r"""The LaTeX of a backprop derivation, read into bpcheck's own small AST.
+
+`parse` reads the LaTeX people write for backpropagation (Bishop's, Nielsen's and Eglen's
+equations, and the questions students ask about them) into frozen dataclasses, not SymPy:
+what a symbol means (a layer mark, a power, Nielsen's a versus Bishop's a) is decided later,
+per notation. Nothing here evaluates text. The parser is lark's LALR(1), so time is linear
+in the input; anything outside the grammar is a ParseError naming the column.
+
+>>> eq = parse(r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k")
+>>> eq.sides[1].factors[1].index
+'k'
+
+
+The rules a reader of the AST relies on, each a choice:
+
+- A sum's body is the product that follows it (juxtaposition, \cdot, \times, *), and stops
+  at +, -, \odot, a relation, a closing bracket or the end: `\sum_k w_{kj}\delta_k + b` is
+  Add(Sum(w_kj delta_k), b). `\frac{\partial}{\partial y} ...` extends the same way.
+- A superscript on a symbol stays raw in Symbol.sup: `a^2` may be Nielsen's layer 2, a
+  square or (on e) an exponent, and only the notation can tell. `w^{(2)}` keeps its
+  parentheses as Paren, the only place Paren appears. `^T`, `^{T}`, `^\top` are always
+  Transpose. A superscript on anything else, a bracket, a call, a norm or a number, is Power:
+  `(y - t)^2`. `e^{z}` is Symbol("e", sup=z); a later stage reads it as exp.
+- `\frac{\partial X}{\partial Y}` and `\partial X/\partial Y` are Partial(X, Y). With \partial
+  on one side only, as in `\frac{\partial E}{a_j}`, it is a plain Frac with a Differential
+  inside, kept so the checker can point at it.
+- A call is a function name directly followed by a round bracket: f, g, h, \sigma, \phi,
+  \varphi, \ln, \log, \exp, \tanh, \operatorname{..} or \mathrm{..} of two or more letters,
+  each with any primes (`h'(a_j)`, `\sigma'(z)`). Anything else before a bracket is a
+  product: `y_k (I_{kj} - y_j)`; also `y_{nk}(x_n)`. \ln, \log, \exp, \tanh also take one
+  following factor: `\ln y_k`.
+- `/` binds two adjacent factors, tighter than juxtaposition: `1/2 \sum_k` is (1/2) Sum.
+  \odot (also `.*`) binds looser than a product, tighter than + and -.
+- Brackets only group; they are not kept (except in a superscript, above). Sizing commands,
+  spacing, `&`, `\\`, `\nonumber`, `\label` are ignored; `\tag{36}` or a trailing
+  `\quad (1)` is the tag; `\text{...}` prose before or after the equation goes to notes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+
+from lark import Lark, Token, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.visitors import Transformer_NonRecursive
+
+from ..errors import BpcheckError, UsageError
+from .ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul, Neg, Node, Norm,
+                  Number, Paren, Partial, Power, Sum, Symbol, Transpose)
+
+MAX_BYTES = 10_000
+MAX_NESTING = 100       # open brackets at once
+MAX_DEPTH = 150         # parse-tree levels; keeps every recursive walk of the AST far from the limit
+
+
+class ParseError(BpcheckError):
+    r"""LaTeX outside the grammar: the message names the column, the text there, what was expected.
+
+    >>> parse(r"a = \foo")
+    Traceback (most recent call last):
+    bpcheck.derive.latex.grammar.ParseError: at column 5 ('\\foo'): unknown command \foo; expected an expression
+    """
+
+    def __init__(self, what: str, *, column: int, line: int = 1, found: str = "",
+                 expected: tuple[str, ...] = ()):
+        self.column, self.line, self.found, self.expected = column, line, found, expected
+        where = f"column {column}" if line == 1 else f"line {line}, column {column}"
+        shown = repr(found) if found else "end of input"
+        tail = f"; expected {_either(expected)}" if expected else ""
+        super().__init__(f"at {where} ({shown}): {what}{tail}")
+
+
+# -- the grammar -----------------------------------------------------------------------------
+
+_GREEK_NAMES = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa "
+                "lambda mu nu xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta "
+                "Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega ell").split()
+_GREEK_CHARS = dict(zip("αβγδεζηθικλμνξπρστυφχψωϵϑϕΓΔΘΛΞΠΥΦΨΩ",
+                        r"\alpha \beta \gamma \delta \varepsilon \zeta \eta \theta \iota \kappa "
+                        r"\lambda \mu \nu \xi \pi \rho \sigma \tau \upsilon \varphi \chi \psi "
+                        r"\omega \epsilon \vartheta \phi \Gamma \Delta \Theta \Lambda \Xi \Pi "
+                        r"\Upsilon \Phi \Psi \Omega".split()))
+_G = r"\\(?:%s)(?![A-Za-z])" % "|".join(_GREEK_NAMES)
+OPS = ("ln", "log", "exp", "tanh")     # named operators that also take one factor unbracketed
+
+GRAMMAR = (resources.files(__package__).joinpath("grammar.lark").read_text("utf-8")
+           .replace("@GC@", "".join(_GREEK_CHARS)).replace("@G@", _G)
+           .replace("@GAP@", r"(?:\s|\\[,;:! ])*"))
+
+
+class _NormBars:
+    r"""\| opens a norm unless the innermost open norm is a \| itself; LALR cannot tell."""
+    always_accept = ("NORM",)
+
+    def process(self, stream):
+        open_bars: list[str] = []
+        for tok in stream:
+            if tok.type != "NORM":
+                yield tok
+                continue
+            bar = tok.value not in (r"\lVert", r"\rVert")
+            if tok.value == r"\lVert" or (bar and not (open_bars and open_bars[-1] == "|")):
+                open_bars.append("|" if bar else "V")
+                yield Token.new_borrow_pos("_NORM_OPEN", tok.value, tok)
+            else:
+                if open_bars:
+                    open_bars.pop()
+                yield Token.new_borrow_pos("_NORM_CLOSE", tok.value, tok)
+
+
+@cache
+def _parser(debug: bool = False) -> Lark:
+    return Lark(GRAMMAR, parser="lalr", lexer="contextual", start=["start", "expression"],
+                propagate_positions=True, postlex=_NormBars(), debug=debug)
+
+
+# -- public entry points ---------------------------------------------------------------------
+
+def parse(text: str) -> Equation:
+    r"""The equation (or bare expression) in text, wrappers like $$..$$ removed.
+
+    >>> parse(r"\delta_j \equiv \frac{\partial E_n}{\partial a_j}").relations
+    ('\\equiv',)
+    """
+    return _run(text, "start")
+
+
+def parse_expression(text: str) -> Node:
+    r"""One expression with no relation.
+
+    >>> parse_expression(r"\frac{\partial C}{\partial b^l_j}")
+    Partial(num=Symbol(name='C', sub=(), sup=None, primes=0, bold=False), den=Symbol(name='b', sub=('j',), sup=Symbol(name='l', sub=(), sup=None, primes=0, bold=False), primes=0, bold=False))
+    """
+    return _run(text, "expression")
+
+
+def _run(text: str, start: str):
+    if not isinstance(text, str):
+        raise UsageError(f"LaTeX must be a str, not {type(text).__name__}")
+    src = _prepare(text)
+    try:
+        tree = _parser().parse(src, start=start)
+    except UnexpectedInput as e:
+        raise _from_lark(e, src) from None
+    _check_depth(tree, src)
+    try:
+        return _Build(src).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, ParseError):
+            raise e.orig_exc from None
+        raise
+
+
+# -- before and after lark -------------------------------------------------------------------
+
+_ENVS = ("equation", "equation*", "align", "align*", "aligned", "eqnarray", "eqnarray*",
+         "gather", "gather*", "gathered", "split", "multline", "multline*", "displaymath")
+_DELIMS = (("$$", "$$"), ("$", "$"), (r"\[", r"\]"), (r"\(", r"\)"))
+
+
+def _prepare(text: str) -> str:
+    """text with its wrappers blanked (so columns stay), after the size, emptiness and
+    bracket-nesting checks."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        cut = len(text.encode("utf-8", "surrogatepass")[:MAX_BYTES].decode("utf-8", "ignore"))
+        raise _error_at(text, cut, f"input is {size} bytes; at most {MAX_BYTES} are read")
+    src = _unwrap(text)
+    if not src.strip():
+        raise ParseError("empty input", column=1, expected=("an equation",))
+    depth = 0
+    for m in re.finditer(r"\\.|[{(\[]|[})\]]", src, re.S):
+        if m.group() in "{([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _error_at(src, m.start(), f"brackets nested deeper than {MAX_NESTING}")
+        elif m.group() in "})]":
+            depth -= 1
+    return src
+
+
+def _unwrap(text: str) -> str:
+    """$..$, $$..$$, \\[..\\], \\begin{equation}..\\end{equation} and the like replaced by spaces."""
+    chars, lo, hi = list(text), 0, len(text)
+
+    def blank(a: int, b: int) -> None:
+        chars[a:b] = " " * (b - a)
+
+    while True:
+        while lo < hi and text[lo].isspace():
+            lo += 1
+        while hi > lo and text[hi - 1].isspace():
+            hi -= 1
+        core = text[lo:hi]
+        if core[-1:] in (".", ",") and re.search(r"(\$|\\\]|\\\)|\\end\{[a-z]+\*?\})\s*$", core[:-1]):
+            blank(hi - 1, hi)
+            hi -= 1
+            continue
+        env = re.match(r"\\begin\s*\{([a-z]+\*?)\}", core)
+        pair = next(((o, c) for o, c in _DELIMS if core.startswith(o)), None)
+        if env and env[1] in _ENVS:
+            pair = (env[0], rf"\end{{{env[1]}}}")
+            closing = re.search(r"\\end\s*\{%s\}$" % re.escape(env[1]), core)
+            close_len = len(closing[0]) if closing else 0
+        elif pair:
+            fits = core.endswith(pair[1]) and len(core) >= len(pair[0]) + len(pair[1])
+            close_len = len(pair[1]) if fits else 0
+        else:
+            break
+        if not close_len:
+            raise _error_at(text, lo, f"{pair[0]} is not closed by {pair[1]} at the end")
+        blank(lo, lo + len(pair[0]))
+        blank(hi - close_len, hi)
+        lo, hi = lo + len(pair[0]), hi - close_len
+    return "".join(chars)
+
+
+def _check_depth(tree: Tree, src: str) -> None:
+    stack = [(tree, 1)]
+    while stack:
+        t, d = stack.pop()
+        if d > MAX_DEPTH:
+            pos = t.meta.start_pos if not t.meta.empty else 0
+            raise _error_at(src, pos, f"expression nested deeper than {MAX_DEPTH} levels")
+        stack.extend((k, d + 1) for k in t.children if isinstance(k, Tree))
+
+
+def _error_at(src: str, pos: int, what: str, expected: tuple[str, ...] = (),
+              found: str | None = None) -> ParseError:
+    line = src.count("\n", 0, pos) + 1
+    column = pos - (src.rfind("\n", 0, pos) + 1) + 1
+    if found is None:
+        m = re.compile(r"\\[A-Za-z]+|\\.|.", re.S).match(src, pos)
+        found = m.group() if m else ""
+    return ParseError(what, column=column, line=line, found=found, expected=expected)
+
+
+_SAY = {
+    "LETTER": "a letter", "DIGIT": "a digit", "GREEK": "a Greek letter", "NUMBER": "a number",
+    "NAME": r"\mathrm{...}", "BOLD": r"\mathbf{...}", "CAL": r"\mathcal{...}", "TOP": r"\top",
+    "FCALL": "a function call", "OPNAME": r"\ln", "_FRAC": r"\frac", "_SUM": r"\sum",
+    "_PARTIAL": r"\partial", "_NABLA": r"\nabla", "NORM": r"\|", "_NORM_OPEN": r"\|",
+    "_NORM_CLOSE": r"a closing \|", "_LPAR": "'('", "_RPAR": "')'", "_LBRACK": "'['",
+    "_RBRACK": "']'", "_LBRACE": "'{'", "_RBRACE": "'}'", "_SUB": "'_'", "_SUP": "'^'",
+    "PRIMES": "a prime", "_MULOP": r"\cdot", "_SLASH": "'/'", "PLUS": "'+'", "MINUS": "'-'",
+    "_ODOT": r"\odot", "EQ": "'='", "REL": r"\equiv", "_IN": r"\in", "_COMMA": "','",
+    "_DOT": "'.'", "TAG": r"\tag{...}", "PROSE": r"\text{...}", "PAREN_PROSE": r"(\text{...})",
+    "EQNUM": r"\quad (n)", "$END": "end of input",
+}
+_GROUPS = (  # (name, members, how many must be present to say the name instead)
+    ("an expression", {"LETTER", "GREEK", "NUMBER", "NAME", "BOLD", "CAL", "TOP", "FCALL",
+                       "OPNAME", "_FRAC", "_SUM", "_PARTIAL", "_NABLA", "_LPAR", "_LBRACK",
+                       "_LBRACE", "_NORM_OPEN", "NORM", "MINUS", "PLUS"}, 6),
+    ("an operator", {"PLUS", "MINUS", "_ODOT", "_MULOP", "_SLASH", "EQ", "REL"}, 4),
+    ("the end", {"PROSE", "PAREN_PROSE", "TAG", "EQNUM", "_DOT", "_COMMA", "$END"}, 4),
+)
+_USAGE = {"mathbf": r"one letter, as in \mathbf{a}", "boldsymbol": r"one letter, as in \boldsymbol{\delta}",
+          "bm": "one letter", "textbf": "one letter", "vec": r"one letter, as in \vec{a}",
+          "mathcal": r"one letter, as in \mathcal{L}", "mathrm": r"letters, as in \mathrm{net}",
+          "text": r"letters, as in \text{net}", "operatorname": r"letters, as in \operatorname{softmax}",
+          "tag": r"braces, as in \tag{36}", "begin": "an environment around the whole equation",
+          "end": "an environment around the whole equation", "label": r"braces, as in \label{eq}"}
+
+
+def _describe(names) -> tuple[str, ...]:
+    names, out = set(names), []
+    for label, members, enough in _GROUPS:
+        if len(names & members) >= enough:
+            names -= members
+            out.append(label)
+    return tuple(out + sorted({_SAY.get(n, n) for n in names}))
+
+
+def _either(items: tuple[str, ...]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _from_lark(e: UnexpectedInput, src: str) -> ParseError:
+    if isinstance(e, UnexpectedCharacters):
+        err = _error_at(src, e.pos_in_stream, "")
+        cmd = re.fullmatch(r"\\([A-Za-z]+)", err.found)
+        if cmd and cmd[1] in _USAGE:
+            what = f"cannot read {err.found} here; it takes {_USAGE[cmd[1]]}"
+        elif cmd:
+            what = f"unknown command {err.found}"
+        else:
+            what = f"unexpected character {err.found!r}"
+        return _error_at(src, e.pos_in_stream, what, _describe(e.allowed or ()), err.found)
+    if not isinstance(e, UnexpectedToken):
+        return _error_at(src, e.pos_in_stream or 0, "cannot read this")
+    expected = _describe(e.accepts or e.expected or ())
+    if e.token.type == "$END":
+        return _error_at(src, len(src.rstrip()), "unexpected end of input", expected, "")
+    found = str(e.token)
+    return _error_at(src, e.token.start_pos, f"unexpected {found}", expected, found)
+
+
+# -- from parse tree to AST ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Post:                 # one script of a symbol, before the symbol is assembled
+    kind: str
+    value: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class _Lower:
+    index: str
+    lower: Node | None = None
+    index_set: Node | None = None
+
+
+@dataclass(frozen=True)
+class _SumHead:
+    lower: _Lower
+    upper: Node | None
+
+    def apply(self, body: Node) -> Sum:
+        return Sum(index=self.lower.index, lower=self.lower.lower, upper=self.upper,
+                   index_set=self.lower.index_set, body=body)
+
+
+@dataclass(frozen=True)
+class _PartialOp:
+    den: Node
+
+    def apply(self, body: Node) -> Partial:
+        return Partial(body, self.den)
+
+
+def _bare(node):
+    return node.body if isinstance(node, Paren) else node
+
+
+def _is_t(node) -> bool:
+    return node in (Symbol("T"), Symbol(r"\top"))
+
+
+def _ratio(num, den):
+    num, den = _bare(num), _bare(den)
+    if isinstance(num, Differential) and isinstance(den, Differential):
+        return Partial(num.body, den.body)
+    return Frac(num, den)
+
+
+def _index_text(node) -> str:
+    return node.text if isinstance(node, Number) else node.name
+
+
+def join_index(parts) -> str:
+    out = ""
+    for p in parts:   # a space keeps \alpha j from reading as \alphaj
+        out += (" " if re.search(r"\\[A-Za-z]+$", out) and p[:1].isalpha() else "") + p
+    return out
+
+
+class _Build(Transformer_NonRecursive):
+    """Parse tree to AST; one instance per parse, so errors can quote the source."""
+
+    def __init__(self, src: str):
+        super().__init__()
+        self.src = src
+
+    def _fail(self, pos: int, what: str) -> ParseError:
+        return _error_at(self.src, pos, what)
+
+    # tokens
+    def LETTER(self, t): return Symbol(str(t))
+    def DIGIT(self, t): return Number(str(t))
+    def GREEK(self, t): return Symbol(_GREEK_CHARS.get(str(t), str(t)))
+    def NAME(self, t): return Symbol(re.search(r"\{\s*([A-Za-z]+)", t)[1])
+    def CAL(self, t): return Symbol(r"\mathcal{%s}" % re.search(r"([A-Za-z])\s*\}?$", t)[1])
+    def TOP(self, t): return Symbol(r"\top")
+    def PRIMES(self, t): return len(t)
+
+    def BOLD(self, t):
+        inner = re.match(r"\\[A-Za-z]+\s*\{?\s*(\\?[A-Za-z]+|.)", str(t))[1]
+        return Symbol(_GREEK_CHARS.get(inner, inner), bold=True)
+
+    # atoms
+    def number(self, c): return Number(str(c[0]))
+    def group(self, c): return Paren(_bare(c[0]))
+    def norm(self, c): return Norm(_bare(c[0]))
+    def frac(self, c): return _ratio(*c)
+    def div(self, c): return _ratio(*c)
+    def differential(self, c): return Differential(_bare(c[0]))
+    def grad(self, c): return Grad(_bare(c[0]) if len(c) == 2 else None, _bare(c[-1]))
+    def opapp(self, c): return Call(Symbol(str(c[0])[1:]), (_bare(c[1]),))
+
+    def call(self, c):
+        m = re.match(r"(\\?[A-Za-z]+|[σφ])\s*(?:\{\s*([A-Za-z]+)\s*\})?\s*(['′]*)", str(c[0]))
+        head, name, primes = m[1], m[2], len(m[3])
+        if name is None:
+            name = _GREEK_CHARS.get(head, head[1:] if head[1:] in OPS else head)
+        return Call(Symbol(name, primes=primes), tuple(_bare(a) for a in c[1:]))
+
+    def power(self, c):
+        base, exp = _bare(c[0]), _bare(c[1])
+        return Transpose(base) if _is_t(exp) else Power(base, exp)
+
+    # symbols
+    @v_args(meta=True)
+    def sub(self, meta, c):
+        if not isinstance(c[0], tuple):
+            return _Post("sub", (_index_text(c[0]),), meta.start_pos)
+        value = c[0] if len(c) == 1 else tuple(join_index(item) for item in c)
+        return _Post("sub", value, meta.start_pos)
+
+    @v_args(meta=True)
+    def sup(self, meta, c): return _Post("sup", c[0], meta.start_pos)   # not bare: w^{(2)}
+    def idxitem(self, c): return tuple(c)
+    def idx(self, c): return _index_text(c[0]) + "'" * (c[1] if len(c) > 1 else 0)
+
+    def symbol(self, c):
+        base, scripts = c[0], {}
+        if len(c) == 1:
+            return base
+        primes = sum(p for p in c[1:] if isinstance(p, int))
+        for p in (p for p in c[1:] if isinstance(p, _Post)):
+            if p.kind in scripts:
+                raise self._fail(p.pos, f"a second {'subscript' if p.kind == 'sub' else 'superscript'}; "
+                                        "brace it, as in x_{jk} or x^{(l)}")
+            scripts[p.kind] = p.value
+        sup = scripts.get("sup")
+        sym = replace(base, sub=scripts.get("sub", ()), primes=primes,
+                      sup=None if _is_t(sup) else sup)
+        return Transpose(sym) if _is_t(sup) else sym
+
+    # sums and products
+    def index(self, c): return c[0].name + "'" * (c[1] if len(c) > 1 else 0)
+    def lower_index(self, c): return _Lower(c[0].name if isinstance(c[0], Symbol) else c[0])
+    def lower_from(self, c): return _Lower(c[0], lower=_bare(c[2]))
+    def lower_in(self, c): return _Lower(c[0], index_set=_bare(c[1]))
+
+    def sum_head(self, c):
+        lower = next(x for x in c if isinstance(x, _Lower))
+        upper = next((_bare(x) for x in c if not isinstance(x, _Lower)), None)
+        return _SumHead(lower, upper)
+
+    @v_args(meta=True)
+    def partial_op(self, meta, c):
+        den = _bare(c[0])
+        if not isinstance(den, Differential):
+            raise self._fail(meta.start_pos, r"\frac{\partial}{...} needs \partial in the denominator")
+        return _PartialOp(den.body)
+
+    def product(self, c):
+        c = list(c)
+        if len(c) > 1 and isinstance(c[-2], (_SumHead, _PartialOp)):
+            body = _bare(c.pop())
+            c[-1] = c[-1].apply(body)
+        factors = tuple(_bare(f) for f in c)
+        return factors[0] if len(factors) == 1 else Mul(factors)
+
+    def hadamard(self, c): return Hadamard(tuple(_bare(f) for f in c))
+    def neg(self, c): return Neg(_bare(c[1]))
+    def pos(self, c): return _bare(c[1])
+
+    def expr(self, c):
+        terms = [_bare(c[0])]
+        for op, term in zip(c[1::2], c[2::2]):
+            terms.append(_bare(term) if op.type == "PLUS" else Neg(_bare(term)))
+        return Add(tuple(terms))
+
+    # equations
+    def chain(self, c):
+        canonical = {"≡": r"\equiv", "≠": r"\neq", r"\ne": r"\neq"}
+        rels = tuple(canonical.get(str(r), str(r)) for r in c[1::2])
+        return (tuple(_bare(s) for s in c[0::2]), rels)
+
+    def expression(self, c): return _bare(c[0])
+
+    def start(self, c):
+        (sides, rels), = (x for x in c if isinstance(x, tuple))
+        notes = tuple(re.search(r"\{([^{}]*)\}", t)[1] for t in c
+                      if isinstance(t, Token) and t.type in ("PROSE", "PAREN_PROSE"))
+        tags = [t for t in c if isinstance(t, Token) and t.type in ("TAG", "EQNUM")]
+        if len(tags) > 1:
+            raise self._fail(tags[1].start_pos, "a second tag; an equation has one")
+        tag = re.search(r"\{([^{}]*)\}|\(([^()]*)\)", str(tags[0])) if tags else None
+        tag = (tag[1] if tag[1] is not None else tag[2]).strip() if tag else None
+        return Equation(sides, rels, tag, notes)
+
+

@@ -1,0 +1,124 @@
+"""A notation is data: symbol names, layer marks, weight index order, delta's sign,
+bias style and index letters. Bishop, Nielsen and Eglen ship as files
+(derive/model/notations/*.toml, read by io/notation_file.py); a user adds one with one
+more file, no code. A notation renders and binds the one model, never computes.
+
+>>> from bpcheck.derive.io.notation_file import load_notation
+>>> n = load_notation("eglen")
+>>> n.delta_sign, n.weight_order
+(-1, 'from,to')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import sympy as sp
+
+from .network import UnitIndex, role_of
+
+BUILTIN = ("bishop", "nielsen", "eglen")
+
+SYMBOLS = ("error", "weighted_input", "unit_output", "input", "output", "weight", "bias",
+           "target", "delta", "hidden_activation", "output_activation", "kronecker",
+           "learning_rate")
+MARKED = ("weighted_input", "unit_output", "input", "output", "weight", "bias", "delta")
+MARKS = ("none", "superscript", "parenthesised")
+ORDERS = ("to,from", "from,to")
+BIAS_STYLES = ("separate", "weight", "none")
+ROLES = ("this", "prev", "next", "sum")
+
+
+@dataclass(frozen=True)
+class Notation:
+    name: str
+    title: str
+    delta_sign: int
+    first_layer: int
+    output_layer: str
+    symbols: Mapping[str, str]
+    layer_marks: Mapping[str, str]
+    weight_order: str
+    bias_style: str
+    letters: Mapping[str, str]
+    output_letters: Mapping[str, str]
+    layer_letters: Mapping[str, tuple[str, ...]]
+    forward_letters: Mapping[str, str]
+    forward_output_letters: Mapping[str, str]
+    source: str
+
+    # -- how things are written ------------------------------------------------------
+    def layer_label(self, l: int, L: int) -> str:
+        """The layer's number as this notation writes it ("L" for Nielsen's output)."""
+        if l == L and self.output_layer:
+            return self.output_layer
+        return str(l + self.first_layer)
+
+    def taken_letters(self) -> set[str]:
+        """Letters this notation already uses: index letters, symbols, the output layer's
+        label. A width named by one of them would read ambiguously."""
+        tables = (self.letters, self.output_letters, self.forward_letters,
+                  self.forward_output_letters)
+        out = {v for t in tables for v in t.values()}
+        out |= {v for vs in self.layer_letters.values() for v in vs}
+        out |= {s.split("_")[0] for s in self.symbols.values() if not s.startswith("\\")}
+        if self.output_layer:
+            out.add(self.output_layer)
+        return out
+
+    def letter(self, idx: UnitIndex, L: int) -> str:
+        """The index letter of a unit, by its role and whether the equation is about an
+        output unit (Bishop writes delta_k for an output unit, delta_j for a hidden one)."""
+        if idx.role.startswith("="):  # a letter as the user wrote it
+            return idx.role[1:]
+        about = {"prev": idx.layer + 1, "next": idx.layer - 1}.get(idx.role, idx.layer)
+        if idx.forward:
+            table = self.forward_output_letters if about == L else self.forward_letters
+        else:
+            table = self.output_letters if about == L else self.letters
+        return table[idx.role]
+
+    # -- the binding to the canonical model ----------------------------------------------
+    def express(self, eq: sp.Eq, is_delta=None) -> sp.Eq:
+        """The canonical equation in this notation's quantities.
+
+        The canonical delta is +dE/da; this notation's is delta_sign * dE/da. A claim is
+        linear in the deltas on each side, so writing it with this notation's delta
+        multiplies one side by delta_sign when the deltas stand on one side only.
+        `is_delta` says which quantities are deltas (by default a layered network's).
+        """
+        is_delta = is_delta or (lambda d: role_of(d.base)[0] == "delta")
+        has = lambda e: any(is_delta(d) for d in e.atoms(sp.Indexed))
+        if self.delta_sign == 1 or has(eq.lhs) == has(eq.rhs):
+            return eq
+        return sp.Eq(eq.lhs, negate(eq.rhs), evaluate=False)
+
+    def bind(self, expr: sp.Expr) -> sp.Expr:
+        """Read an expression written in this notation as canonical quantities."""
+        if self.delta_sign == 1:
+            return expr
+        deltas = [d for d in expr.atoms(sp.Indexed) if role_of(d.base)[0] == "delta"]
+        return expr.xreplace({d: self.delta_sign * d for d in deltas})
+
+
+def negate(expr: sp.Expr) -> sp.Expr:
+    """-expr, written the way a book would: -(y - t) as t - y, -(c x) as (-c) x."""
+    if isinstance(expr, sp.Add):
+        terms = [negate(t) for t in expr.args]
+        positive = [t for t in terms if not t.could_extract_minus_sign()]
+        return sp.Add(*positive, *[t for t in terms if t.could_extract_minus_sign()],
+                      evaluate=False)
+    if isinstance(expr, sp.Mul):
+        coeff, rest = expr.as_coeff_mul()
+        if coeff == -1:
+            return sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0]
+        sums = [i for i, f in enumerate(expr.args) if isinstance(f, sp.Add)]
+        if sums:
+            args = list(expr.args)
+            args[sums[0]] = negate(args[sums[0]])
+            return sp.Mul(*args, evaluate=False)
+        if coeff != 1:
+            return sp.Mul(-coeff, *rest, evaluate=False)
+    if expr.is_Number:
+        return -expr
+    return sp.Mul(sp.Integer(-1), expr, evaluate=False)

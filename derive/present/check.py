@@ -1,0 +1,168 @@
+"""A checked equation as people read it: the claim as understood, how each reading was
+read, both sides worked out at one value of the indices, the verdict, and where it fails.
+The same lines serve the terminal, a failed pytest assertion and JSON.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import sympy as sp
+from rich import box
+from rich.console import Console, ConsoleOptions
+from rich.table import Table
+from rich.text import Text
+
+from ..engine.checking import CheckResult, Reading, shown as letter
+from ..engine.proof import Verdict
+from ..errors import BpcheckError
+from ..model.network import UnitIndex, role_of
+from .printers import latex, summary, text
+from .console import verdict_text
+from .values import counterexample_json
+
+POINT_SHOWN = 12  # entries of a counterexample's point shown in the terminal
+
+
+def layer_words(result: CheckResult, letters: Mapping[str, int]) -> str:
+    """Each letter's layer, in words: "j: hidden layer 1, k: output layer 2"."""
+    n, L = result.notation, result.net.L
+
+    def word(l: int) -> str:
+        kind = "input" if l == 0 else "output" if l == L else "hidden"
+        return f"{kind} layer {n.layer_label(l, L)}"
+    return ", ".join(f"{letter(c)}: {word(l)}" for c, l in sorted(letters.items())
+                     if not c.startswith("%")) or "no indices"
+
+
+def read_as(result: CheckResult, reading: Reading) -> str:
+    """The reading's claims as this notation writes them."""
+    n, net = result.notation, result.net
+    return "; ".join(text(n.bind(c.equation), n, net) for c in reading.claims)
+
+
+def worked(result: CheckResult, reading: Reading, *, limit: int = 400):
+    """Both sides of each claim at one value of its indices, the sums written out: at the
+    counterexample's indices if there is one, else at the first values."""
+    ce = reading.outcome.counterexample
+    n, out = result.notation, []
+    for claim in reading.claims:
+        values = dict(ce.index) if ce else {}
+        at = {i: sp.Integer(values.get(i, 1)) for i in claim.free}
+        lhs, rhs = (n.bind(side.xreplace(at).doit())
+                    for side in (claim.equation.lhs, claim.equation.rhs))
+        if n.layer_marks["weighted_input"] == "none":
+            # unit 1 of one layer and unit 1 of another print alike: keep the letter
+            lhs, rhs = (_name_units(x, at, result.net.L) for x in (lhs, rhs))
+        if len(str(lhs)) + len(str(rhs)) > limit:
+            continue
+        where = ", ".join(f"{letter(i.role[1:])} = {v}" for i, v in at.items()) or "the point"
+        out.append((where, lhs, rhs))
+    return out
+
+
+def _name_units(expr: sp.Expr, at: dict, L: int) -> sp.Expr:
+    """Each concrete index that stood for a free letter, written as (letter=value): the
+    layer of the index position tells which letter it was."""
+    by_layer = {(i.layer, v): UnitIndex(f"=({letter(i.role[1:])}={v})", i.layer)
+                for i, v in at.items()}
+
+    def rename(x: sp.Indexed) -> sp.Indexed:
+        role, l = role_of(x.base)
+        layers = (l, l - 1) if role == "W" else (L,) if role == "t" else (l,)
+        new = [by_layer.get((lay, i), i) for lay, i in zip(layers, x.indices)]
+        return x.base[tuple(new)] if len(new) > 1 else x.base[new[0]]
+
+    return expr.replace(lambda e: isinstance(e, sp.Indexed), rename)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line about a reading; `verdict` marks the verdict's line, shown in its colour."""
+
+    text: str
+    style: str = ""
+    verdict: Verdict | None = None
+    note: str = ""
+
+
+def outcome_lines(result: CheckResult, reading: Reading, *,
+                  point_shown: int | None = POINT_SHOWN) -> list[Line]:
+    """One reading: both sides worked out, the verdict with its conditions and note, where
+    it fails, and the residual where there is one."""
+    n, net, o = result.notation, result.net, reading.outcome
+    out = [Line(f"at {where}: {text(lhs, n, net)}  =?  {text(rhs, n, net)}", "dim")
+           for where, lhs, rhs in worked(result, reading)]
+    conditions = ("if " + ", ".join(text(c, n, net) for c in o.conditions)) if o.conditions else ""
+    out.append(Line(conditions, verdict=o.verdict, note=o.note))
+    if o.counterexample is not None:
+        ce = counterexample_json(o.counterexample, n, net)
+        at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
+        out.append(Line(f"fails at {at}: left side {ce['lhs']}, right side {ce['rhs']}"))
+        point = [f"{k} = {v}" for k, v in ce["point"].items()]
+        if point_shown is not None and len(point) > point_shown:
+            point = point[:point_shown] + [f"and {len(point) - point_shown} more (all of them "
+                                           "with --json)"]
+        out.append(Line("where " + ", ".join(point), "dim"))
+    out += [Line(e, "dim") for e in o.evidence]
+    if o.residual is not None:
+        out.append(Line("residual (numerator of left - right in normal form): "
+                        + text(o.residual, n, net), "dim"))
+    return out
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    d = result.deciding
+    n, net, ce = result.notation, result.net, d.outcome.counterexample
+    return {"verdict": str(result.verdict), "claim_latex": result.understood,
+            "input": result.text, "notation": n.name,
+            "conditions": [latex(c, n, net) for c in d.outcome.conditions],
+            "note": d.outcome.note,
+            "counterexample": counterexample_json(ce, n, net) if ce else None,
+            "readings": [{"layers": {letter(c): l for c, l in r.letters.items()},
+                          "verdict": str(r.outcome.verdict)} for r in result.readings]}
+
+
+def check_latex(result: CheckResult) -> str:
+    """For Jupyter: the claim as understood and its verdict."""
+    d = result.deciding.outcome
+    n, net = result.notation, result.net
+    cond = (r" \text{ if } " + ", ".join(latex(c, n, net) for c in d.conditions)) \
+        if d.conditions else ""
+    return rf"$${result.understood} \quad \text{{{result.verdict}}}{cond}$$"
+
+
+def render_check(result: CheckResult, console: Console, options: ConsoleOptions) -> Iterator:
+    """One checked equation in the terminal."""
+    yield Text.assemble(("Claim ", "bold"), result.understood, (f"   ({result.notation.title})", "dim"))
+    yield Text.assemble(("Network ", "bold"), summary(result.net))
+    for r in result.readings:
+        yield Text.assemble(("Read as ", "bold"), read_as(result, r),
+                            (f"   [{layer_words(result, r.letters)}]", "dim"))
+        for line in outcome_lines(result, r):
+            if line.verdict is not None:
+                yield Text.assemble("  ", verdict_text(line.verdict),
+                                    "  " + line.text if line.text else "",
+                                    ("  " + line.note if line.note else "", "dim"))
+            else:
+                yield Text("  " + line.text, style=line.style)
+
+
+def check_table(rows) -> Table:
+    """Several checked equations: one row each, errors included."""
+    t = Table(box=box.SIMPLE, show_lines=False)
+    for col in ("equation", "verdict", "where it fails"):
+        t.add_column(col, overflow="fold")
+    for line, r in rows:
+        line = line if len(line) <= 200 else line[:197] + "..."
+        if isinstance(r, BpcheckError):
+            t.add_row(line, Text("error", style="bold magenta"), str(r))
+            continue
+        d = r.deciding.outcome
+        detail = ""
+        if d.counterexample is not None:
+            ce = counterexample_json(d.counterexample, r.notation, r.net)
+            detail = (", ".join(f"{k} = {v}" for k, v in ce["index"].items())
+                      + f": left {ce['lhs']}, right {ce['rhs']}")
+        t.add_row(line, verdict_text(r.verdict), detail)
+    return t

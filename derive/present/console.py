@@ -1,0 +1,158 @@
+"""The report as rich renderables: headings, equations and tables for the terminal.
+Colour only where the console has it; the same text without it otherwise."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from ..engine.proof import Verdict
+from .printers import summary
+
+if TYPE_CHECKING:
+    from .report import CheckView, NotationReport, Report
+
+STYLE = {Verdict.PROVED: "bold green", Verdict.REFUTED: "bold red",
+         Verdict.UNDECIDED: "bold yellow", Verdict.NOT_APPLICABLE: "dim"}
+
+
+def verdict_text(v: Verdict | None) -> Text:
+    if v is None:
+        return Text("")
+    return Text(str(v), style=STYLE[v])
+
+
+def _box(console: Console):
+    return box.ROUNDED if console.is_terminal else box.SIMPLE
+
+
+def conditions_text(c) -> Text:
+    """A check's conditions and note, for the last column of a checks table."""
+    out = Text()
+    if c.conditions:
+        out.append("if " + ", ".join(x.text for x in c.conditions))
+    if c.note:
+        out.append(("; " if out else "") + c.note, style="dim")
+    return out
+
+
+def _detail(c: "CheckView") -> Text:
+    out = conditions_text(c)
+    ce = c.counterexample
+    if ce:
+        at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items())
+        point = ", ".join(f"{k} = {v}" for k, v in ce["point"].items())
+        out.append(("\n" if out else "") + f"fails at {at}: left {ce['lhs']}, right {ce['rhs']}")
+        out.append(f"\nwhere {point}", style="dim")
+    return out
+
+
+def notation_heading(view) -> Iterator:
+    """A notation's part of a report begins alike for layers and graphs: its title, its
+    notes, the forward equations (`view` has notation, notes and forward)."""
+    yield Rule(Text(view.notation.title, style="bold"), align="left")
+    for note in view.notes:
+        yield Padding(Text(note, style="italic"), (0, 2), expand=False)
+    yield Text("Forward equations", style="bold")
+    for f in view.forward:
+        yield Padding(Text(f.text), (0, 4), expand=False)
+
+
+def _notation(r: "NotationReport", console: Console) -> Iterator:
+    yield from notation_heading(r)
+    yield Text("Derivation", style="bold")
+    for part, steps in r.derivation:
+        yield Padding(Text(part, style="underline"), (0, 2), expand=False)
+        t = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
+        t.add_column(overflow="fold")
+        t.add_column(style="dim", min_width=20, overflow="fold")
+        t.add_column(no_wrap=True, min_width=9)
+        for s in steps:
+            why = s.why + ("; if " + ", ".join(c.text for c in s.conditions) if s.conditions else "")
+            t.add_row(s.equation.text, why, verdict_text(s.verdict) if s.verdict else Text("derived", style="dim"))
+        yield Padding(t, (0, 4), expand=False)
+    checks = Table(title="Checks", title_justify="left", box=_box(console), expand=False)
+    for col in ("check", "layer", "claim", "verdict", "conditions / counterexample"):
+        checks.add_column(col, overflow="fold", min_width=9 if col == "verdict" else None)
+    for c in r.checks:
+        checks.add_row(c.id, c.layer_label, c.claim.text, verdict_text(c.verdict), _detail(c))
+    yield checks
+    jac = Table(title="Jacobians: which partial derivatives vanish", title_justify="left",
+                box=_box(console))
+    for col in ("map", "entry", "vanishing"):
+        jac.add_column(col, overflow="fold")
+    for j in r.jacobians:
+        pattern = "\n".join(" ".join("0" if z else "*" for z in row) for row in j.zero)
+        name = "output activation" if j.kind == "output-activation" else "between layers"
+        jac.add_row(f"{j.partial.text}\n({name})", j.entry.text, f"{j.summary}\n{pattern}")
+    yield jac
+    yield Text("")
+
+
+def render_report(report: "Report", console: Console, options: ConsoleOptions) -> Iterator:
+    net = report.net
+    yield Text.assemble(("Network ", "bold"), summary(net, parameters=True))
+    if net.symbolic:
+        yield Text("Widths are symbols: every claim below is proved, or refuted, for every "
+                   "width at once; a refutation names the widths where it fails.", style="italic")
+    yield Text("")
+    for r in report.notations:
+        yield from _notation(r, console)
+    names = [r.notation.name for r in report.notations]
+    if len(names) > 1:
+        yield Rule(Text("Cross-notation: the same delta in every notation", style="bold"),
+                   align="left")
+        tr = Table(title="Translation", title_justify="left", box=_box(console))
+        tr.add_column("quantity")
+        for name in names:
+            tr.add_column(name)
+        for label, cells in report.translation:
+            tr.add_row(label, *[c.text for c in cells])
+        yield tr
+        cross = Table(title="Delta at each layer", title_justify="left", box=_box(console))
+        cross.add_column("layer")
+        for name in names:
+            cross.add_column(name, overflow="fold")
+        cross.add_column("equal")
+        for row in report.cross:
+            cross.add_row(str(row.layer), *[f.text for _, f in row.formulas],
+                          verdict_text(row.verdict))
+        yield cross
+
+
+def render_depth(report, console: Console, options: ConsoleOptions) -> Iterator:
+    """The theorem for every depth: lemma, base case and induction, in each notation."""
+    net = report.net
+    yield Text.assemble(("Every depth, every width", "bold"),
+                        f": hidden {net.hidden.name}, output {net.output.name}, "
+                        f"loss {net.loss.name}, {'biases' if net.bias else 'no biases'}; "
+                        "layers l-1, l, l+1 and the output layer L, widths "
+                        + ", ".join(f"{w}" for w in net.widths))
+    yield Text("")
+    for theorem in report.theorems:
+        yield Rule(Text(theorem.notation.title, style="bold"), align="left")
+        for part in theorem.parts:
+            c = part.check
+            yield Text.assemble((part.title, "bold"), (f"  ({c.id})", "dim"))
+            yield Padding(Text(part.words), (0, 2), expand=False)
+            line = Text.assemble(c.claim.text, "    ", verdict_text(c.verdict))
+            yield Padding(line, (0, 4), expand=False)
+            detail = _detail(c)
+            if detail:
+                yield Padding(detail, (0, 4), expand=False)
+            if part.steps:
+                t = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
+                t.add_column(overflow="fold")
+                t.add_column(style="dim", min_width=20, overflow="fold")
+                t.add_column(no_wrap=True, min_width=9)
+                for s in part.steps:
+                    why = s.why + ("; if " + ", ".join(c.text for c in s.conditions) if s.conditions else "")
+                    t.add_row(s.equation.text, why, verdict_text(s.verdict) if s.verdict
+                              else Text("derived", style="dim"))
+                yield Padding(t, (0, 6), expand=False)
+        yield Text("")
