@@ -260,3 +260,13 @@ def test_translate_command():
     p = run("translate", r"\delta_k = y_k - t_k", "--from", "bishop", "--to", "nielsen", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["text"] == "δ^L_j = a^L_j - y_j"
+
+
+@pytest.mark.parametrize("inner", [r"\sum_k x_k", r"\sum_i x_i"])
+def test_a_sum_inside_a_power_gets_an_index_of_its_own(inner):
+    """Every pass reaches every node (one generic visitor): the second k, inside a power,
+    is its own index, as the first one is."""
+    r = check_text(rf"\delta_j = h'(a_j)\sum_k w_{{kj}}\delta_k + 0\cdot({inner})^2",
+                   notation=load_notation("bishop"), net=make_network())
+    assert r.verdict is Verdict.PROVED
+    assert r.readings[0].letters["j"] == 1 and r.readings[0].letters["k"] == 2
