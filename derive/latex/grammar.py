@@ -240,6 +240,7 @@ def _error_at(src: str, pos: int, what: str, expected: tuple[str, ...] = (),
 _SAY = {
     "LETTER": "a letter", "DIGIT": "a digit", "GREEK": "a Greek letter", "NUMBER": "a number",
     "NAME": r"\mathrm{...}", "BOLD": r"\mathbf{...}", "CAL": r"\mathcal{...}", "TOP": r"\top",
+    "ACCENT": r"\hat{...}",
     "FCALL": "a function call", "OPNAME": r"\ln", "_FRAC": r"\frac", "_SUM": r"\sum",
     "_PARTIAL": r"\partial", "_NABLA": r"\nabla", "NORM": r"\|", "_NORM_OPEN": r"\|",
     "_NORM_CLOSE": r"a closing \|", "_LPAR": "'('", "_RPAR": "')'", "_LBRACK": "'['",
@@ -250,7 +251,7 @@ _SAY = {
     "EQNUM": r"\quad (n)", "$END": "end of input",
 }
 _GROUPS = (  # (name, members, how many must be present to say the name instead)
-    ("an expression", {"LETTER", "GREEK", "NUMBER", "NAME", "BOLD", "CAL", "TOP", "FCALL",
+    ("an expression", {"LETTER", "GREEK", "NUMBER", "NAME", "BOLD", "CAL", "ACCENT", "TOP", "FCALL",
                        "OPNAME", "_FRAC", "_SUM", "_PARTIAL", "_NABLA", "_LPAR", "_LBRACK",
                        "_LBRACE", "_NORM_OPEN", "NORM", "MINUS", "PLUS"}, 6),
     ("an operator", {"PLUS", "MINUS", "_ODOT", "_MULOP", "_SLASH", "EQ", "REL"}, 4),
@@ -339,6 +340,15 @@ def _is_t(node) -> bool:
     return node in (Symbol("T"), Symbol(r"\top"))
 
 
+def _marked_t(node):
+    """The layer mark of a superscript that ends in a transpose, w^{(k)T} or w^{(k)\top},
+    or None."""
+    if isinstance(node, Mul) and len(node.factors) == 2 and _is_t(node.factors[1]):
+        mark = node.factors[0]
+        return mark if isinstance(mark, Paren) else Paren(mark)
+    return None
+
+
 def _ratio(num, den):
     num, den = _bare(num), _bare(den)
     if isinstance(num, Differential) and isinstance(den, Differential):
@@ -374,6 +384,11 @@ class _Build(Transformer_NonRecursive):
     def NAME(self, t): return Symbol(re.search(r"\{\s*([A-Za-z]+)", t)[1])
     def CAL(self, t): return Symbol(r"\mathcal{%s}" % re.search(r"([A-Za-z])\s*\}?$", t)[1])
     def TOP(self, t): return Symbol(r"\top")
+
+    def ACCENT(self, t):
+        accent, inner = re.match(r"\\([A-Za-z]+)\s*\{?\s*(\\?[A-Za-z]+)", str(t)).groups()
+        accent = "hat" if accent == "widehat" else accent
+        return Symbol(rf"\{accent}{{{_GREEK_CHARS.get(inner, inner)}}}")
     def PRIMES(self, t): return len(t)
 
     def BOLD(self, t):
@@ -425,6 +440,9 @@ class _Build(Transformer_NonRecursive):
                                         "brace it, as in x_{jk} or x^{(l)}")
             scripts[p.kind] = p.value
         sup = scripts.get("sup")
+        mark = _marked_t(sup)
+        if mark is not None:  # W^{(k)T}: the layer mark, then the transpose
+            return Transpose(replace(base, sub=scripts.get("sub", ()), primes=primes, sup=mark))
         sym = replace(base, sub=scripts.get("sub", ()), primes=primes,
                       sup=None if _is_t(sup) else sup)
         return Transpose(sym) if _is_t(sup) else sym
@@ -467,7 +485,8 @@ class _Build(Transformer_NonRecursive):
 
     # equations
     def chain(self, c):
-        canonical = {"≡": r"\equiv", "≠": r"\neq", r"\ne": r"\neq"}
+        canonical = {"≡": r"\equiv", "≠": r"\neq", r"\ne": r"\neq", "←": r"\leftarrow",
+                     r"\gets": r"\leftarrow", ":=": r"\leftarrow"}
         rels = tuple(canonical.get(str(r), str(r)) for r in c[1::2])
         return (tuple(_bare(s) for s in c[0::2]), rels)
 
