@@ -17,7 +17,8 @@ from bpcheck.derive.errors import BpcheckError, UsageError
 from bpcheck.derive.latex.ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul,
                                       Neg, Norm, Number, Paren, Partial, Power, Sum, Symbol,
                                       Transpose)
-from bpcheck.derive.latex.grammar import MAX_BYTES, ParseError, _parser, parse, parse_expression
+from bpcheck.derive.latex.grammar import _parser, parse, parse_expression
+from bpcheck.derive.latex.source import MAX_BYTES, ParseError
 from bpcheck.derive.latex.tex import to_latex
 
 
