@@ -27,8 +27,8 @@ def check_text(text: str, *, notation: Notation, net: Network,
     """Read an equation in a notation and decide it on the network, in every reading."""
     eq, readings = read(text, notation=notation, net=net, index=index)
     truth = Truth(net.graph)
-    done = tuple(decide_reading(letters, claims, net, truth, budget=budget)
-                 for letters, claims in readings)
+    done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing)
+                 for r in readings)
     return CheckResult(text, to_latex(eq), notation, net, done)
 
 

@@ -9,7 +9,8 @@ from typing import Mapping
 import sympy as sp
 from rich.text import Text
 
-from ..model.network import Network, UnitIndex, role_of
+from ..errors import UsageError
+from ..model.network import Network, UnitIndex
 from ..model.notation import Notation
 from ..latex.binding import read
 from ..present.printers import latex, text
@@ -56,8 +57,13 @@ def _letters(sides: list[sp.Expr], source: Notation, target: Notation, L: int) -
             # a letter the target keeps for another kind of layer (Eglen's k is an output)
             mine = [c for c in target.layer_letters.get(kind(i.layer), ()) if c not in used]
             letter = mine[0] if mine else letter + "'"
-        while letter in used:
-            letter += "'"
+        layer_of = {l.rstrip("'"): u.layer for u, l in ((u, x.role[1:]) for u, x in out.items())}
+        while letter in used or layer_of.get(letter.rstrip("'"), i.layer) != i.layer:
+            base = letter.rstrip("'")
+            if layer_of.get(base, i.layer) != i.layer:  # k' is a unit of k's layer: a new letter
+                letter = next(c for c in "mnpqrsuvabcdefg" if c not in used and c not in layer_of)
+            else:
+                letter += "'"
         used.add(letter)
         out[i] = UnitIndex("=" + letter, i.layer)
     return out
@@ -67,7 +73,9 @@ def translate(text_in: str, *, source: Notation, target: Notation, net: Network,
               index: Mapping[str, str] | None = None) -> Translation:
     eq, readings = read(text_in, notation=source, net=net, index=index)
     out, all_sides = [], []
-    for letters, claims in readings:
+    for letters, claims, missing in readings:
+        if missing:
+            raise UsageError("; ".join(missing))
         sides = [claims[0].equation.lhs] + [c.equation.rhs for c in claims]
         rename = _letters(sides, source, target, net.L)
         sides = [s.xreplace(rename) for s in sides]

@@ -63,9 +63,12 @@ class CheckResult:
 
 
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,
-                   *, budget: float | None) -> Reading:
+                   *, budget: float | None, missing: tuple[str, ...] = ()) -> Reading:
     """One reading: each claim decided; the outcome the first refuted, else the first
-    undecided, else proved under every condition any claim needed."""
+    undecided, else proved under every condition any claim needed. A reading that needs a
+    quantity the network does not have is refuted by it."""
+    if missing:
+        return Reading(letters, tuple(claims), Outcome(Verdict.REFUTED, note="; ".join(missing)))
     domain, conditions = loss_domain(net)
     outcomes = []
     for claim in claims:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from ..errors import BpcheckError, UsageError, unknown
 from ..latex.grammar import _GREEK_NAMES, Symbol, parse_expression
 from ..model.notation import (BIAS_STYLES, BUILTIN, MARKED, MARKS, ORDERS, ROLES, SYMBOLS,
-                              Notation)
+                              WEIGHT_MARKS, Notation)
 from .fields import Fields, quoted
 from .files import parse_toml, read_text
 
@@ -74,8 +74,20 @@ def parse_notation(text: str, *, source: str) -> Notation:
         symbols=MappingProxyType(symbols),
         layer_marks=MappingProxyType({k: marks.choice(k, MARKS) for k in MARKED}),
         weight_order=top.table("weights").choice("order", ORDERS),
+        weight_mark=top.table("weights").choice("mark", WEIGHT_MARKS, default="enters"),
         bias_style=top.table("bias").choice("style", BIAS_STYLES),
+        pattern=_pattern(top, symbols["error"]),
         source=source, **letters)
+
+
+def _pattern(top: Fields, error: str) -> str:
+    """The pattern index's letter: [pattern] letter, else the error symbol's subscript
+    where it is one letter (Bishop's E_n)."""
+    table = top.table("pattern", required=False)
+    if "letter" in table:
+        return table.string("letter", longest=1, shape=re.compile("[A-Za-z]"), what="a letter")
+    m = re.fullmatch(r"[^_]+_\{?([A-Za-z])\}?", error)
+    return m.group(1) if m else ""
 
 
 def _output_layer(top: Fields) -> str:

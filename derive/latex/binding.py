@@ -16,7 +16,7 @@ in SymPy under one reading. A chain a = b = c is the claims a = b and b = c.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import sympy as sp
 
@@ -74,14 +74,17 @@ class Collect(Visitor):
         key = x_key(node)
         r.variables.add(key)
         mark = r.mark(node.sup, marked[0]) if node.sup is not None and marked else None
+        if "W" in roles or "b" in roles:
+            if mark is not None and r.n.weight_mark == "leaves":
+                mark = (mark[0], mark[1] + 1)  # Θ^{(l)} feeds layer l + 1
+            return self._weight(node, roles, sub, key, mark)
         if mark is not None:
             r.require(_marked(key, mark))
-        if "W" in roles or "b" in roles:
-            return self._weight(node, roles, sub, key)
         if len(sub) != 1:
             raise UsageError(f"{to_latex(node)} needs one unit index")
         allowed = self._layers(keys)
-        r.require(lambda a, key=key: a[key] in allowed if key in a else None)
+        r.require(lambda a, key=key: a[key] in allowed if key in a else None,
+                  why=lambda a: self._missing(node, keys, a[key]))
         if not sub[0].isdigit():
             r.require(_same(key, r.letter_var(sub[0])))
 
@@ -107,10 +110,25 @@ class Collect(Visitor):
                         "target": {L}}.get(k, set())
         return allowed
 
-    def _weight(self, node: Symbol, roles: set, sub, key: str) -> None:
+    def _missing(self, node: Symbol, keys, layer: int) -> str:
+        """Why a unit's symbol names no quantity of the network in a layer."""
+        words = {"weighted_input": "a weighted input", "delta": "a delta",
+                 "output": "a network output", "target": "a target", "input": "an input",
+                 "unit_output": "a hidden unit's output"}
+        what = " or ".join(words[k] for k in keys if k in words)
+        return f"{to_latex(node)} would be {what} in {self._layer_words(layer)}, which has none"
+
+    def _layer_words(self, l: int) -> str:
+        kind = "the input layer" if l == 0 else "the output layer" if l == self.L else "hidden layer"
+        return f"{kind} {self.r.n.layer_label(l, self.L)}" if kind == "hidden layer" \
+            else f"{kind} ({self.r.n.layer_label(l, self.L)})"
+
+    def _weight(self, node: Symbol, roles: set, sub, key: str, mark) -> None:
         r, L = self.r, self.L
         r.require(lambda a: 1 <= a[key] <= L if key in a else None)
         if "b" in roles and "W" not in roles:
+            if mark is not None:
+                r.require(_marked(key, mark))
             if len(sub) != 1:
                 raise UsageError(f"{to_latex(node)} needs one unit index")
             if not sub[0].isdigit():
@@ -120,11 +138,32 @@ class Collect(Visitor):
             raise UsageError(f"{to_latex(node)} needs two indices, "
                              f"{'to, from' if r.n.weight_order == 'to,from' else 'from, to'}")
         to, frm = sub if r.n.weight_order == "to,from" else sub[::-1]
-        if not to.isdigit():
-            r.require(_same(key, r.letter_var(to)))
-        if not frm.isdigit():
-            v = r.letter_var(frm)
-            r.require(lambda a: a[key] == a[v] + 1 if key in a and v in a else None)
+        to_v = r.letter_var(to) if not to.isdigit() else None
+        from_v = r.letter_var(frm) if not frm.isdigit() else None
+        why = lambda a: self._no_weight(node, a, key, to_v, from_v, mark)
+        if mark is not None:
+            r.require(_marked(key, mark), why=why)
+        if to_v is not None:
+            r.require(_same(key, to_v), why=why)
+        if from_v is not None:
+            r.require(lambda a: a[key] == a[from_v] + 1 if key in a and from_v in a else None,
+                      why=why)
+
+    def _no_weight(self, node: Symbol, a: dict, key: str, to_v, from_v, mark) -> str:
+        """Why a weight's symbol names no weight of the network."""
+        tex, label = to_latex(node), lambda l: self.r.n.layer_label(l, self.L)
+        to_l = a.get(to_v, a[key]) if to_v else a[key]
+        from_l = a.get(from_v, to_l - 1) if from_v else to_l - 1
+        if to_l != from_l + 1:
+            out = (f"{tex} would be a weight from layer {label(from_l)} into layer "
+                   f"{label(to_l)}; weights run from each layer into the next")
+            if to_l + 1 == from_l and to_v and from_v:
+                swapped = replace(node, sub=tuple(reversed(node.sub)))
+                out += f": the weight between these units is {to_latex(swapped)}"
+            return out
+        at = Reader.layer_of(mark, a) if mark is not None else to_l
+        return (f"{tex}: its indices ask for a weight into layer {label(to_l)}, its layer mark "
+                f"for one into layer {label(at)}")
 
     def visit_Call(self, node: Call) -> None:
         """Bishop's h is the hidden activation, his f the output's: the argument's layer."""
@@ -155,8 +194,17 @@ class Collect(Visitor):
         self.visit(node.body)  # its limits and index set are no quantities
 
 
+class Bound(NamedTuple):
+    """One reading: each letter's layer, and the claims in the model's symbols; or, where
+    no reading lets every written quantity exist, the words for those that do not."""
+
+    letters: dict
+    claims: list[Claim]
+    missing: tuple[str, ...] = ()
+
+
 def read(text: str, *, notation: Notation, net: Network,
-         index: Mapping[str, str] | None = None) -> tuple[Equation, list[tuple[dict, list[Claim]]]]:
+         index: Mapping[str, str] | None = None) -> tuple[Equation, list[Bound]]:
     """Parse and bind: every reading of the equation as claims in canonical symbols."""
     eq = parse(text)
     if len(eq.sides) < 2:
@@ -179,7 +227,8 @@ def read(text: str, *, notation: Notation, net: Network,
         raise UsageError("no reading fits this network: the layers the symbols ask for "
                          f"contradict each other; in {notation.name}'s notation "
                          + reader.roles_text())
-    return eq, [_claims(reader, a, sides) for a in assignments[:MAX_READINGS]]
+    return eq, [_claims(reader, a, sides) if not missing else Bound(_letters(a), [], tuple(missing))
+                for a, missing in assignments[:MAX_READINGS]]
 
 
 def _components(sides: list[Node], reader: Reader) -> list[Node]:
@@ -203,7 +252,11 @@ def _components(sides: list[Node], reader: Reader) -> list[Node]:
     return [pass_.visit(s) for s in sides]
 
 
-def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> tuple[dict, list[Claim]]:
+def _letters(a: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in a.items() if not k.startswith(("@", "#"))}
+
+
+def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> Bound:
     """One reading: the letters' layers and the claims, each side bound to the model
     (this notation's delta is delta_sign times the model's)."""
     builder = Builder(reader, a)
@@ -217,7 +270,7 @@ def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> tuple[dict,
         bound = {lim[0] for s in eqn.atoms(sp.Sum) for lim in s.limits}
         free = sorted({i for i in eqn.free_symbols if isinstance(i, UnitIndex)} - bound, key=str)
         claims.append(Claim("check", 0, eqn, tuple(free)))
-    return {k: v for k, v in a.items() if not k.startswith(("@", "#"))}, claims
+    return Bound(_letters(a), claims)
 
 
 def _role(e: sp.Indexed) -> str:

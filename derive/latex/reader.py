@@ -43,10 +43,13 @@ class Reader:
             node = parse_expression(latex)
             if isinstance(node, Symbol):
                 self.names.setdefault((node.name, node.sub), []).append(key)
-        self.pattern = set(parse_expression(notation.symbols["error"]).sub) \
-            if isinstance(parse_expression(notation.symbols["error"]), Symbol) else set()
+                if key == "error" and node.sub == (notation.pattern,):
+                    self.names.setdefault((node.name, ()), []).append(key)  # E as well as E_n
         self.hints = {k: self._hint(k, v) for k, v in hints.items()}
         self.constraints: list[Callable[[dict], bool]] = []
+        # what must hold for a written quantity to exist (a weight runs from one layer into
+        # the next); each with the words for where it does not
+        self.soft: list[tuple[Callable[[dict], bool], Callable[[dict], str]]] = []
         self.variables: set[str] = set()
         self._fresh = 0
 
@@ -96,13 +99,12 @@ class Reader:
         """The notation keys a symbol may be, and its subscript without a pattern index."""
         if (s.name, s.sub) in self.names:
             return self.names[(s.name, s.sub)], ()
-        if len(s.sub) == 2 and "delta" in self.names.get((s.name, ()), []) and s.sup is None:
-            return ["kronecker"], s.sub  # delta_{kj} with two indices is Kronecker's
-        keys = self.names.get((s.name, ()), [])
         sub = s.sub
-        if self.pattern and len(sub) > 1 and sub[0] in self.pattern:
-            sub = sub[1:]  # Bishop's y_{nk}: n is the pattern, one at a time
-        return keys, sub
+        if self.n.pattern and len(sub) > 1 and sub[0] == self.n.pattern:
+            sub = sub[1:]  # Bishop's y_{nk}, delta_{nk}: n is the pattern, one at a time
+        elif len(sub) == 2 and "delta" in self.names.get((s.name, ()), []) and s.sup is None:
+            return ["kronecker"], sub  # delta_{kj} with two indices is Kronecker's
+        return self.names.get((s.name, ()), []), sub
 
     def mark(self, sup: Node, key: str) -> tuple[str | None, int] | None:
         """A layer mark as (variable, offset); constants have variable None."""
@@ -140,8 +142,15 @@ class Reader:
         self.variables.add(v)
         return v
 
-    def require(self, f: Callable[[dict], bool]) -> None:
-        self.constraints.append(f)
+    def require(self, f: Callable[[dict], bool | None],
+                why: Callable[[dict], str] | None = None) -> None:
+        """A constraint on the layers; with `why`, one that says a quantity exists, which a
+        reading may break only when no reading keeps every one (the claim is then refuted,
+        in `why`'s words)."""
+        if why is None:
+            self.constraints.append(f)
+        else:
+            self.soft.append((f, why))
 
     @staticmethod
     def layer_of(mark: tuple[str | None, int], a: dict) -> int | None:
@@ -162,44 +171,54 @@ class Reader:
                 rules.add((prev, this, -1))
             if nxt != this and nxt != prev and not output:  # nothing follows the output
                 rules.add((nxt, this, 1))
+        # a primed letter is a unit of its letter's layer, k' another unit beside k
+        rules |= {(v, v.rstrip("'"), 0) for v in self.variables if v.endswith("'")}
         relative = [lambda a, x=x, y=y, d=d: a[x] == a[y] + d if x in a and y in a else None
                     for x, y, d in sorted(rules) if x in self.variables and y in self.variables]
         L = self.net.L
         kinds = {"input": lambda l: l == 0, "hidden": lambda l: 0 < l < L, "output": lambda l: l == L}
         fixed = [lambda a, c=c, ok=kinds[kind]: ok(a[c]) if c in a else None
                  for kind, cs in n.layer_letters.items() for c in cs if c in self.variables]
+        if n.output_layer:  # Nielsen writes the output layer L: a layer letter l is hidden
+            fixed += [lambda a, v=v: 0 < a[v] < L if v in a else None
+                      for v in self.variables if v.startswith("%")]
         return relative + fixed
 
-    def solve(self) -> list[dict[str, int]]:
-        """Every assignment of layers that fits, by the notation's letter conventions
-        where some assignment fits them, else every one that fits the symbols alone."""
-        base = self.constraints
-        self.constraints = base + self.conventions()
-        found = self._solve()
-        self.constraints = base
-        return found or self._solve()
+    def solve(self) -> list[tuple[dict[str, int], list[str]]]:
+        """Every assignment of layers that fits, each with the quantities it finds do not
+        exist (none, where one fits): by the notation's letter conventions where some
+        assignment fits them, else by the symbols alone; where no assignment lets every
+        written quantity exist, the ones that break the fewest, in the conventions' layers
+        where they allow one. A claim about a quantity that does not exist is refuted."""
+        strict = [c for c, _ in self.soft]
+        for conventions, soft in ((True, strict), (False, strict), (True, None), (False, None)):
+            found = self._solve(self.conventions() if conventions else [], soft)
+            if found:
+                return found
+        return []
 
-    def _solve(self) -> list[dict[str, int]]:
+    def _solve(self, extra: list, soft: list | None) -> list[tuple[dict[str, int], list[str]]]:
+        """With `soft` None, the quantities' existence may break: the assignments that
+        break it the fewest times, with the words for each break."""
+        constraints = self.constraints + extra + (soft or [])
         order = sorted(self.variables, key=lambda v: (v.startswith("#"), v))
         domain = range(self.net.L + 1)
-        out: list[dict[str, int]] = []
-
-        def ok(a: dict) -> bool:
-            return all(c(a) is not False for c in self.constraints)
+        out: list[tuple[dict[str, int], list[str]]] = []
 
         def walk(i: int, a: dict) -> None:
             if len(out) > 64:
                 return
             if i == len(order):
-                out.append(dict(a))
+                broken = [] if soft is not None else [why(a) for ok, why in self.soft if not ok(a)]
+                out.append((dict(a), broken))
                 return
             v = order[i]
-            choices = [self.hints[v]] if v in self.hints else domain
-            for value in choices:
+            for value in ([self.hints[v]] if v in self.hints else domain):
                 a[v] = value
-                if ok(a):
+                if all(c(a) is not False for c in constraints):
                     walk(i + 1, a)
                 del a[v]
 
         walk(0, {})
-        return out
+        fewest = min((len(b) for _, b in out), default=0)
+        return [(a, b) for a, b in out if len(b) == fewest]

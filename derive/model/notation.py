@@ -25,6 +25,7 @@ SYMBOLS = ("error", "weighted_input", "unit_output", "input", "output", "weight"
 MARKED = ("weighted_input", "unit_output", "input", "output", "weight", "bias", "delta")
 MARKS = ("none", "superscript", "parenthesised")
 ORDERS = ("to,from", "from,to")
+WEIGHT_MARKS = ("enters", "leaves")  # the layer a weight's mark names: the one it feeds, or leaves
 BIAS_STYLES = ("separate", "weight", "none")
 ROLES = ("this", "prev", "next", "sum")
 
@@ -46,8 +47,15 @@ class Notation:
     forward_letters: Mapping[str, str]
     forward_output_letters: Mapping[str, str]
     source: str
+    weight_mark: str = "enters"  # w^{(l)} feeds layer l; "leaves": Θ^{(l)} maps layer l to l + 1
+    pattern: str = ""            # the pattern index (E_n, y_{nk}); never a Kronecker delta's
 
     # -- how things are written ------------------------------------------------------
+    def mark_of_weight(self, l: int) -> int:
+        """The layer a weight into layer l is marked with: l, or l - 1 where a mark names
+        the layer a weight leaves."""
+        return l - 1 if self.weight_mark == "leaves" else l
+
     def layer_label(self, l: int, L: int) -> str:
         """The layer's number as this notation writes it ("L" for Nielsen's output)."""
         if l == L and self.output_layer:

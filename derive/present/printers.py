@@ -98,13 +98,14 @@ class _NotationPrinter(Printer):
             if n.weight_order == "from,to":
                 idx.reverse()
             return self.scripted(self.name("weight"), self._join(idx),
-                                 self._mark("weight", l, concrete))
+                                 self._mark("weight", n.mark_of_weight(l), concrete))
         if role == "b":
             if n.bias_style == "weight":
                 pair = [idx[0], "0"] if n.weight_order == "to,from" else ["0", idx[0]]
                 return self.scripted(self.name("weight"), self._join(pair),
-                                     self._mark("weight", l, concrete))
-            return self.scripted(self.name("bias"), idx[0], self._mark("bias", l, concrete))
+                                     self._mark("weight", n.mark_of_weight(l), concrete))
+            return self.scripted(self.name("bias"), idx[0],
+                                 self._mark("bias", n.mark_of_weight(l), concrete))
         key = {"pre": "weighted_input", "delta": "delta"}.get(role)
         if role == "out":
             key = "input" if l == 0 else "output" if l == self.net.L else "unit_output"
