@@ -16,7 +16,7 @@ from typing import NoReturn, Sequence
 from rich.console import Console
 
 from .derive.commands.catalogue import check_catalogue
-from .derive.commands.check import check_file, check_text
+from .derive.commands.check import check_file, check_text, worst_status
 from .derive.commands.depth import build_depth_report
 from .derive.commands.example import run as run_worked
 from .derive.commands.export import export
@@ -121,8 +121,9 @@ def _network_options(p: argparse.ArgumentParser, *, unset: bool = False) -> None
 
 def _index_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", action="append", default=[], metavar="LETTER=LAYER",
-                   help="pin the layer of an index letter: input, hidden, output or a "
-                        "layer number as the notation writes it (e.g. --index j=output)")
+                   help="pin the layer of an index letter: input, hidden (every hidden "
+                        "layer), output or a layer number as the notation writes it (e.g. "
+                        "--index j=output)")
 
 
 def _budget_option(p: argparse.ArgumentParser) -> None:
@@ -225,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read an equation as a book or a forum answer writes it, in one "
                     "notation, on a network, and prove it for all values of its indices or "
                     "refute it at a concrete point. Exit status: 0 proved, 1 refuted, "
-                    "3 undecided, 2 bad input.",
+                    "3 undecided, 4 ambiguous (its readings disagree; each is listed with the "
+                    "--index that pins it), 2 bad input.",
         epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("latex", nargs="?", metavar="LATEX",
                        help="the equation, e.g. '\\delta_j = h'(a_j) \\sum_k w_{kj}\\delta_k'")
@@ -375,8 +377,7 @@ def run_check(args: argparse.Namespace) -> int:
             for line, r in rows]}, indent=2, ensure_ascii=False))
     else:
         _print(check_table(rows))
-    statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]
-    return max(statuses, key=lambda s: {0: 0, 3: 1, 1: 2, 2: 3}[s])
+    return worst_status(rows)
 
 
 def run_catalogue(args: argparse.Namespace) -> int:

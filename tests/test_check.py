@@ -14,6 +14,7 @@ from bpcheck.derive import BpcheckError, Verdict, load_notation, make_network
 from bpcheck.derive.commands.catalogue import check_catalogue, network_of, notation_of
 from bpcheck.derive.engine.claims import Claim, instances
 from bpcheck.derive.engine.proof import Instance, prove
+from bpcheck.derive.present.check import pins
 from bpcheck.derive.commands.check import check_text
 from bpcheck.derive.latex.binding import read
 from naive import Semantics
@@ -198,6 +199,8 @@ def run(*args):
       "--output", "softmax", "--loss", "ce"], 1, "refuted"),
     ([r"\delta_k = y_k - t_k", "--notation", "bishop", "--layers", "3,8,8,3", "--output",
       "softmax", "--loss", "sse", "--budget", "0.0001"], 3, "undecided"),
+    ([r"\delta_j = \frac{\partial C}{\partial a_j}\sigma'(z_j)", "--notation", "nielsen",
+      "--output", "softmax", "--loss", "ce"], 4, "ambiguous"),
 ])
 def test_check_exit_status_and_json(args, status, verdict):
     p = run("check", *args, "--json")
@@ -205,7 +208,11 @@ def test_check_exit_status_and_json(args, status, verdict):
     data = json.loads(p.stdout)
     assert data["verdict"] == verdict
     assert {"verdict", "claim_latex", "conditions", "counterexample"} <= set(data)
-    assert (data["counterexample"] is not None) == (verdict == "refuted")
+    # an ambiguous verdict shows where its refuted reading fails
+    assert (data["counterexample"] is not None) == (verdict in ("refuted", "ambiguous"))
+    if verdict == "ambiguous":
+        assert {(x["pin"], x["verdict"]) for x in data["readings"]} == {
+            ("--index j=hidden", "proved"), ("--index j=output", "refuted")}
 
 
 @pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
@@ -303,3 +310,40 @@ def test_nielsens_bp2_with_the_weight_of_the_wrong_layer_is_refuted():
 def test_equations_as_courses_write_them_are_proved(text, notation, kw):
     r = check_text(text, notation=load_notation(notation), net=make_network(**kw))
     assert r.verdict is Verdict.PROVED, [(x.letters, x.outcome) for x in r.readings]
+
+
+AMBIGUOUS = r"\delta_j = \frac{\partial C}{\partial a_j}\sigma'(z_j)"  # true but at a softmax
+
+
+def test_readings_that_disagree_are_ambiguous_each_with_the_index_that_pins_it():
+    net = make_network(output="softmax", loss="ce")
+    r = check_text(AMBIGUOUS, notation=load_notation("nielsen"), net=net)
+    assert r.verdict is Verdict.AMBIGUOUS and r.status == 4
+    assert sorted((pin, str(v)) for pin, v in pins(r)) == [
+        ("--index j=hidden", "proved"), ("--index j=output", "refuted")]
+    for value, verdict in (("hidden", Verdict.PROVED), ("output", Verdict.REFUTED)):
+        pinned = check_text(AMBIGUOUS, notation=load_notation("nielsen"), net=net,
+                            index={"j": value})
+        assert pinned.verdict is verdict
+
+
+def test_instances_in_several_hidden_layers_are_one_claim_not_two_readings():
+    """j in hidden layer 1 and in hidden layer 2 are one claim about hidden units: the
+    claim must hold in both, so one failure refutes it (not ambiguous)."""
+    net = make_network(layers=(2, 3, 3, 2), output="softmax", loss="ce")
+    r = check_text(AMBIGUOUS, notation=load_notation("nielsen"), net=net, index={"j": "hidden"})
+    assert r.verdict is Verdict.PROVED and {x.letters["j"] for x in r.readings} == {1, 2}
+    wrong = check_text(r"\delta_j = \frac{\partial C}{\partial a_j}", notation=load_notation("nielsen"),
+                       net=net, index={"j": "hidden"})
+    assert wrong.verdict is Verdict.REFUTED
+
+
+def test_a_kronecker_delta_of_units_of_two_layers_is_zero_never_an_equation_of_indices():
+    net = make_network(layers=(2, 2, 2))
+    r = check_text(r"\frac{\partial a_k}{\partial a_j} = I_{kj}", notation=load_notation("bishop"),
+                   net=net, index={"j": "hidden", "k": "output"})
+    assert r.verdict is Verdict.REFUTED  # ∂a_k/∂a_j is w_kj h'(a_j), not 0
+    r = check_text(r"\frac{\partial a_k}{\partial z_j} = I_{kj}", notation=load_notation("bishop"),
+                   net=net, index={"j": "input", "k": "output"})
+    assert r.verdict is Verdict.REFUTED
+    assert all(x.letters["j"] != x.letters["k"] for x in r.readings)

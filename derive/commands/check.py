@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ..engine.checking import CheckResult, decide_reading
+from ..engine.checking import WORST_STATUS_FIRST, CheckResult, decide_reading
 from ..engine.truth import Truth
 from ..errors import BpcheckError, UsageError
 from ..io.documents import equations_of
@@ -46,3 +46,10 @@ def check_file(path: str, *, notation: Notation, net: Network,
     if not rows:
         raise UsageError(f"{path!r} has no equations")
     return rows
+
+
+def worst_status(rows: list[tuple[str, CheckResult | BpcheckError]]) -> int:
+    """The exit status of several equations: the worst one's (an error, then refuted,
+    ambiguous, undecided, proved)."""
+    statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]
+    return min(statuses, key=WORST_STATUS_FIRST.index)

@@ -43,23 +43,50 @@ class CheckResult:
     readings: tuple[Reading, ...]
 
     @property
+    def groups(self) -> tuple[tuple[Reading, ...], ...]:
+        """The readings that are one claim: those whose free letters are units of the same
+        kinds of layer (j in hidden layer 1 or 2 are instances of one claim about hidden
+        units; j hidden and j output are two readings of what was written)."""
+        out: dict[tuple, list[Reading]] = {}
+        for r in self.readings:
+            out.setdefault(kinds(r, self.net.L), []).append(r)
+        return tuple(tuple(g) for g in out.values())
+
+    @property
     def verdict(self) -> Verdict:
-        verdicts = [r.outcome.verdict for r in self.readings]
-        if Verdict.REFUTED in verdicts:
-            return Verdict.REFUTED
-        if Verdict.UNDECIDED in verdicts:
-            return Verdict.UNDECIDED
-        return Verdict.PROVED
+        """Each group's worst verdict; where two groups disagree, ambiguous."""
+        verdicts = {worst_reading(g).outcome.verdict for g in self.groups}
+        return verdicts.pop() if len(verdicts) == 1 else Verdict.AMBIGUOUS
 
     @property
     def deciding(self) -> Reading:
-        """The reading that decides the verdict: the first refuted or undecided one."""
-        return next((r for r in self.readings if r.outcome.verdict is self.verdict), self.readings[0])
+        """The reading that decides the verdict: the first refuted or undecided one (for an
+        ambiguous verdict, the first refuted)."""
+        return worst_reading(self.readings)
 
     @property
     def status(self) -> int:
-        """The command's exit status: 0 proved, 1 refuted, 3 undecided."""
-        return {Verdict.PROVED: 0, Verdict.REFUTED: 1, Verdict.UNDECIDED: 3}[self.verdict]
+        """The command's exit status: 0 proved, 1 refuted, 3 undecided, 4 ambiguous."""
+        return STATUS[self.verdict]
+
+
+STATUS = {Verdict.PROVED: 0, Verdict.REFUTED: 1, Verdict.UNDECIDED: 3, Verdict.AMBIGUOUS: 4}
+WORST_STATUS_FIRST = (2, 1, 4, 3, 0)  # of several equations: an error, then refuted, ...
+
+
+def kinds(reading: Reading, L: int) -> tuple[tuple[str, str], ...]:
+    """Each free letter of a reading and the kind of layer it is a unit of."""
+    kind = lambda l: "input" if l == 0 else "output" if l == L else "hidden"
+    return tuple(sorted({(i.role[1:], kind(i.layer)) for c in reading.claims for i in c.free}))
+
+
+def worst_reading(readings) -> Reading:
+    """The first refuted reading, else the first undecided, else the first."""
+    for v in (Verdict.REFUTED, Verdict.UNDECIDED):
+        found = next((r for r in readings if r.outcome.verdict is v), None)
+        if found is not None:
+            return found
+    return readings[0]
 
 
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,

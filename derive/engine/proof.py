@@ -36,6 +36,7 @@ class Verdict(str, Enum):
     PROVED = "proved"
     REFUTED = "refuted"
     UNDECIDED = "undecided"
+    AMBIGUOUS = "ambiguous"  # readings of one equation that disagree
     NOT_APPLICABLE = "not applicable"
 
     def __str__(self) -> str:

@@ -400,7 +400,10 @@ class Builder(Visitor):
         if roles == {"E"}:
             return net.E
         if roles == {"I"}:
-            return sp.KroneckerDelta(*[self._loose(c) for c in sub])
+            units = [self._loose(c) for c in sub]
+            if len({getattr(u, "layer", None) for u in units} - {None}) > 1:
+                return sp.Integer(0)  # units of two layers are never the same unit
+            return sp.KroneckerDelta(*units)
         if "W" in roles or "b" in roles:
             return self._weight(x, roles, sub)
         if roles & set(UNIT_ROLES):

@@ -54,19 +54,14 @@ class Reader:
         self._fresh = 0
 
     # -- symbols ---------------------------------------------------------------------------
-    def _hint(self, letter: str, value: str) -> int:
+    def _hint(self, letter: str, value: str) -> tuple[int, ...]:
+        """The layers --index letter=value allows: one, or every hidden layer."""
         L = self.net.L
-        if value == "input":
-            return 0
-        if value == "output":
-            return L
-        if value == "hidden":
-            if L != 2:
-                raise UsageError(f"--index {letter}=hidden: the network has {L - 1} hidden "
-                                 "layers; give the layer's number")
-            return 1
+        kinds = {"input": (0,), "output": (L,), "hidden": tuple(range(1, L))}
+        if value in kinds:
+            return kinds[value]
         if value.isdigit() and int(value) - self.n.first_layer in range(L + 1):
-            return int(value) - self.n.first_layer
+            return (int(value) - self.n.first_layer,)
         raise UsageError(f"--index {letter}={value!r}: give input, hidden, output or a layer "
                          f"number as the notation writes it")
 
@@ -213,7 +208,7 @@ class Reader:
                 out.append((dict(a), broken))
                 return
             v = order[i]
-            for value in ([self.hints[v]] if v in self.hints else domain):
+            for value in self.hints.get(v, domain):
                 a[v] = value
                 if all(c(a) is not False for c in constraints):
                     walk(i + 1, a)

@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
 
-from ..engine.checking import CheckResult, Reading, shown as letter
+from ..engine.checking import CheckResult, Reading, kinds, shown as letter, worst_reading
 from ..engine.proof import Verdict
 from ..errors import BpcheckError
 from ..model.network import UnitIndex, role_of
@@ -35,6 +35,17 @@ def layer_words(result: CheckResult, letters: Mapping[str, int]) -> str:
                      if not c.startswith("%")) or "no indices"
 
 
+def pins(result: CheckResult) -> list[tuple[str, Verdict]]:
+    """Each group of readings: the --index options that pin it, and its verdict."""
+    return [(pin(group[0], result.net.L), worst_reading(group).outcome.verdict)
+            for group in result.groups]
+
+
+def pin(reading: Reading, L: int) -> str:
+    """The --index options that pin a reading's kind of layers."""
+    return " ".join(f"--index {letter(c)}={k}" for c, k in kinds(reading, L))
+
+
 def read_as(result: CheckResult, reading: Reading) -> str:
     """The reading's claims as this notation writes them."""
     n, net = result.notation, result.net
@@ -47,8 +58,8 @@ def worked(result: CheckResult, reading: Reading, *, limit: int = 400):
     ce = reading.outcome.counterexample
     n, out = result.notation, []
     for claim in reading.claims:
-        values = dict(ce.index) if ce else {}
-        at = {i: sp.Integer(values.get(i, 1)) for i in claim.free}
+        at = dict(ce.index) if ce else _distinct(claim.free, result.net)
+        at = {i: sp.Integer(at.get(i, 1)) for i in claim.free}
         lhs, rhs = (n.bind(side.xreplace(at).doit())
                     for side in (claim.equation.lhs, claim.equation.rhs))
         if n.layer_marks["weighted_input"] == "none":
@@ -58,6 +69,16 @@ def worked(result: CheckResult, reading: Reading, *, limit: int = 400):
             continue
         where = ", ".join(f"{letter(i.role[1:])} = {v}" for i, v in at.items()) or "the point"
         out.append((where, lhs, rhs))
+    return out
+
+
+def _distinct(free, net) -> dict:
+    """First values for the free indices, two of one layer apart where the layer has room
+    (k' = 2, k = 1), so the worked line tells them apart."""
+    out, used = {}, {}
+    for i in sorted(free, key=str):
+        used[i.layer] = used.get(i.layer, 0) + 1
+        out[i] = used[i.layer] if used[i.layer] <= net.width(i.layer) else 1
     return out
 
 
@@ -120,7 +141,9 @@ def check_json(result: CheckResult) -> dict[str, Any]:
             "note": d.outcome.note,
             "counterexample": counterexample_json(ce, n, net) if ce else None,
             "readings": [{"layers": {letter(c): l for c, l in r.letters.items()},
-                          "verdict": str(r.outcome.verdict)} for r in result.readings]}
+                          "verdict": str(r.outcome.verdict),
+                          "pin": pin(r, net.L)}
+                         for r in result.readings]}
 
 
 def check_latex(result: CheckResult) -> str:
@@ -146,6 +169,10 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
                                     ("  " + line.note if line.note else "", "dim"))
             else:
                 yield Text("  " + line.text, style=line.style)
+    if result.verdict is Verdict.AMBIGUOUS:
+        yield Text.assemble(verdict_text(Verdict.AMBIGUOUS), ": the readings disagree; pin one:")
+        for pin, v in pins(result):
+            yield Text.assemble("  " + pin + "  ", verdict_text(v))
 
 
 def check_table(rows) -> Table:

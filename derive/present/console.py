@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .report import CheckView, NotationReport, Report
 
 STYLE = {Verdict.PROVED: "bold green", Verdict.REFUTED: "bold red",
-         Verdict.UNDECIDED: "bold yellow", Verdict.NOT_APPLICABLE: "dim"}
+         Verdict.UNDECIDED: "bold yellow", Verdict.AMBIGUOUS: "bold cyan",
+         Verdict.NOT_APPLICABLE: "dim"}
 
 
 def verdict_text(v: Verdict | None) -> Text:
