@@ -27,7 +27,8 @@ from conftest import mp_activations
 import bpcheck.derive.commands.example as example
 from bpcheck.derive import load_notation
 from bpcheck.derive.errors import NotSupported, UsageError
-from bpcheck.derive.commands.example import compute, load_spec, parse_spec, run
+from bpcheck.derive.commands.example import compute, load_spec, run
+from bpcheck.derive.io.spec_file import parse_spec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SHIPPED = ("sigmoid-2-2-2.toml", "softmax-ce.toml")

@@ -16,7 +16,8 @@ from importlib import resources
 from types import MappingProxyType
 
 from ..errors import BpcheckError, UsageError, unknown
-from ..latex.grammar import _GREEK_NAMES, Symbol, parse_expression
+from ..latex.grammar import Symbol, parse_expression
+from ..model.symbols import GREEK_NAMES
 from ..model.notation import (BIAS_STYLES, BUILTIN, MARKED, MARKS, ORDERS, ROLES, SYMBOLS,
                               WEIGHT_MARKS, Notation)
 from .fields import Fields, quoted
@@ -24,11 +25,11 @@ from .files import parse_toml, read_text
 
 LETTER = re.compile(r"[A-Za-z]'{0,3}")
 LAYER_NAME = re.compile(r"[A-Za-z0-9]{0,8}")
-_GREEK = "|".join(_GREEK_NAMES)
+_GREEK = "|".join(GREEK_NAMES)
 SYMBOL = re.compile(
     r"(?:[A-Za-z]|\\(?:%s)|\\(?:mathrm|mathit|mathsf|mathbf|boldsymbol|mathcal|mathscr|text|"
-    r"operatorname)\{(?:[A-Za-z]{1,12}|\\(?:%s))\})(?:_(?:[A-Za-z0-9]|\{[A-Za-z0-9]{1,4}\}))?"
-    % (_GREEK, _GREEK))
+    r"operatorname)\{(?:[A-Za-z]{1,12}|\\(?:%s))\}|\\(?:hat|tilde|bar)\{(?:[A-Za-z]|\\(?:%s))\})"
+    r"(?:_(?:[A-Za-z0-9]|\{[A-Za-z0-9]{1,4}\}))?" % (_GREEK, _GREEK, _GREEK))
 LETTER_WORDS = "an index letter; give one letter, perhaps with primes, e.g. \"j\" or \"k'\""
 # roles that share a symbol: a unit's output, the input and the network's output; the two
 # activations. Every other role needs a symbol of its own.

@@ -2,7 +2,7 @@
 symbols, one set of claims for each reading (each way its letters may take layers).
 
 Vector forms (Nielsen's BP1a and BP2) are read componentwise first, each sum gets an index
-of its own (latex/passes.py), `Collect` states what each symbol says about layers, the
+of its own (latex/passes.py), `Collect` (latex/collect.py) states what each symbol says about layers, the
 reader (latex/reader.py) solves for every reading that fits, and `Builder` writes the AST
 in SymPy under one reading. A chain a = b = c is the claims a = b and b = c.
 
@@ -25,173 +25,17 @@ from ..engine.expr import Partial
 from ..errors import NotSupported, UsageError
 from ..model.network import Network, UnitIndex, role_of
 from ..model.notation import Notation
-from .ast import Call, Differential, Equation, Node, Number, Power, Sum, Symbol, Visitor
-from .grammar import parse
-from .passes import Componentize, UsesVectors, free_letters, letters, scoped, shown, summed_letters
+from .ast import Differential, Equation, Node, Number, Power, Sum, Symbol, Visitor
+from .grammar import parse, parse_expression
+from ..engine.checking import shown
+from .passes import free_letters, letters, scoped, summed_letters
+from .shapes import Mismatch, Shapes
+from .collect import Collect, x_key
 from .reader import ROLES, UNIT_ROLES, Reader
 from .tex import to_latex
+from .updates import STEP, as_steps
 
 MAX_READINGS = 24
-
-
-def x_key(x: Symbol) -> str:
-    """The layer variable of one symbol occurrence (shared by equal occurrences)."""
-    return "@" + to_latex(x)
-
-
-def _same(key: str, v: str):
-    return lambda a: a[key] == a[v] if key in a and v in a else None
-
-
-def _marked(key: str, mark):
-    def holds(a):
-        at = Reader.layer_of(mark, a)
-        return a[key] == at if key in a and at is not None else None
-    return holds
-
-
-class Collect(Visitor):
-    """What each symbol's role says about the layers of its letters, as constraints."""
-
-    def __init__(self, reader: Reader):
-        self.r, self.L = reader, reader.net.L
-
-    def visit_Symbol(self, node: Symbol) -> None:
-        r = self.r
-        if node.name == "e" and node.sup is not None and not node.sub:
-            return self.visit(node.sup)
-        keys, sub = r.keys_of(node)
-        if not keys:
-            raise UsageError(f"unknown symbol {to_latex(replace(node, sup=None))}; the "
-                             f"{r.n.name} notation knows {r.known()}")
-        roles = {ROLES[k] for k in keys}
-        marked = [k for k in keys if r.n.layer_marks.get(k, "none") != "none"]
-        if node.sup is not None and not marked:
-            self.visit(node.sup)  # a power, read as such by the builder
-            node = replace(node, sup=None)
-        if roles <= {"E", "I", "act", "eta"}:
-            return self._plain(roles, sub)
-        key = x_key(node)
-        r.variables.add(key)
-        mark = r.mark(node.sup, marked[0]) if node.sup is not None and marked else None
-        if "W" in roles or "b" in roles:
-            if mark is not None and r.n.weight_mark == "leaves":
-                mark = (mark[0], mark[1] + 1)  # Θ^{(l)} feeds layer l + 1
-            return self._weight(node, roles, sub, key, mark)
-        if mark is not None:
-            r.require(_marked(key, mark))
-        if len(sub) != 1:
-            raise UsageError(f"{to_latex(node)} needs one unit index")
-        allowed = self._layers(keys)
-        r.require(lambda a, key=key: a[key] in allowed if key in a else None,
-                  why=lambda a: self._missing(node, keys, a[key]))
-        if not sub[0].isdigit():
-            r.require(_same(key, r.letter_var(sub[0])))
-
-    def _plain(self, roles: set, sub) -> None:
-        if "eta" in roles:
-            raise NotSupported("the learning rate belongs to an update rule; bpcheck checks "
-                               "equations about derivatives")
-        if "I" in roles:
-            for c in sub:
-                if not c.isdigit():
-                    self.r.letter_var(c)
-
-    def _layers(self, keys) -> set[int]:
-        """The layers a unit's symbol may be in. A unit's output symbol covers the output
-        layer only where the notation has no symbol of its own for the network's outputs
-        (Bishop's z is not his y)."""
-        L, syms = self.L, self.r.n.symbols
-        unit_layers = set(range(L + 1)) if syms["unit_output"] == syms["output"] else set(range(L))
-        allowed: set[int] = set()
-        for k in keys:
-            allowed |= {"weighted_input": set(range(1, L + 1)), "delta": set(range(1, L + 1)),
-                        "unit_output": unit_layers, "input": {0}, "output": {L},
-                        "target": {L}}.get(k, set())
-        return allowed
-
-    def _missing(self, node: Symbol, keys, layer: int) -> str:
-        """Why a unit's symbol names no quantity of the network in a layer."""
-        words = {"weighted_input": "a weighted input", "delta": "a delta",
-                 "output": "a network output", "target": "a target", "input": "an input",
-                 "unit_output": "a hidden unit's output"}
-        what = " or ".join(words[k] for k in keys if k in words)
-        return f"{to_latex(node)} would be {what} in {self._layer_words(layer)}, which has none"
-
-    def _layer_words(self, l: int) -> str:
-        kind = "the input layer" if l == 0 else "the output layer" if l == self.L else "hidden layer"
-        return f"{kind} {self.r.n.layer_label(l, self.L)}" if kind == "hidden layer" \
-            else f"{kind} ({self.r.n.layer_label(l, self.L)})"
-
-    def _weight(self, node: Symbol, roles: set, sub, key: str, mark) -> None:
-        r, L = self.r, self.L
-        r.require(lambda a: 1 <= a[key] <= L if key in a else None)
-        if "b" in roles and "W" not in roles:
-            if mark is not None:
-                r.require(_marked(key, mark))
-            if len(sub) != 1:
-                raise UsageError(f"{to_latex(node)} needs one unit index")
-            if not sub[0].isdigit():
-                r.require(_same(key, r.letter_var(sub[0])))
-            return
-        if len(sub) != 2:
-            raise UsageError(f"{to_latex(node)} needs two indices, "
-                             f"{'to, from' if r.n.weight_order == 'to,from' else 'from, to'}")
-        to, frm = sub if r.n.weight_order == "to,from" else sub[::-1]
-        to_v = r.letter_var(to) if not to.isdigit() else None
-        from_v = r.letter_var(frm) if not frm.isdigit() else None
-        why = lambda a: self._no_weight(node, a, key, to_v, from_v, mark)
-        if mark is not None:
-            r.require(_marked(key, mark), why=why)
-        if to_v is not None:
-            r.require(_same(key, to_v), why=why)
-        if from_v is not None:
-            r.require(lambda a: a[key] == a[from_v] + 1 if key in a and from_v in a else None,
-                      why=why)
-
-    def _no_weight(self, node: Symbol, a: dict, key: str, to_v, from_v, mark) -> str:
-        """Why a weight's symbol names no weight of the network."""
-        tex, label = to_latex(node), lambda l: self.r.n.layer_label(l, self.L)
-        to_l = a.get(to_v, a[key]) if to_v else a[key]
-        from_l = a.get(from_v, to_l - 1) if from_v else to_l - 1
-        if to_l != from_l + 1:
-            out = (f"{tex} would be a weight from layer {label(from_l)} into layer "
-                   f"{label(to_l)}; weights run from each layer into the next")
-            if to_l + 1 == from_l and to_v and from_v:
-                swapped = replace(node, sub=tuple(reversed(node.sub)))
-                out += f": the weight between these units is {to_latex(swapped)}"
-            return out
-        at = Reader.layer_of(mark, a) if mark is not None else to_l
-        return (f"{tex}: its indices ask for a weight into layer {label(to_l)}, its layer mark "
-                f"for one into layer {label(at)}")
-
-    def visit_Call(self, node: Call) -> None:
-        """Bishop's h is the hidden activation, his f the output's: the argument's layer."""
-        if len(node.args) == 1 and isinstance(node.args[0], Symbol):
-            keys, _ = self.r.keys_of(replace(node.func, primes=0))
-            hidden, output = "hidden_activation" in keys, "output_activation" in keys
-            arg = node.args[0]
-            if hidden != output and "weighted_input" in self.r.keys_of(arg)[0]:
-                key, L = x_key(arg), self.L
-                self.r.variables.add(key)
-                ok = (lambda l: 1 <= l < L) if hidden else (lambda l: l == L)
-                self.r.require(lambda a: ok(a[key]) if key in a else None)
-        for arg in node.args:  # the function's name is no quantity
-            self.visit(arg)
-
-    def visit_Sum(self, node: Sum) -> None:
-        v = self.r.letter_var(node.index)
-        if node.index_set is not None:
-            s = node.index_set
-            if not (isinstance(s, Symbol) and len(s.sub) == 1 and not s.sub[0].isdigit()):
-                raise NotSupported(f"index set {to_latex(s)}: write U_j, the units that j "
-                                   "sends connections to")
-            j = self.r.letter_var(s.sub[0])
-            self.r.require(lambda a: a[v] == a[j] + 1 if v in a and j in a else None)
-        for bound in (node.lower, node.upper):
-            if bound is not None and not isinstance(bound, (Number, Symbol)):
-                raise NotSupported(f"sum limit {to_latex(bound)}")
-        self.visit(node.body)  # its limits and index set are no quantities
 
 
 class Bound(NamedTuple):
@@ -211,14 +55,21 @@ def read(text: str, *, notation: Notation, net: Network,
         raise UsageError("an equation needs a left and a right side, e.g. "
                          "\\delta_k = y_k - t_k")
     reader = Reader(notation, net, dict(index or {}))
-    sides = scoped(_components(list(eq.sides), reader))
+    written = list(eq.sides) if reader.keys_of(Symbol(STEP))[0] else list(as_steps(
+        eq, error=parse_expression(notation.symbols["error"]),
+        rate=parse_expression(notation.symbols["learning_rate"])))
+    shapes = _shapes(written, reader)
+    try:
+        sides = scoped(shapes.entries(written))
+    except Mismatch as e:  # shapes that fit no network: a verdict on the claim
+        return eq, [Bound({}, [], (str(e),))]
     free = {c for s in sides for c in free_letters(s)}
     for s in sides:
         for c in summed_letters(s) & free:
             raise UsageError(f"the index {shown(c)} is summed over and also free in the same "
                              "equation; give the summed index a letter of its own")
     for s in sides:
-        Collect(reader).visit(s)
+        Collect(reader, placed=set(shapes.placed.values())).visit(s)
     for letter in reader.hints:
         if letter not in reader.variables:
             raise UsageError(f"--index {letter}=...: the equation has no index {letter!r}")
@@ -227,29 +78,28 @@ def read(text: str, *, notation: Notation, net: Network,
         raise UsageError("no reading fits this network: the layers the symbols ask for "
                          f"contradict each other; in {notation.name}'s notation "
                          + reader.roles_text())
-    return eq, [_claims(reader, a, sides) if not missing else Bound(_letters(a), [], tuple(missing))
+    return eq, [_claims(reader, a, sides) if not missing
+                else Bound(_letters(a), [], tuple(_sizes(shapes, reader, a) or missing))
                 for a, missing in assignments[:MAX_READINGS]]
 
 
-def _components(sides: list[Node], reader: Reader) -> list[Node]:
-    """A vector form as its component at a letter the equation does not use."""
-    def unit_vector(s: Symbol) -> bool:
-        keys, sub = reader.keys_of(s)
-        return not sub and s.name != "e" and bool({ROLES[k] for k in keys} & set(UNIT_ROLES))
+def _sizes(shapes: Shapes, reader: Reader, a: dict) -> list[str]:
+    """Where a vector form's shapes do not fit the network, in numbers: the words the
+    user can act on, who wrote no indices."""
+    net, n = reader.net, reader.n
+    # the first mismatch is the cause; the rest follow from it
+    return shapes.mismatches(lambda s: a.get(x_key(s)), net.width,
+                             lambda l: n.layer_label(l, net.L))[:1]
 
-    uses = UsesVectors(unit_vector)
-    for s in sides:
-        uses.visit(s)
-    if not uses.found:
-        return sides
-    used = {c for s in sides for c in letters(s)}
-    c = next(l for l in ("j", "k", "i", "m", "p", "q") if l not in used)
+
+def _shapes(sides: list[Node], reader: Reader) -> Shapes:
+    """The vector-form reader for this notation: a unit's symbol without its index is a
+    vector (biases too), a weight's a matrix."""
     roles = lambda s: {ROLES[k] for k in reader.keys_of(s)[0]}
-    pass_ = Componentize(c, vector=lambda s: s.name != "e" and (
+    return Shapes(vector=lambda s: s.name != "e" and (
         bool(roles(s) & set(UNIT_ROLES)) or roles(s) == {"b"}),
-        matrix=lambda s: "W" in roles(s), from_to=reader.n.weight_order == "from,to",
-        output_layer=reader.n.output_layer)
-    return [pass_.visit(s) for s in sides]
+        matrix=lambda s: "W" in roles(s), used={c for s in sides for c in letters(s)},
+        from_to=reader.n.weight_order == "from,to", output_layer=reader.n.output_layer)
 
 
 def _letters(a: dict[str, int]) -> dict[str, int]:
@@ -265,12 +115,32 @@ def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> Bound:
         if side.has(sp.zoo, sp.nan, sp.oo):
             raise UsageError(f"{to_latex(node)} divides by zero")
     claims = []
-    for lhs, rhs in zip(built, built[1:]):
+    for lhs, rhs in (pair for sides in zip(built, built[1:])
+                     for pair in _by_rate(*sides, reader.net.eta)):
         eqn = sp.Eq(lhs, rhs, evaluate=False)
         bound = {lim[0] for s in eqn.atoms(sp.Sum) for lim in s.limits}
         free = sorted({i for i in eqn.free_symbols if isinstance(i, UnitIndex)} - bound, key=str)
         claims.append(Claim("check", 0, eqn, tuple(free)))
     return Bound(_letters(a), claims)
+
+
+def _by_rate(lhs: sp.Expr, rhs: sp.Expr, eta: sp.Symbol) -> list[tuple[sp.Expr, sp.Expr]]:
+    """A claim that holds for every learning rate η > 0, as one claim per power of η: two
+    polynomials in η agree for every η > 0 exactly when each coefficient does."""
+    if not (lhs.has(eta) or rhs.has(eta)):
+        return [(lhs, rhs)]
+    parts = [sp.collect(sp.expand(side), eta, evaluate=False) for side in (lhs, rhs)]
+    powers = {p for part in parts for p in part}
+    for p in powers:
+        k = sp.Integer(1) if p == 1 else p.as_base_exp()[1] if p.as_base_exp()[0] == eta else None
+        if k is None or not (k.is_Integer and k >= 0) or any(
+                part.get(p, sp.S.Zero).has(eta) for part in parts):
+            raise NotSupported("the learning rate must appear as a factor, as in "
+                               r"\Delta w = -\eta \frac{\partial E}{\partial w}")
+    key = lambda p: 0 if p == 1 else p.as_base_exp()[1]
+    out = [(parts[0].get(p, sp.S.Zero), parts[1].get(p, sp.S.Zero))
+           for p in sorted(powers, key=key)]
+    return [(l, r) for l, r in out if not (l == 0 and r == 0)] or [(sp.S.Zero, sp.S.Zero)]
 
 
 def _role(e: sp.Indexed) -> str:
@@ -399,6 +269,8 @@ class Builder(Visitor):
             return self.visit(Power(replace(x, sup=None), x.sup))
         if roles == {"E"}:
             return net.E
+        if roles == {"eta"}:
+            return net.eta
         if roles == {"I"}:
             units = [self._loose(c) for c in sub]
             if len({getattr(u, "layer", None) for u in units} - {None}) > 1:
@@ -406,6 +278,12 @@ class Builder(Visitor):
             return sp.KroneckerDelta(*units)
         if "W" in roles or "b" in roles:
             return self._weight(x, roles, sub)
+        if len(sub) == 2 and "input" in keys:
+            layer = self.a[x_key(x)]
+            to, frm = sub if r.n.weight_order == "to,from" else sub[::-1]
+            if frm == "0" and r.n.bias_style == "weight":
+                return sp.Integer(1)  # the bias's input
+            return net.out(layer - 1)[self.index(frm, layer - 1)]
         if roles & set(UNIT_ROLES):
             return self._unit(x, next(iter(roles & set(UNIT_ROLES))), sub)
         raise NotSupported(f"{to_latex(x)} ({', '.join(keys)}) has no value in a network")

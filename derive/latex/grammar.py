@@ -47,25 +47,18 @@ from lark.exceptions import UnexpectedInput, VisitError
 from lark.visitors import Transformer_NonRecursive
 
 from ..errors import UsageError
+from ..model.symbols import GREEK_CHARS, GREEK_NAMES
 from .source import ParseError, check_depth, error_at, from_lark, prepare
 from .ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul, Neg, Node, Norm,
                   Number, Paren, Partial, Power, Sum, Symbol, Transpose)
 
 # -- the grammar -----------------------------------------------------------------------------
 
-_GREEK_NAMES = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa "
-                "lambda mu nu xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta "
-                "Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega ell").split()
-_GREEK_CHARS = dict(zip("αβγδεζηθικλμνξπρστυφχψωϵϑϕΓΔΘΛΞΠΥΦΨΩ",
-                        r"\alpha \beta \gamma \delta \varepsilon \zeta \eta \theta \iota \kappa "
-                        r"\lambda \mu \nu \xi \pi \rho \sigma \tau \upsilon \varphi \chi \psi "
-                        r"\omega \epsilon \vartheta \phi \Gamma \Delta \Theta \Lambda \Xi \Pi "
-                        r"\Upsilon \Phi \Psi \Omega".split()))
-_G = r"\\(?:%s)(?![A-Za-z])" % "|".join(_GREEK_NAMES)
+_G = r"\\(?:%s)(?![A-Za-z])" % "|".join(GREEK_NAMES)
 OPS = ("ln", "log", "exp", "tanh")     # named operators that also take one factor unbracketed
 
 GRAMMAR = (resources.files(__package__).joinpath("grammar.lark").read_text("utf-8")
-           .replace("@GC@", "".join(_GREEK_CHARS)).replace("@G@", _G)
+           .replace("@GC@", "".join(GREEK_CHARS)).replace("@G@", _G)
            .replace("@GAP@", r"(?:\s|\\[,;:! ])*"))
 
 
@@ -214,7 +207,7 @@ class _Build(Transformer_NonRecursive):
     # tokens
     def LETTER(self, t): return Symbol(str(t))
     def DIGIT(self, t): return Number(str(t))
-    def GREEK(self, t): return Symbol(_GREEK_CHARS.get(str(t), str(t)))
+    def GREEK(self, t): return Symbol(GREEK_CHARS.get(str(t), str(t)))
     def NAME(self, t): return Symbol(re.search(r"\{\s*([A-Za-z]+)", t)[1])
     def CAL(self, t): return Symbol(r"\mathcal{%s}" % re.search(r"([A-Za-z])\s*\}?$", t)[1])
     def TOP(self, t): return Symbol(r"\top")
@@ -222,12 +215,12 @@ class _Build(Transformer_NonRecursive):
     def ACCENT(self, t):
         accent, inner = re.match(r"\\([A-Za-z]+)\s*\{?\s*(\\?[A-Za-z]+)", str(t)).groups()
         accent = "hat" if accent == "widehat" else accent
-        return Symbol(rf"\{accent}{{{_GREEK_CHARS.get(inner, inner)}}}")
+        return Symbol(rf"\{accent}{{{GREEK_CHARS.get(inner, inner)}}}")
     def PRIMES(self, t): return len(t)
 
     def BOLD(self, t):
         inner = re.match(r"\\[A-Za-z]+\s*\{?\s*(\\?[A-Za-z]+|.)", str(t))[1]
-        return Symbol(_GREEK_CHARS.get(inner, inner), bold=True)
+        return Symbol(GREEK_CHARS.get(inner, inner), bold=True)
 
     # atoms
     def number(self, c): return Number(str(c[0]))
@@ -241,10 +234,13 @@ class _Build(Transformer_NonRecursive):
 
     def call(self, c):
         m = re.match(r"(\\?[A-Za-z]+|[σφ])\s*(?:\{\s*([A-Za-z]+)\s*\})?\s*(['′]*)", str(c[0]))
-        head, name, primes = m[1], m[2], len(m[3])
+        head, name, primes = m[1], m[2], len(re.findall("['′]", str(c[0])))
         if name is None:
-            name = _GREEK_CHARS.get(head, head[1:] if head[1:] in OPS else head)
-        return Call(Symbol(name, primes=primes), tuple(_bare(a) for a in c[1:]))
+            name = GREEK_CHARS.get(head, head[1:] if head[1:] in OPS else head)
+        # f_j(a_j): the activation of unit j, written per unit
+        unit = re.search(r"_[^A-Za-z{]*\{?[^A-Za-z]*([A-Za-z])", str(c[0]))
+        return Call(Symbol(name, sub=(unit[1],) if unit else (), primes=primes),
+                    tuple(_bare(a) for a in c[1:]))
 
     def power(self, c):
         base, exp = _bare(c[0]), _bare(c[1])
@@ -320,7 +316,9 @@ class _Build(Transformer_NonRecursive):
     # equations
     def chain(self, c):
         canonical = {"≡": r"\equiv", "≠": r"\neq", r"\ne": r"\neq", "←": r"\leftarrow",
-                     r"\gets": r"\leftarrow", ":=": r"\leftarrow"}
+                     r"\gets": r"\leftarrow", ":=": r"\leftarrow",
+                     # Nielsen's w -> w' = w - eta dC/dw: "is replaced by"
+                     r"\to": r"\leftarrow", r"\rightarrow": r"\leftarrow", "→": r"\leftarrow"}
         rels = tuple(canonical.get(str(r), str(r)) for r in c[1::2])
         return (tuple(_bare(s) for s in c[0::2]), rels)
 

@@ -49,7 +49,7 @@ class Reader:
         self.constraints: list[Callable[[dict], bool]] = []
         # what must hold for a written quantity to exist (a weight runs from one layer into
         # the next); each with the words for where it does not
-        self.soft: list[tuple[Callable[[dict], bool], Callable[[dict], str]]] = []
+        self.soft: list[tuple[Callable[[dict], bool], Callable[[dict], str], bool]] = []
         self.variables: set[str] = set()
         self._fresh = 0
 
@@ -138,14 +138,17 @@ class Reader:
         return v
 
     def require(self, f: Callable[[dict], bool | None],
-                why: Callable[[dict], str] | None = None) -> None:
+                why: Callable[[dict], str] | None = None, *, written: int = 0) -> None:
         """A constraint on the layers; with `why`, one that says a quantity exists, which a
         reading may break only when no reading keeps every one (the claim is then refuted,
-        in `why`'s words)."""
+        in `why`'s words). What the user wrote is broken last: `written` 2 for the only
+        thing written of a symbol (the mark of W in a vector form, whose indices are the
+        reader's), kept before all else; 1 for a mark beside written indices, kept where
+        two readings break as many."""
         if why is None:
             self.constraints.append(f)
         else:
-            self.soft.append((f, why))
+            self.soft.append((f, why, written))
 
     @staticmethod
     def layer_of(mark: tuple[str | None, int], a: dict) -> int | None:
@@ -185,7 +188,7 @@ class Reader:
         assignment fits them, else by the symbols alone; where no assignment lets every
         written quantity exist, the ones that break the fewest, in the conventions' layers
         where they allow one. A claim about a quantity that does not exist is refuted."""
-        strict = [c for c, _ in self.soft]
+        strict = [c for c, _, _ in self.soft]
         for conventions, soft in ((True, strict), (False, strict), (True, None), (False, None)):
             found = self._solve(self.conventions() if conventions else [], soft)
             if found:
@@ -204,7 +207,8 @@ class Reader:
             if len(out) > 64:
                 return
             if i == len(order):
-                broken = [] if soft is not None else [why(a) for ok, why in self.soft if not ok(a)]
+                broken = [] if soft is not None else [
+                    (written, why(a)) for ok, why, written in self.soft if not ok(a)]
                 out.append((dict(a), broken))
                 return
             v = order[i]
@@ -215,5 +219,9 @@ class Reader:
                 del a[v]
 
         walk(0, {})
-        fewest = min((len(b) for _, b in out), default=0)
-        return [(a, b) for a, b in out if len(b) == fewest]
+        cost = lambda broken: (sum(w == 2 for w, _ in broken), len(broken),
+                               sum(w == 1 for w, _ in broken))
+        fewest = min((cost(b) for _, b in out), default=(0, 0, 0))
+        found = [(a, [why for _, why in b]) for a, b in out if cost(b) == fewest]
+        # where every reading breaks something, one says why: more would repeat it
+        return found[:1] if fewest[1] else found

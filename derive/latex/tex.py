@@ -9,7 +9,7 @@ from .ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul, 
 from .grammar import OPS, join_index
 
 _SIGNED, _PRODUCT, _LAST, _FACTOR, _UNIT = range(5)   # where a node is printed, loosest first
-_CALL_TAIL = re.compile(r"(?:[fgh]|[σφ]|\\[A-Za-z]+|\\[A-Za-z]+\{[A-Za-z]+\})'*$")
+_CALL_TAIL = re.compile(r"(?:(?:[fgh]|[σφ]|\\[A-Za-z]+)(?:_\{[A-Za-z]\})?|\\[A-Za-z]+\{[A-Za-z]+\})'*$")
 _SIMPLE_INDEX = re.compile(r"(?:[A-Za-z0-9]|\\[A-Za-z]+)'*")
 
 
@@ -109,7 +109,8 @@ def _tex(n) -> str:
             word = len(func.name) > 1 and func.name[0] != "\\"
             head = "\\" + func.name if func.name in OPS else (
                 r"\operatorname{%s}" % func.name if word else func.name)
-            return "%s%s(%s)" % (head, "'" * func.primes, ", ".join(_tex(a) for a in args))
+            unit = "_{%s}" % func.sub[0] if func.sub else ""
+            return "%s%s%s(%s)" % (head, unit, "'" * func.primes, ", ".join(_tex(a) for a in args))
         case Power(base, exponent):
             return "%s^{%s}" % (_base(base), _tex(exponent))
         case Transpose(body):

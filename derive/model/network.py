@@ -173,6 +173,11 @@ class Network:
     def E(self) -> sp.Symbol:
         return sp.Symbol("E", real=True)
 
+    @property
+    def eta(self) -> sp.Symbol:
+        """The learning rate of an update rule: any positive number."""
+        return sp.Symbol("eta", positive=True)
+
     def phi(self, l: int) -> sp.FunctionClass:
         """The undefined function that writes layer l's activation in claims."""
         return sp.Function(f"phi{l}", real=True)

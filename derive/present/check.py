@@ -160,7 +160,8 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
     yield Text.assemble(("Claim ", "bold"), result.understood, (f"   ({result.notation.title})", "dim"))
     yield Text.assemble(("Network ", "bold"), summary(result.net))
     for r in result.readings:
-        yield Text.assemble(("Read as ", "bold"), read_as(result, r),
+        # a reading that asks for what the network lacks has no claims to show, only layers
+        yield Text.assemble(("Read as ", "bold"), read_as(result, r) or result.understood,
                             (f"   [{layer_words(result, r.letters)}]", "dim"))
         for line in outcome_lines(result, r):
             if line.verdict is not None:

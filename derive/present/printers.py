@@ -22,12 +22,12 @@ from sympy.printing.printer import Printer
 from ..engine.expr import Partial
 from ..model.network import Network, UnitIndex, role_of
 from ..model.notation import Notation
+from ..model.symbols import GREEK_CHARS
 
-_GREEK = {r"\delta": "δ", r"\sigma": "σ", r"\eta": "η", r"\phi": "φ", r"\varphi": "φ",
-          r"\theta": "θ", r"\alpha": "α", r"\beta": "β", r"\gamma": "γ", r"\lambda": "λ",
-          r"\mu": "μ", r"\epsilon": "ε", r"\varepsilon": "ε", r"\tau": "τ", r"\rho": "ρ",
-          r"\psi": "ψ", r"\omega": "ω", r"\xi": "ξ", r"\nu": "ν", r"\kappa": "κ",
-          r"\partial": "∂", r"\nabla": "∇", r"\ell": "ℓ", r"\mathcal{L}": "ℒ"}
+_GREEK = {name: char for char, name in GREEK_CHARS.items() if char not in "ϵϑϕ"} | {
+    r"\epsilon": "ε", r"\phi": "φ", r"\vartheta": "ϑ", r"\partial": "∂", r"\nabla": "∇",
+    r"\ell": "ℓ", r"\mathcal{L}": "ℒ"}
+_ACCENTS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"}  # combining marks: ŷ
 
 
 def text_symbol(latex_name: str) -> str:
@@ -36,6 +36,7 @@ def text_symbol(latex_name: str) -> str:
     for k in sorted(_GREEK, key=len, reverse=True):
         out = out.replace(k, _GREEK[k])
     out = re.sub(r"\\(mathrm|mathit|mathbf|boldsymbol|text)\{([^{}]*)\}", r"\2", out)
+    out = re.sub(r"\\(hat|tilde|bar)\{([^{}])\}", lambda m: m[2] + _ACCENTS[m[1]], out)
     return out.replace("{", "").replace("}", "").replace("\\", "")
 
 
@@ -126,6 +127,8 @@ class _NotationPrinter(Printer):
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         if expr == self.net.E:
             return self.name("error")
+        if expr == self.net.eta:
+            return self.name("learning_rate")
         return expr.name
 
     def _activation_name(self, f: AppliedUndef) -> str | None:

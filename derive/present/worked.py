@@ -16,7 +16,6 @@ from ..model.network import Network, role_of
 from ..model.notation import Notation
 from .printers import latex, summary, text, text_symbol
 from .tex import escape
-from .console import _box
 from .values import Number
 
 

@@ -1,0 +1,44 @@
+r"""Gradient-descent updates read as claims about derivatives: a step is Δx = -η ∂E/∂x.
+
+`\Delta w_{ji} = -\eta \delta_j z_i` says -η ∂E/∂w_ji = -η δ_j z_i, and `w_{ji} \leftarrow
+w_{ji} - \eta \delta_j z_i` (also `\gets`, `:=`) says the step it takes, the right side less
+w_ji, is that same -η ∂E/∂w_ji. The learning rate stays a symbol: the claim must hold for
+every η > 0 (latex/binding.py compares the sides power by power of η).
+
+>>> from bpcheck.derive.latex.grammar import parse
+>>> from bpcheck.derive.latex.tex import to_latex
+>>> eq = parse(r"w_{ji} \leftarrow w_{ji} - \eta \delta_j z_i")
+>>> [to_latex(s) for s in as_steps(eq, error=Symbol("E"), rate=Symbol("\\eta"))]
+['-\\eta \\frac{\\partial E}{\\partial w_{ji}}', '(w_{ji} - \\eta \\delta_{j} z_{i}) - w_{ji}']
+"""
+from __future__ import annotations
+
+from ..errors import NotSupported, UsageError
+from .ast import Add, Equation, Mul, Neg, Node, Partial, Symbol
+
+ASSIGN = r"\leftarrow"  # the grammar writes \gets, ← and := as this
+STEP = r"\Delta"
+
+
+def _step(x: Node, *, error: Node, rate: Node) -> Node:
+    """-η ∂E/∂x: the step gradient descent takes in x."""
+    return Neg(Mul((rate, Partial(error, x))))
+
+
+def as_steps(eq: Equation, *, error: Node, rate: Node) -> tuple[Node, ...]:
+    """The sides of an update rule as a claim about the step; other equations' sides as
+    they are."""
+    if ASSIGN in eq.relations:
+        if len(eq.sides) != 2:
+            raise UsageError(r"an update is one assignment, as in w \leftarrow w - \eta "
+                             r"\frac{\partial E}{\partial w}")
+        target, value = eq.sides
+        return (_step(target, error=error, rate=rate), Add((value, Neg(target))))
+    if any(r not in ("=", r"\equiv") for r in eq.relations):
+        raise NotSupported(f"{' '.join(sorted(set(eq.relations) - {'='}))}: bpcheck decides "
+                           "equations (=, \\equiv) and updates (\\leftarrow)")
+    first = eq.sides[0]
+    if (isinstance(first, Mul) and isinstance(first.factors[0], Symbol)
+            and first.factors[0] == Symbol(STEP) and len(first.factors) == 2):
+        return (_step(first.factors[1], error=error, rate=rate),) + eq.sides[1:]
+    return eq.sides
