@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 NETWORK_KEYS = ("layers", "hidden", "output", "loss", "bias")
-VERDICTS = ("proved", "refuted", "undecided")
+VERDICTS = ("proved", "refuted", "undecided", "ambiguous")
 
 
 class CatalogueError(ValueError):

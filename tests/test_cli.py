@@ -44,7 +44,7 @@ def test_json_is_one_object_with_stable_check_ids():
     assert data["network"] == {"layers": [2, 3, 2], "hidden": "abstract", "output": "softmax",
                                "loss": "ce", "bias": True, "weights": 17,
                                "symbolic_widths": False}
-    assert [n["name"] for n in data["notations"]] == ["bishop", "nielsen", "eglen"]
+    assert [n["name"] for n in data["notations"]] == ["bishop", "nielsen", "eglen", "goodfellow", "ng"]
     for n in data["notations"]:
         checks = {(c["id"], c["layer"]): c for c in n["checks"]}
         assert {i for i, _ in checks} == CHECK_IDS

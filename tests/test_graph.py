@@ -411,7 +411,8 @@ def test_json_is_one_object_with_checks():
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert data["notation"] == "bishop"
-    assert [n["name"] for n in data["notations"]] == ["bishop", "nielsen", "eglen"]
+    assert [n["name"] for n in data["notations"]] == ["bishop", "nielsen", "eglen", "goodfellow",
+                                                      "ng"]
     assert data["graph"]["depth"] == 3 and len(data["graph"]["edges"]) == 11
     for c in data["checks"]:
         assert {"id", "claim_latex", "verdict", "conditions", "counterexample"} <= set(c)

@@ -103,11 +103,12 @@ def test_the_output_jacobian_is_diagonal_exactly_for_elementwise_activations(out
 def test_the_translation_shows_the_traps():
     r = report()
     rows = {label: [c.text for c in cells] for label, cells in r.translation}
-    assert rows["weighted input of a unit"] == ["a_j", "z^2_j", "a_j"]    # Nielsen's z is Bishop's a
-    assert rows["output of a unit"] == ["z_j", "a^2_j", "y_j"]           # and his a is Bishop's z
-    assert rows["weight into a unit"] == ["w^(1)_ji", "w^2_jk", "w_ij"]   # Eglen's order reversed
-    assert rows["delta"] == ["δ_j", "δ^2_j", "-δ_j"]                     # Eglen's sign opposite
-    assert rows["target"] == ["t_k", "y_j", "t_k"]                       # Nielsen's y is the target
+    assert rows["weighted input of a unit"] == ["a_j", "z^2_j", "a_j", "a^(1)_i", "z^(2)_i"]
+    assert rows["output of a unit"] == ["z_j", "a^2_j", "y_j", "h^(1)_i", "a^(2)_i"]  # Nielsen's a is Bishop's z
+    assert rows["weight into a unit"] == ["w^(1)_ji", "w^2_jk", "w_ij",      # Eglen's order reversed
+                                          "W^(1)_ij", "Θ^(1)_ij"]           # Ng's mark: the layer it leaves
+    assert rows["delta"] == ["δ_j", "δ^2_j", "-δ_j", "g^(1)_i", "δ^(2)_i"]  # Eglen's sign opposite
+    assert rows["target"] == ["t_k", "y_j", "t_k", "y_i", "y_i"]           # Nielsen's y is the target
 
 
 def test_the_derivation_is_derived_and_its_delta_steps_are_proved():

@@ -17,7 +17,7 @@ import sympy as sp
 
 from .network import UnitIndex, role_of
 
-BUILTIN = ("bishop", "nielsen", "eglen")
+BUILTIN = ("bishop", "nielsen", "eglen", "goodfellow", "ng")
 
 SYMBOLS = ("error", "weighted_input", "unit_output", "input", "output", "weight", "bias",
            "target", "delta", "hidden_activation", "output_activation", "kronecker",

@@ -13,8 +13,8 @@ from .console import STYLE
 def catalogue_table(rows) -> Table:
     t = Table(box=box.SIMPLE)
     t.add_column("id", no_wrap=True)
-    t.add_column("source", no_wrap=True)
-    t.add_column("equation as printed", overflow="fold", ratio=1)
+    t.add_column("source", overflow="fold", ratio=1)  # long titles fold, not the equation
+    t.add_column("equation as printed", overflow="fold", ratio=2)
     t.add_column("network", overflow="fold", ratio=1)
     t.add_column("expected", no_wrap=True, min_width=9)
     t.add_column("now", no_wrap=True, min_width=9)
