@@ -36,7 +36,7 @@ def test_every_catalogue_entry_has_its_expected_verdict(entry, expectation):
             # refuted at a point where the sides differ, or by what does not exist (a
             # quantity, or a product of shapes that do not fit), named in the note
             ce = r.outcome.counterexample
-            assert (sp.N(ce.lhs - ce.rhs, 30) != 0) if ce else (not r.claims and r.outcome.note)
+            assert (sp.N(ce.lhs - ce.rhs, 30) != 0) if ce else r.outcome.note
 
 
 def test_the_catalogue_covers_every_source_and_the_wrong_seed_claims():
@@ -98,7 +98,6 @@ def load_catalogue_entry(id):
 @pytest.mark.parametrize("text,message", [
     (r"\delta_j = \sum_k \sum_k w_{kj} \delta_k", "summed twice"),
     (r"\delta_j = \frac{1}{0}", "divides by zero"),
-    (r"\delta_j = \sum_j \delta_j", "summed over and also free"),
     (r"E_n = \sum_{k=2}^{K} t_k", "a sum over part of a layer"),
     (r"\delta_j = h''(a_j)", "second derivatives"),
     (r"\delta_j = q_j", "unknown symbol q_{j}; the bishop notation knows"),
@@ -121,7 +120,7 @@ def test_softmax_written_as_elementwise_is_an_error_not_a_proof():
                    net=make_network(output="softmax", loss="ce"))
 
 
-SOURCES = ("bishop", "nielsen", "eglen")
+SOURCES = ("bishop", "nielsen", "eglen", "goodfellow", "ng")
 
 
 @pytest.mark.parametrize("target", SOURCES)
@@ -134,8 +133,14 @@ def test_every_catalogue_entry_translates_to_an_equivalent_equation(entry, targe
     net, source = network_of(x), load_notation(entry.notation)
     if target == "eglen" and net.bias and _mentions_bias(entry):
         pytest.skip("Eglen's notation has no biases")
-    t = translate(entry.latex, source=source, target=load_notation(target), net=net,
-                  index=entry.index)
+    try:
+        t = translate(entry.latex, source=source, target=load_notation(target), net=net,
+                      index=entry.index)
+    except BpcheckError as e:
+        # a wrong claim about what the network does not have, or one letter on units of
+        # two layers, has no translation; every other claim must translate
+        assert all(x.verdict == "refuted" for x in entry.expect), str(e)
+        pytest.skip(str(e))
     semantics = Semantics(net)
     for (letters, latex_out, _), sides in zip(t.readings, t.sides):
         _, back = read(latex_out, notation=load_notation(target), net=net)
@@ -291,8 +296,9 @@ def test_a_weight_with_its_indices_swapped_is_refuted_naming_the_weight(layers):
 
 
 @pytest.mark.parametrize("text,words", [
-    (r"y_k = h(a_k)", "y_{k} would be a network output in hidden layer 1"),
-    (r"\delta_i = x_i", "delta in the input layer"),
+    # k is a hidden unit (h is the hidden activation) and y_k the output of the same number
+    (r"y_k = h(a_k)", "at k = 3: y_3 does not exist"),
+    (r"w^{(5)}_{ji} = 0", "its layer mark for one into layer 5"),
 ])
 def test_a_quantity_the_network_does_not_have_refutes_the_claim(text, words):
     r = check_text(text, notation=load_notation("bishop"), net=make_network())
@@ -414,3 +420,23 @@ def test_an_inequation_is_not_decided_as_an_equation():
 def test_inputs_per_connection_and_activations_per_unit(text, verdict, note):
     r = check_text(text, notation=load_notation("bishop"), net=make_network())
     assert r.verdict is verdict and r.deciding.outcome.note == note
+
+
+@pytest.mark.parametrize("text,layers,verdict", [
+    # a letter free in the equation and summed too: the sum's is a letter of its own
+    (r"\delta_j = \sum_j \delta_j", (2, 3, 2), Verdict.REFUTED),
+])
+def test_a_letter_free_and_summed_is_two_letters(text, layers, verdict):
+    r = check_text(text, notation=load_notation("bishop"), net=make_network(layers=layers))
+    assert r.verdict is verdict
+
+
+@pytest.mark.parametrize("layers,words", [
+    ((2, 2, 2), ""),                                  # refuted at a point: delta^2_1 != delta^L_1
+    ((2, 3, 2), "at j = 3: δ^L_3 does not exist"),    # j runs over layer 2's three units
+])
+def test_a_letter_on_units_of_two_layers_is_the_same_number_in_both(layers, words):
+    r = check_text(r"\delta^2_j = \delta^L_j", notation=load_notation("nielsen"),
+                   net=make_network(layers=layers))
+    assert r.verdict is Verdict.REFUTED and r.deciding.outcome.note == words
+    assert (r.deciding.outcome.counterexample is None) == bool(words)

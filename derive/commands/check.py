@@ -20,6 +20,7 @@ from ..latex.binding import read
 from ..latex.tex import to_latex
 from ..model.network import Network
 from ..model.notation import Notation
+from ..present.printers import text as written_as
 
 
 def check_text(text: str, *, notation: Notation, net: Network,
@@ -27,7 +28,8 @@ def check_text(text: str, *, notation: Notation, net: Network,
     """Read an equation in a notation and decide it on the network, in every reading."""
     eq, readings = read(text, notation=notation, net=net, index=index)
     truth = Truth(net.graph)
-    done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing)
+    done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing,
+                                describe=lambda q: written_as(notation.bind(q), notation, net))
                  for r in readings)
     return CheckResult(text, to_latex(eq), notation, net, done)
 

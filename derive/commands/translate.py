@@ -10,7 +10,7 @@ import sympy as sp
 from rich.text import Text
 
 from ..errors import UsageError
-from ..model.network import Network, UnitIndex
+from ..model.network import Network, UnitIndex, role_of
 from ..model.notation import Notation
 from ..latex.binding import read
 from ..present.printers import latex, text
@@ -69,6 +69,17 @@ def _letters(sides: list[sp.Expr], source: Notation, target: Notation, L: int) -
     return out
 
 
+def _across_layers(side: sp.Expr) -> bool:
+    """Whether a unit's index letter belongs to another layer than the unit's own."""
+    for q in side.atoms(sp.Indexed):
+        role, l = role_of(q.base)
+        layers = (l, l - 1) if role == "W" else (None,) if role == "t" else (l,)
+        if any(isinstance(i, UnitIndex) and k is not None and i.layer != k
+               for i, k in zip(q.indices, layers)):
+            return True
+    return False
+
+
 def translate(text_in: str, *, source: Notation, target: Notation, net: Network,
               index: Mapping[str, str] | None = None) -> Translation:
     eq, readings = read(text_in, notation=source, net=net, index=index)
@@ -77,6 +88,10 @@ def translate(text_in: str, *, source: Notation, target: Notation, net: Network,
         if missing:
             raise UsageError("; ".join(missing))
         sides = [claims[0].equation.lhs] + [c.equation.rhs for c in claims]
+        if any(_across_layers(s) for s in sides):
+            raise UsageError("one index letter stands for units of two layers here; a "
+                             "notation that tells layers by letters cannot write that, so "
+                             "it is not translated")
         rename = _letters(sides, source, target, net.L)
         sides = [s.xreplace(rename) for s in sides]
         # written in the target, canonical delta is delta_sign times the target's delta

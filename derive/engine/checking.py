@@ -7,9 +7,11 @@ reading's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
-from ..model.network import Network
+import sympy as sp
+
+from ..model.network import Network, role_of
 from ..model.notation import Notation
 from .claims import Claim, instances, loss_domain
 from .decide import decide
@@ -89,8 +91,20 @@ def worst_reading(readings) -> Reading:
     return readings[0]
 
 
+def absent(expr: sp.Expr, net: Network) -> sp.Indexed | None:
+    """A quantity of an instance that the network does not have: a unit past its layer's
+    width (the same letter on units of two layers, read as one number, can ask for one)."""
+    for q in sorted(expr.atoms(sp.Indexed), key=str):
+        role, l = role_of(q.base)
+        layers = (l, l - 1) if role == "W" else (net.L,) if role == "t" else (l,)
+        if any(i.is_Integer and int(i) not in net.units(k) for i, k in zip(q.indices, layers)):
+            return q
+    return None
+
+
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,
-                   *, budget: float | None, missing: tuple[str, ...] = ()) -> Reading:
+                   *, budget: float | None, missing: tuple[str, ...] = (),
+                   describe: Callable[[sp.Expr], str] = str) -> Reading:
     """One reading: each claim decided; the outcome the first refuted, else the first
     undecided, else proved under every condition any claim needed. A reading that needs a
     quantity the network does not have is refuted by it."""
@@ -99,9 +113,16 @@ def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network
     domain, conditions = loss_domain(net)
     outcomes = []
     for claim in claims:
+        cases = instances(claim, net)
+        for index, lhs, rhs in cases:
+            q = absent(lhs - rhs, net)
+            if q is not None:
+                at = ", ".join(f"{shown(i.role[1:])} = {v}" for i, v in index) or "the point"
+                return Reading(letters, tuple(claims), Outcome(
+                    Verdict.REFUTED, note=f"at {at}: {describe(q)} does not exist"))
         try:
             with time_budget(budget):
-                outcomes.append(decide(net.graph, instances(claim, net), conditions=conditions,
+                outcomes.append(decide(net.graph, cases, conditions=conditions,
                                        domain=domain, truth=truth))
         except BudgetExceeded:
             outcomes.append(Outcome(Verdict.UNDECIDED,

@@ -155,7 +155,9 @@ def _differ(lhs: sp.Expr, rhs: sp.Expr) -> bool:
 
 
 def _shown(v: sp.Expr) -> sp.Expr:
-    return v if v.is_Rational else sp.Float(v, DIGITS)
+    """A side's value: exact where rational, else a float (a value may still hold an exact
+    log(2) beside floats)."""
+    return v if v.is_Rational else sp.Float(sp.N(v, DIGITS + 5), DIGITS)
 
 
 def point_entries(graph: Graph, point: Point) -> tuple[tuple[sp.Basic, sp.Expr], ...]:

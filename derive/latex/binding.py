@@ -28,7 +28,7 @@ from ..model.notation import Notation
 from .ast import Differential, Equation, Node, Number, Power, Sum, Symbol, Visitor
 from .grammar import parse, parse_expression
 from ..engine.checking import shown
-from .passes import free_letters, letters, scoped, summed_letters
+from .passes import free_letters, letters, scoped
 from .shapes import Mismatch, Shapes
 from .collect import Collect, x_key
 from .reader import ROLES, UNIT_ROLES, Reader
@@ -57,17 +57,14 @@ def read(text: str, *, notation: Notation, net: Network,
     reader = Reader(notation, net, dict(index or {}))
     written = list(eq.sides) if reader.keys_of(Symbol(STEP))[0] else list(as_steps(
         eq, error=parse_expression(notation.symbols["error"]),
-        rate=parse_expression(notation.symbols["learning_rate"])))
+        rate=parse_expression(notation.symbols["learning_rate"]), pattern=notation.pattern))
     shapes = _shapes(written, reader)
     try:
-        sides = scoped(shapes.entries(written))
+        entries = shapes.entries(written)
     except Mismatch as e:  # shapes that fit no network: a verdict on the claim
         return eq, [Bound({}, [], (str(e),))]
-    free = {c for s in sides for c in free_letters(s)}
-    for s in sides:
-        for c in summed_letters(s) & free:
-            raise UsageError(f"the index {shown(c)} is summed over and also free in the same "
-                             "equation; give the summed index a letter of its own")
+    # a letter free in the equation and summed somewhere: the sum's is a letter of its own
+    sides = scoped(entries, free={c for s in entries for c in free_letters(s)})
     for s in sides:
         Collect(reader, placed=set(shapes.placed.values())).visit(s)
     for letter in reader.hints:
@@ -291,7 +288,9 @@ class Builder(Visitor):
     def _unit(self, x: Symbol, role: str, sub) -> sp.Expr:
         (c,) = sub
         layer = self.a[x_key(x)]
-        idx = self.index(c, layer)
+        # a letter is one number wherever it stands: its own layer gives its range, even
+        # on a unit of another layer (a^{(l+1)}_j with j in layer l)
+        idx = self.index(c, self.a.get(c, layer) if not c.isdigit() else layer)
         net = self.net
         return {"pre": net.pre(layer), "delta": net.delta(layer), "t": net.t,
                 "out": net.out(layer)}[role][idx]

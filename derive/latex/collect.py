@@ -67,7 +67,9 @@ class Collect(Visitor):
                 mark = (mark[0], mark[1] + 1)  # Θ^{(l)} feeds layer l + 1
             return self._weight(node, roles, sub, key, mark)
         if mark is not None:
-            r.require(_marked(key, mark))
+            # in a vector form the mark is all that was written of the symbol: kept first
+            r.require(_marked(key, mark), why=lambda a: self._no_layer(node, mark, a),
+                      written=2 if node in self.placed else 1)
         if len(sub) == 2 and "input" in keys:
             return self._connection(node, sub, key)
         if len(sub) != 1:
@@ -80,7 +82,18 @@ class Collect(Visitor):
             r.require(_same(key, r.letter_var(sub[0])),
                       why=lambda a: f"{to_latex(node)}: the shapes do not fit")
         elif not sub[0].isdigit():
-            r.require(_same(key, r.letter_var(sub[0])))
+            v = r.letter_var(sub[0])
+            r.require(_same(key, v), cross=True)
+
+    def _no_layer(self, node: Symbol, mark, a: dict) -> str:
+        """Why a unit's layer mark names no layer of the network."""
+        at, L, n = Reader.layer_of(mark, a), self.L, self.r.n
+        if at is not None and 0 <= at <= L and node in self.placed:
+            return f"{to_latex(node)}: the shapes do not fit"
+        if at is not None and 0 <= at <= L:
+            return f"{to_latex(node)}: its layer mark and what it stands in ask for different layers"
+        return (f"{to_latex(node)}: the network has no layer {at + n.first_layer}; its layers "
+                f"are {n.layer_label(0, L)} to {n.layer_label(L, L)}")
 
     def _connection(self, node: Symbol, sub, key: str) -> None:
         """x_{ji}, an input written per connection: what unit i sends unit j, in the
@@ -204,7 +217,9 @@ class Collect(Visitor):
                 raise NotSupported(f"index set {to_latex(s)}: write U_j, the units that j "
                                    "sends connections to")
             j = self.r.letter_var(s.sub[0])
-            self.r.require(lambda a: a[v] == a[j] + 1 if v in a and j in a else None)
+            self.r.require(lambda a: a[v] == a[j] + 1 if v in a and j in a else None,
+                           why=lambda a: f"{to_latex(s)} is the set of units {s.sub[0]} sends "
+                                         f"connections to, and {node.index} is not one of them")
         for bound in (node.lower, node.upper):
             if bound is not None and not isinstance(bound, (Number, Symbol)):
                 raise NotSupported(f"sum limit {to_latex(bound)}")

@@ -73,8 +73,8 @@ class _Rename(Transformer):
 
 
 class _Scope(Transformer):
-    def __init__(self):
-        self.seen: dict[str, int] = {}
+    def __init__(self, free=()):
+        self.seen: dict[str, int] = {c: 1 for c in free}
 
     def visit_Sum(self, node: Sum) -> Sum:
         if node.index in summed_letters(node.body):
@@ -89,8 +89,8 @@ class _Scope(Transformer):
         return self.generic_visit(node)
 
 
-def scoped(sides: list[Node]) -> list[Node]:
-    """Each sum with an index of its own; a renamed index keeps its letter for display
-    (k~2 prints as k')."""
-    scope = _Scope()
+def scoped(sides: list[Node], free=()) -> list[Node]:
+    """Each sum with an index of its own, apart from the `free` letters too; a renamed
+    index keeps its letter for display (k~2 prints as k')."""
+    scope = _Scope(free)
     return [scope.visit(s) for s in sides]

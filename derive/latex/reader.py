@@ -32,6 +32,14 @@ ROLES = {"weighted_input": "pre", "unit_output": "out", "input": "out", "output"
 UNIT_ROLES = ("pre", "out", "delta", "t")
 
 
+def _cost(broken: list) -> tuple[int, int, int, int]:
+    """How badly a reading breaks what was written: what was the only thing written of a
+    symbol first, then how many quantities it finds do not exist, then how many letters it
+    reads across layers, then marks."""
+    return (sum(w == 2 for w, _, _ in broken), sum(not cross for _, _, cross in broken),
+            len(broken), sum(w == 1 for w, _, _ in broken))
+
+
 class Reader:
     """What a notation's symbols are, and the layers the letters of one equation may take:
     each symbol's keys and subscript, each layer mark, and the constraints on the layer
@@ -138,17 +146,20 @@ class Reader:
         return v
 
     def require(self, f: Callable[[dict], bool | None],
-                why: Callable[[dict], str] | None = None, *, written: int = 0) -> None:
+                why: Callable[[dict], str] | None = None, *, written: int = 0,
+                cross: bool = False) -> None:
         """A constraint on the layers; with `why`, one that says a quantity exists, which a
         reading may break only when no reading keeps every one (the claim is then refuted,
         in `why`'s words). What the user wrote is broken last: `written` 2 for the only
         thing written of a symbol (the mark of W in a vector form, whose indices are the
         reader's), kept before all else; 1 for a mark beside written indices, kept where
-        two readings break as many."""
-        if why is None:
+        two readings break as many. A `cross` one keeps a letter in one layer: broken, the
+        letter is the same number on a unit of another layer (a^{(l+1)}_j, j in layer l), a
+        reading like any other, kept only where no reading keeps it."""
+        if why is None and not cross:
             self.constraints.append(f)
         else:
-            self.soft.append((f, why, written))
+            self.soft.append((f, why or (lambda a: ""), written, cross))
 
     @staticmethod
     def layer_of(mark: tuple[str | None, int], a: dict) -> int | None:
@@ -188,7 +199,7 @@ class Reader:
         assignment fits them, else by the symbols alone; where no assignment lets every
         written quantity exist, the ones that break the fewest, in the conventions' layers
         where they allow one. A claim about a quantity that does not exist is refuted."""
-        strict = [c for c, _, _ in self.soft]
+        strict = [c for c, _, _, _ in self.soft]
         for conventions, soft in ((True, strict), (False, strict), (True, None), (False, None)):
             found = self._solve(self.conventions() if conventions else [], soft)
             if found:
@@ -197,31 +208,48 @@ class Reader:
 
     def _solve(self, extra: list, soft: list | None) -> list[tuple[dict[str, int], list[str]]]:
         """With `soft` None, the quantities' existence may break: the assignments that
-        break it the fewest times, with the words for each break."""
+        break it the least (by `_cost`), with the words for each break. The search is
+        branch and bound: a branch that already breaks more than the best is dropped."""
         constraints = self.constraints + extra + (soft or [])
         order = sorted(self.variables, key=lambda v: (v.startswith("#"), v))
         domain = range(self.net.L + 1)
-        out: list[tuple[dict[str, int], list[str]]] = []
+        out: list[tuple[dict[str, int], list]] = []
+        best: list = [None]
 
-        def walk(i: int, a: dict) -> None:
-            if len(out) > 64:
-                return
+        def walk(i: int, a: dict, broken: list, open_: list) -> None:
+            if soft is None:
+                broken, open_ = self._broken(a, broken, open_)
+                cost = _cost(broken)
+                if best[0] is not None and cost > best[0]:
+                    return
             if i == len(order):
-                broken = [] if soft is not None else [
-                    (written, why(a)) for ok, why, written in self.soft if not ok(a)]
-                out.append((dict(a), broken))
+                if soft is None and (best[0] is None or cost < best[0]):
+                    best[0] = cost
+                    out.clear()
+                if len(out) <= 64:
+                    out.append((dict(a), broken))
                 return
             v = order[i]
             for value in self.hints.get(v, domain):
                 a[v] = value
                 if all(c(a) is not False for c in constraints):
-                    walk(i + 1, a)
+                    walk(i + 1, a, broken, open_)
                 del a[v]
 
-        walk(0, {})
-        cost = lambda broken: (sum(w == 2 for w, _ in broken), len(broken),
-                               sum(w == 1 for w, _ in broken))
-        fewest = min((cost(b) for _, b in out), default=(0, 0, 0))
-        found = [(a, [why for _, why in b]) for a, b in out if cost(b) == fewest]
+        walk(0, {}, [], list(range(len(self.soft))))
+        found = [(a, [self.soft[k][1](a) for _, k, cross in b if not cross]) for a, b in out]
         # where every reading breaks something, one says why: more would repeat it
-        return found[:1] if fewest[1] else found
+        return found[:1] if best[0] and best[0][1] else found
+
+    def _broken(self, a: dict, broken: list, open_: list) -> tuple[list, list]:
+        """The soft constraints now decided and broken, added to `broken` (with their
+        words), and those still open."""
+        still, broken = [], list(broken)
+        for k in open_:
+            ok, _, written, cross = self.soft[k]
+            holds = ok(a)
+            if holds is None:
+                still.append(k)
+            elif holds is False:  # its words are written at the end, with every letter placed
+                broken.append((written, k, cross))
+        return broken, still

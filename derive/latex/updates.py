@@ -25,9 +25,9 @@ def _step(x: Node, *, error: Node, rate: Node) -> Node:
     return Neg(Mul((rate, Partial(error, x))))
 
 
-def as_steps(eq: Equation, *, error: Node, rate: Node) -> tuple[Node, ...]:
+def as_steps(eq: Equation, *, error: Node, rate: Node, pattern: str = "") -> tuple[Node, ...]:
     """The sides of an update rule as a claim about the step; other equations' sides as
-    they are."""
+    they are. Δ_p, with the notation's pattern index, is the step for one pattern."""
     if ASSIGN in eq.relations:
         if len(eq.sides) != 2:
             raise UsageError(r"an update is one assignment, as in w \leftarrow w - \eta "
@@ -38,7 +38,7 @@ def as_steps(eq: Equation, *, error: Node, rate: Node) -> tuple[Node, ...]:
         raise NotSupported(f"{' '.join(sorted(set(eq.relations) - {'='}))}: bpcheck decides "
                            "equations (=, \\equiv) and updates (\\leftarrow)")
     first = eq.sides[0]
-    if (isinstance(first, Mul) and isinstance(first.factors[0], Symbol)
-            and first.factors[0] == Symbol(STEP) and len(first.factors) == 2):
+    steps = (Symbol(STEP),) + ((Symbol(STEP, sub=(pattern,)),) if pattern else ())
+    if isinstance(first, Mul) and first.factors[0] in steps and len(first.factors) == 2:
         return (_step(first.factors[1], error=error, rate=rate),) + eq.sides[1:]
     return eq.sides

@@ -351,11 +351,18 @@ class TextPrinter(LatexPrinter):
         return str(expr)
 
 
+def _signs_out(expr: sp.Basic) -> sp.Basic:
+    """A sum of negated terms as the negated sum (Eglen's sum_k -delta_k w_qk is
+    -sum_k delta_k w_qk), so no product prints a minus in its middle."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.could_extract_minus_sign(),
+                        lambda e: -sp.Sum(-e.function, *e.limits))
+
+
 def latex(expr: sp.Basic, notation: Notation, net: Network) -> str:
     """The expression in LaTeX, in the notation's symbols."""
-    return LatexPrinter(notation, net).doprint(expr)
+    return LatexPrinter(notation, net).doprint(_signs_out(expr))
 
 
 def text(expr: sp.Basic, notation: Notation, net: Network) -> str:
     """The expression as terminal text, in the notation's symbols."""
-    return TextPrinter(notation, net).doprint(expr)
+    return TextPrinter(notation, net).doprint(_signs_out(expr))

@@ -1,0 +1,54 @@
+"""Soundness of `check` against an independent oracle, on every generated claim.
+
+    python bench/soundness.py            # every case (about 2,000; a few minutes)
+    python bench/soundness.py --quick    # the test's four networks only
+
+The claims are the engine's own equations in every shipped notation, the catalogue's
+equations (matrix forms and updates among them), and mutations of both (tests/soundness.py); each is checked as a user would (`check_text`) and each reading
+judged by a forward pass in mpmath at random points (tests/oracle.py). Prints the confusion
+table (what the oracle says against the verdict), the false verdicts, the share decided
+correctly, and the cases not decided with the reason.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+from soundness import NETWORKS, QUICK, cases, catalogue_cases, check  # noqa: E402  the tests' generator
+
+VERDICTS = ("proved", "refuted", "ambiguous", "undecided", "rejected", "crashed")
+ORACLE = ("true", "false", "none", "mixed", "unclear")
+
+
+def main(argv: list[str]) -> int:
+    networks = QUICK if "--quick" in argv else NETWORKS
+    start = time.perf_counter()
+    generated = list(cases(networks=networks)) + list(catalogue_cases(networks[:6]))
+    judged = [check(c) for c in generated]
+    seconds = time.perf_counter() - start
+    table = Counter((j.oracle, j.verdict) for j in judged)
+    print(f"{len(judged)} claims on {len(networks)} networks, every shipped notation and the "
+          f"catalogue's, {seconds:.0f} s")
+    print("oracle \\ verdict " + "".join(f"{v:>11}" for v in VERDICTS))
+    for o in ORACLE:
+        print(f"{o:<17}" + "".join(f"{table[(o, v)]:>11}" for v in VERDICTS))
+    false_proved = [j for j in judged if j.false_proved]
+    false_refuted = [j for j in judged if j.false_refuted]
+    correct = sum(j.correct for j in judged)
+    print(f"false proved: {len(false_proved)}   false refuted: {len(false_refuted)}   "
+          f"decided correctly: {correct}/{len(judged)} = {100 * correct / len(judged):.1f}%")
+    kinds = Counter(j.case.kind for j in judged)
+    right = Counter(j.case.kind for j in judged if j.correct)
+    print("by kind: " + ", ".join(f"{k} {right[k]}/{n}" for k, n in sorted(kinds.items())))
+    for j in false_proved + false_refuted + [j for j in judged if not j.correct][:20]:
+        print(f"  {j.verdict:<9} {j.case.notation:<10} {j.case.kind:<24} {j.case.latex}  "
+              f"[{j.note[:120]}]")
+    crashed = [j for j in judged if j.verdict == "crashed"]
+    return 1 if false_proved or false_refuted or crashed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
