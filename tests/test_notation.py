@@ -8,6 +8,7 @@ import pytest
 from bpcheck.derive import UsageError, Verdict, load_notation, make_network
 from bpcheck.derive.io.notation_file import parse_notation
 from bpcheck.derive.model.notation import BUILTIN
+from bpcheck.derive.commands.check import check_text
 from bpcheck.derive.commands.report import build_report
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "net-o-f.toml"
@@ -15,7 +16,8 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "net-o-f.toml"
 
 @pytest.mark.parametrize("name,sign,order,bias", [
     ("bishop", 1, "to,from", "weight"), ("nielsen", 1, "to,from", "separate"),
-    ("eglen", -1, "from,to", "none")])
+    ("eglen", -1, "from,to", "none"), ("goodfellow", 1, "to,from", "separate"),
+    ("ng", 1, "to,from", "weight")])
 def test_shipped_notations_are_files_with_their_conventions(name, sign, order, bias):
     n = load_notation(name)
     assert (n.delta_sign, n.weight_order, n.bias_style) == (sign, order, bias)
@@ -35,6 +37,26 @@ def _text():
     return EXAMPLE.read_text()
 
 
+def _leaving(text: str) -> str:
+    """The example with weights marked by the layer they leave and a pattern index p."""
+    return (text.replace('order = "to,from"', 'order = "to,from"\nmark = "leaves"')
+            + '\n[pattern]\nletter = "p"\n')
+
+
+@pytest.mark.parametrize("text,verdict", [
+    # w^{(1)} leaves layer 1 and feeds layer 2: its own backprop step, proved
+    (r"\delta^{(1)}_j = f'(\mathrm{net}^{(1)}_j) \sum_k w^{(1)}_{kj} \delta^{(2)}_k", Verdict.PROVED),
+    # the off-by-one weight, the one that feeds layer 1, refuted
+    (r"\delta^{(1)}_j = f'(\mathrm{net}^{(1)}_j) \sum_k w^{(0)}_{kj} \delta^{(2)}_k", Verdict.REFUTED),
+    # p is the pattern index, so delta_{pj} is pattern p's delta_j, not a Kronecker delta
+    (r"\delta^{(2)}_{pk} = o^{(2)}_{pk} - t_{pk}", Verdict.PROVED),
+])
+def test_a_notation_says_which_layer_a_weight_mark_names_and_its_pattern_index(text, verdict):
+    n = parse_notation(_leaving(_text()), source="leaving.toml")
+    assert (n.weight_mark, n.pattern) == ("leaves", "p")
+    assert check_text(text, notation=n, net=make_network()).verdict is verdict
+
+
 @pytest.mark.parametrize("edit,message", [
     (lambda s: s.replace("delta_sign = 1", "delta_sign = 2"), "delta_sign = 2 is not one of 1, -1"),
     (lambda s: s.replace('order = "to,from"', 'order = "up,down"'), "order = 'up,down' is not one of"),
@@ -47,6 +69,8 @@ def _text():
     (lambda s: s.replace('unit_output = "o"', 'unit_output = "w"'), "are both 'w'"),
     (lambda s: s.replace('next = "k"', 'next = "j"'), "next = 'j' is the letter of this"),
     (lambda s: s.replace('delta = "\\\\delta"', 'delta = "\\\\frac{"'), "is not one symbol"),
+    (lambda s: _leaving(s).replace('mark = "leaves"', 'mark = "feeds"'), "mark = 'feeds' is not one of"),
+    (lambda s: _leaving(s).replace('letter = "p"', 'letter = "pq"'), "letter"),
 ])
 def test_a_broken_notation_file_is_an_error_naming_the_key(edit, message):
     with pytest.raises(UsageError, match="mine.toml") as e:
