@@ -4,3 +4,7 @@ The installed distribution has this one import name. The command line is `bpchec
 the engine `bpcheck.derive`, the catalogue of textbook equations `bpcheck.equations`, and
 the pytest plugin `bpcheck.derive.pytest_plugin`.
 """
+import time as _time
+
+# when the process began, near enough: --budget bounds the whole command, imports included
+STARTED = _time.monotonic()

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import NoReturn, Sequence
 
 from rich.console import Console
@@ -24,6 +25,8 @@ from .derive.commands.graph import build_graph_report
 from .derive.commands.network import network_from
 from .derive.commands.report import build_report
 from .derive.commands.translate import translate
+from . import STARTED
+from .derive.engine.proof import BudgetExceeded, time_budget
 from .derive.errors import BpcheckError, UsageError
 from .derive.io.graph_file import load_graph
 from .derive.io.notation_file import load_notation, load_notations
@@ -128,8 +131,8 @@ def _index_option(p: argparse.ArgumentParser) -> None:
 
 def _budget_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=float, default=30.0, metavar="SECONDS",
-                   help="time budget of each proof; when it runs out the verdict is "
-                        "undecided (default: 30)")
+                   help="wall-clock seconds the whole command may take, reading and every "
+                        "proof included; what runs out is undecided (exit 3) (default: 30)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the notation to write it in")
     _index_option(tr)
     _network_options(tr)
+    _budget_option(tr)
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -314,7 +318,6 @@ def _check_budget(args: argparse.Namespace) -> None:
 
 
 def _network(args: argparse.Namespace, *, names: bool = False, notations=()):
-    _check_budget(args)
     return network_from(layers=args.layers, hidden=args.hidden, output=args.output,
                         loss=args.loss, bias=args.bias, width=getattr(args, "width", None),
                         names=names, notations=notations)
@@ -339,7 +342,6 @@ def run_report(args: argparse.Namespace) -> int:
         if args.width is not None or "layers" in given:
             raise UsageError("--depth any proves every depth and every width: leave out "
                              "--layers and --width")
-        _check_budget(args)
         report = build_depth_report(hidden=args.hidden, output=args.output, loss=args.loss,
                                     bias=args.bias, notations=notations, budget=args.budget)
     else:
@@ -355,7 +357,6 @@ def _run_graph_report(args: argparse.Namespace) -> int:
     if given:
         raise UsageError(f"--graph {args.graph!r} gives the whole network (units, activations, "
                          f"loss, biases); leave out {_option(given[0], args)}")
-    _check_budget(args)
     report = build_graph_report(load_graph(args.graph), load_notations(args.notation),
                                 budget=args.budget)
     _show(report, as_json=args.json)
@@ -381,7 +382,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_catalogue(args: argparse.Namespace) -> int:
-    _check_budget(args)
     rows = check_catalogue(source=args.source, id=args.id, budget=args.budget)
     if args.json:
         print(json.dumps({"entries": [r.to_json() for r in rows]}, indent=2, ensure_ascii=False))
@@ -407,7 +407,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_example(args: argparse.Namespace) -> int:
-    _check_budget(args)
     if args.latex is not None:
         if not args.latex.endswith(".tex"):
             raise UsageError(f"--latex {args.latex!r}: the file name must end in .tex")
@@ -418,6 +417,34 @@ def run_example(args: argparse.Namespace) -> int:
         publish(args.latex, worked.to_latex(notation), force=args.force)
     _show(worked, as_json=args.json, data=worked.to_json(notation) if args.json else None)
     return 0
+
+
+_RUNS = []  # main() calls in this process: the first counts from the process's start
+
+
+def _left(args: argparse.Namespace) -> float | None:
+    """What remains of the budget for the whole command, less a little for printing:
+    --budget is a wall-clock bound, not one per proof. The first command of a process
+    counts from the process's start (imports included); another, run in the same process
+    (tests, notebooks), from its own."""
+    started = STARTED if not _RUNS else time.monotonic()
+    _RUNS.append(started)
+    budget = getattr(args, "budget", None)
+    if budget is None:
+        return None
+    return max(budget - (time.monotonic() - started) - 0.2, 0.01)
+
+
+def _out_of_time(args: argparse.Namespace) -> None:
+    """The whole command ran out of its budget: undecided, said where the verdict goes."""
+    note = f"the time budget of {args.budget:g} s ran out (give more with --budget)"
+    if getattr(args, "json", False):
+        text = getattr(args, "latex", None)
+        print(json.dumps({"verdict": "undecided", "claim_latex": text, "input": text,
+                          "conditions": [], "counterexample": None, "note": note,
+                          "readings": []}, ensure_ascii=False))
+    else:
+        print(f"undecided: {note}")
 
 
 def _terminated(signum, frame) -> NoReturn:
@@ -433,10 +460,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         fail("give a command: report, check, translate, catalogue, export or example "
              "(see 'bpcheck --help')")
+    run = {"report": run_report, "check": run_check, "catalogue": run_catalogue,
+           "translate": run_translate, "export": run_export, "example": run_example}[args.command]
     try:
-        return {"report": run_report, "check": run_check, "catalogue": run_catalogue,
-                "translate": run_translate, "export": run_export,
-                "example": run_example}[args.command](args)
+        _check_budget(args)
+        with time_budget(_left(args)):
+            return run(args)
+    except BudgetExceeded:
+        _out_of_time(args)
+        return 3
     except BpcheckError as e:
         fail(str(e))
     except KeyboardInterrupt:

@@ -118,11 +118,14 @@ def test_bad_input_is_one_line_on_stderr_and_status_2(args, message):
     assert "Traceback" not in p.stderr
 
 
-def test_a_proof_out_of_time_ends_undecided_and_nothing_hangs():
+def test_a_command_out_of_time_ends_undecided_and_nothing_hangs():
+    """--budget bounds the whole command: out of time, the run says undecided, exit 3."""
     p = run("report", "--layers", "3,6,6,3", "--budget", "0.001", "--notation", "bishop", "--json")
-    assert p.returncode == 0, p.stderr
-    verdicts = {c["verdict"] for c in json.loads(p.stdout)["notations"][0]["checks"]}
-    assert "undecided" in verdicts
+    assert p.returncode == 3, p.stderr
+    data = json.loads(p.stdout)
+    assert data["verdict"] == "undecided" and "0.001 s ran out" in data["note"]
+    p = run("report", "--layers", "3,6,6,3", "--budget", "0.001")
+    assert p.returncode == 3 and p.stdout.startswith("undecided: the time budget of 0.001 s")
 
 
 @pytest.mark.parametrize("args", [["--help"], ["report", "--help"]])

@@ -187,3 +187,76 @@ def test_sigterm_ends_a_run_as_an_interrupt(tmp_path):
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert err.strip() == "bpcheck: interrupted"
+
+
+# -- every run bounded -----------------------------------------------------------------------
+
+def timed(*args, cwd):
+    start = time.monotonic()
+    p = bpcheck(*args, cwd=cwd)
+    return p, time.monotonic() - start
+
+
+@needs_cli
+@pytest.mark.parametrize("args", [
+    ("check", r"\delta_k = y_k - t_k", "--notation", "bishop", "--layers", "16,16,16,16,16"),
+    ("check", r"\delta_k = y_k - t_k", "--notation", "bishop", "--layers", ",".join(["32"] * 13)),
+    ("check", r"\frac{\partial E_n}{\partial w_{ji}} = \delta_j z_i", "--notation", "bishop",
+     "--layers", "32,32"),
+    ("report", "--layers", "32,32,32,32,32,32"),
+    ("example", str(Path(__file__).parent.parent / "examples" / "sigmoid-2-2-2.toml"),
+     "--digits", "50"),
+])
+def test_the_budget_bounds_the_whole_command(tmp_path, args):
+    """--budget 1: ended (proved, refuted, or undecided with exit 3) in under 5 s of wall
+    time, however large the network; imports included."""
+    p, seconds = timed(*args, "--budget", "1", cwd=tmp_path)
+    assert seconds < 5, (seconds, p.stderr)
+    assert p.returncode in (0, 1, 3), p.stderr
+    if p.returncode == 3:
+        assert "undecided" in p.stdout + p.stderr
+
+
+@needs_cli
+@pytest.mark.parametrize("args,words", [
+    (("check", "a_j = 10^{10^{10}}", "--notation", "bishop"), "beyond the bound of 1000"),
+    (("translate", "a_j = 10^{10^{7}}", "--from", "bishop", "--to", "nielsen"), "beyond the bound"),
+    (("check", "a_j = ((10^{1000})^{1000})^{1000}", "--notation", "bishop"), "more than 12000 digits"),
+    (("check", "a_j = " + "9" * 40, "--notation", "bishop"), "40 digits; at most 30"),
+])
+def test_numbers_too_large_are_one_line_naming_them_before_any_evaluation(tmp_path, args, words):
+    p, seconds = timed(*args, cwd=tmp_path)
+    one_line_error(p, words)
+    assert seconds < 5
+
+
+@needs_cli
+def test_a_large_file_of_openers_is_read_in_linear_time(tmp_path):
+    (tmp_path / "big.tex").write_text("\\[" * (320 * 1024), "utf-8")  # 640 kB
+    p, seconds = timed("check", "--file", "big.tex", "--notation", "bishop", cwd=tmp_path)
+    one_line_error(p, "has no equations")
+    assert seconds < 5
+
+
+@needs_cli
+@pytest.mark.parametrize("value", ["[1, 2]", "{ a = 1 }", "3", "true"])
+@pytest.mark.parametrize("key", ["error", "delta", "this", "order", "name"])
+def test_a_value_of_the_wrong_type_in_a_notation_file_is_one_line(tmp_path, key, value):
+    text = EXAMPLE.read_text("utf-8")
+    lines = [f"{l.split('=')[0]}= {value}" if l.split("=")[0].strip() == key else l
+             for l in text.splitlines()]
+    (tmp_path / "n.toml").write_text("\n".join(lines) + "\n", "utf-8")
+    p = bpcheck("check", r"\delta_j = 1", "--notation", "n.toml", cwd=tmp_path)
+    one_line_error(p, "n.toml")
+
+
+@needs_cli
+def test_a_graph_of_relu_then_softplus_is_reported(tmp_path):
+    (tmp_path / "g.toml").write_text(
+        'loss = "sse"\ninputs = ["i1"]\noutputs = ["o1"]\nedges = [\n'
+        '  { from = "i1", to = "h1", weight = "u" },\n  { from = "h1", to = "o1", weight = "v" },\n]\n'
+        '[units]\nh1 = { activation = "relu", bias = "b1" }\n'
+        'o1 = { activation = "softplus", bias = "b2" }\n', "utf-8")
+    p = bpcheck("report", "--graph", "g.toml", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "graph-bias-gradient" in p.stdout

@@ -72,12 +72,33 @@ class Fields:
         """One of the accepted values (compared by type too: true is not 1)."""
         value = self.data.get(key, default)
         if not any(value == a and type(value) is type(a) for a in accepted):
+            toml = lambda a: str(a).lower() if isinstance(a, bool) else str(a)  # true, not True
             raise self.fail(f"{key} = {quoted(value)} is not one of "
-                            f"{', '.join(map(str, accepted))}")
+                            f"{', '.join(map(toml, accepted))}")
         return value
 
     def integer(self, key: str, lo: int, hi: int, default: Any = _MISSING) -> int:
         value = self.data.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
             raise self.fail(f"{key} = {quoted(value)} is not an integer from {lo} to {hi}")
+        return value
+
+    # values inside lists and nested tables, named by where they stand ----------------
+    def keys(self, table: dict, accepted: tuple[str, ...], where: str = "") -> None:
+        """No key in `table` but the accepted ones."""
+        for k in table:
+            if k not in accepted:
+                raise self.fail(f"{where}unknown key {k!r}; accepted keys: {', '.join(accepted)}")
+
+    def text(self, value: Any, where: str, what: str) -> str:
+        """A string, whatever TOML gave."""
+        if not isinstance(value, str):
+            raise self.fail(f"{where} must be {what}, got {quoted(value)}")
+        return value
+
+    def name(self, value: Any, where: str, pattern: re.Pattern, what: str) -> str:
+        """A string of the shape `pattern` matches in full."""
+        self.text(value, where, what)
+        if not pattern.fullmatch(value):
+            raise self.fail(f"{where} = {quoted(value)} is not {what}")
         return value

@@ -27,10 +27,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import UsageError
 from ..model.activation import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation
 from ..model.graph import Edge, Graph, Unit, own_function
 from ..model.loss import LOSSES
+from .fields import Fields, quoted
 from .files import parse_toml, read_text
 
 MAX_UNITS = 24
@@ -67,39 +67,17 @@ def parse_graph(text: str, *, source: str) -> Graph:
     return _Reader(data, source).graph()
 
 
-def _quote(value: Any) -> str:
-    s = repr(value)
-    return s if len(s) <= 60 else s[:57] + "..."
+class _Reader(Fields):
+    """A graph file's table, read by type (io/fields.py), then checked as a graph."""
 
-
-class _Reader:
     def __init__(self, data: dict, source: str):
-        self.data, self.source = data, source
-
-    def fail(self, message: str) -> UsageError:
-        return UsageError(f"{self.source}: {message}")
-
-    def keys(self, table: dict, accepted: tuple[str, ...], where: str) -> None:
-        for k in table:
-            if k not in accepted:
-                raise self.fail(f"{where}unknown key {k!r}; accepted keys: {', '.join(accepted)}")
-
-    def string(self, value: Any, where: str, what: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(f"{where} must be {what}, got {_quote(value)}")
-        return value
-
-    def name(self, value: Any, where: str, pattern: re.Pattern, what: str) -> str:
-        self.string(value, where, what)
-        if not pattern.fullmatch(value):
-            raise self.fail(f"{where} = {_quote(value)} is not {what}")
-        return value
+        super().__init__(data, source=source)
 
     def name_list(self, key: str) -> list[str]:
         value = self.data.get(key)
         what = "a list of unit names, e.g. [\"i1\", \"i2\"]"
         if not isinstance(value, list) or not value:
-            raise self.fail(f"{key} must be {what}, got {_quote(value)}")
+            raise self.fail(f"{key} must be {what}, got {quoted(value)}")
         names = [self.name(v, f"{key}[{n}]", UNIT_NAME, UNIT_WORDS) for n, v in enumerate(value, 1)]
         twice = next((v for n, v in enumerate(names) if v in names[:n]), None)
         if twice:
@@ -122,15 +100,15 @@ class _Reader:
 
     def _top(self) -> tuple[str, str]:
         data = self.data
-        self.keys(data, TOP_KEYS, "")
+        self.keys(data, TOP_KEYS)
         for key in ("loss", "inputs", "outputs", "units", "edges"):
             if key not in data:
                 raise self.fail(f"missing key {key!r}; a graph needs {', '.join(TOP_KEYS[1:])}")
         title = data.get("title", "")
         if not isinstance(title, str) or len(title) > MAX_TITLE:
             raise self.fail(f"title must be a string of at most {MAX_TITLE} characters, "
-                            f"got {_quote(title)}")
-        loss_name = self.string(data["loss"], "loss", "a string")
+                            f"got {quoted(title)}")
+        loss_name = self.text(data["loss"], "loss", "a string")
         if loss_name not in LOSSES:
             raise self.fail(f"unknown loss {loss_name!r}; accepted: {', '.join(LOSSES)}")
         return title, loss_name
@@ -139,9 +117,9 @@ class _Reader:
         units, edges = self.data["units"], self.data["edges"]
         if not isinstance(units, dict) or not units:
             raise self.fail(f"units must be a table of units, e.g. h1 = {{ activation = \"tanh\" }}, "
-                            f"got {_quote(units)}")
+                            f"got {quoted(units)}")
         if not isinstance(edges, list) or not edges:
-            raise self.fail(f"edges must be a list of tables {{ from, to, weight }}, got {_quote(edges)}")
+            raise self.fail(f"edges must be a list of tables {{ from, to, weight }}, got {quoted(edges)}")
         if len(self.inputs) + len(units) > MAX_UNITS:
             raise self.fail(f"{len(self.inputs) + len(units)} units is beyond the bound of {MAX_UNITS}")
         if len(edges) > MAX_EDGES:
@@ -155,12 +133,12 @@ class _Reader:
                             "activation and no bias, so it is listed in inputs only")
         if not isinstance(spec, dict):
             raise self.fail(f"{where} must be a table such as {{ activation = \"tanh\" }}, "
-                            f"got {_quote(spec)}")
+                            f"got {quoted(spec)}")
         self.keys(spec, UNIT_KEYS, f"{where}: ")
         if "activation" not in spec:
             raise self.fail(f"{where}: missing key 'activation'; accepted: "
                             f"{', '.join(GRAPH_ACTIVATIONS)}")
-        act = self.string(spec["activation"], f"{where}.activation", "a string")
+        act = self.text(spec["activation"], f"{where}.activation", "a string")
         if act not in GRAPH_ACTIVATIONS:
             if act in ACTIVATIONS:
                 raise self.fail(f"{where}.activation = {act!r} couples all units of a layer, "
@@ -198,19 +176,19 @@ class _Reader:
 
     def _edge(self, where: str, e: Any, read: list[Edge], params: dict[str, str]) -> Edge:
         if not isinstance(e, dict):
-            raise self.fail(f"{where} must be a table {{ from, to, weight }}, got {_quote(e)}")
+            raise self.fail(f"{where} must be a table {{ from, to, weight }}, got {quoted(e)}")
         self.keys(e, EDGE_KEYS, f"{where}: ")
         for key in EDGE_KEYS:
             if key not in e:
                 raise self.fail(f"{where}: missing key {key!r}; an edge needs "
                                 f"{', '.join(EDGE_KEYS)}")
-        src = self.string(e["from"], f"{where}.from", "a unit name")
-        dst = self.string(e["to"], f"{where}.to", "a unit name")
+        src = self.text(e["from"], f"{where}.from", "a unit name")
+        dst = self.text(e["to"], f"{where}.to", "a unit name")
         weight = self.name(e["weight"], f"{where}.weight", PARAM_NAME, PARAM_WORDS)
         for end, unit in (("starts at", src), ("ends at", dst)):
             if unit not in self.every:
-                raise self.fail(f"{where} ({_quote(src)} -> {_quote(dst)}) {end} the unknown "
-                                f"unit {_quote(unit)}; units: {', '.join(self.every)}")
+                raise self.fail(f"{where} ({quoted(src)} -> {quoted(dst)}) {end} the unknown "
+                                f"unit {quoted(unit)}; units: {', '.join(self.every)}")
         if dst in self.inputs:
             raise self.fail(f"{where} ({src} -> {dst}) goes into the input {dst!r}; an input "
                             f"receives no edges; edges may end at: {', '.join(self.declared)}")

@@ -47,11 +47,11 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import UsageError
 from ..model.activation import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from ..model.loss import LOSSES
 from ..model.network import MAX_LAYERS, MAX_WEIGHTS, MAX_WIDTH
 from ..model.spec import Spec
+from .fields import Fields
 from .files import parse_toml, read_text
 
 MAX_MAGNITUDE = 10 ** 9
@@ -76,12 +76,11 @@ def parse_spec(text: str, *, source: str) -> Spec:
     return _Reader(data, source).spec()
 
 
-class _Reader:
-    def __init__(self, data: dict, source: str):
-        self.data, self.source = data, source
+class _Reader(Fields):
+    """A spec file's table, read by type (io/fields.py), then checked as a network."""
 
-    def fail(self, message: str) -> UsageError:
-        return UsageError(f"{self.source}: {message}")
+    def __init__(self, data: dict, source: str):
+        super().__init__(data, source=source)
 
     def required(self, key: str) -> Any:
         if key not in self.data:
@@ -89,17 +88,13 @@ class _Reader:
         return self.data[key]
 
     def spec(self) -> Spec:
-        unknown = [k for k in self.data if k not in KEYS]
-        if unknown:
-            raise self.fail(f"unknown key {unknown[0]!r}; accepted keys: {', '.join(KEYS)}")
+        self.only(KEYS)
         layers = self.layers()
         L = len(layers) - 1
         hidden = self.activation("hidden", CONCRETE_HIDDEN, needed=L > 1)
         output = self.activation("output", CONCRETE_OUTPUT, needed=True)
         loss = self.loss(output, layers[-1])
-        bias = self.data.get("bias", True)
-        if not isinstance(bias, bool):
-            raise self.fail(f"bias = {bias!r} is not one of true, false")
+        bias = self.choice("bias", (True, False), default=True)
         title = self.data.get("title", "")
         if not isinstance(title, str) or len(title) > 200 or "\n" in title:
             raise self.fail(f"title must be one line of at most 200 characters, got {title!r}")
@@ -152,7 +147,7 @@ class _Reader:
 
     def loss(self, output: str, n_out: int) -> str:
         value = self.required("loss")
-        if value not in LOSSES:
+        if not isinstance(value, str) or value not in LOSSES:
             raise self.fail(f"loss = {value!r} is not one of {', '.join(LOSSES)}")
         o = ACTIVATIONS[output]
         if LOSSES[value].needs_unit_interval and not o.unit_interval:

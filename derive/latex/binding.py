@@ -36,6 +36,9 @@ from .tex import to_latex
 from .updates import STEP, as_steps
 
 MAX_READINGS = 24
+MAX_DIGITS = 30      # in one number as written
+MAX_EXPONENT = 1000  # numerator and denominator of a numeric exponent
+MAX_BITS = 40_000    # in a power of numbers, about 12,000 digits
 
 
 class Bound(NamedTuple):
@@ -167,6 +170,9 @@ class Builder(Visitor):
         raise NotSupported(f"{to_latex(node)} has no meaning in a network yet")
 
     def visit_Number(self, x):
+        if len(x.text) > MAX_DIGITS:
+            raise UsageError(f"the number {x.text[:12]}... has {len(x.text)} digits; at most "
+                             f"{MAX_DIGITS} are read")
         return sp.Rational(x.text)
 
     def visit_Paren(self, x):
@@ -190,7 +196,15 @@ class Builder(Visitor):
         return self.visit(x.num) / self.visit(x.den)
 
     def visit_Power(self, x):
-        return self.visit(x.base) ** self.visit(x.exponent)
+        base, exponent = self.visit(x.base), self.visit(x.exponent)
+        if exponent.is_Rational and (abs(exponent.p) > MAX_EXPONENT or exponent.q > MAX_EXPONENT):
+            # checked before SymPy raises 10 to it: the power would not fit in memory
+            raise UsageError(f"{to_latex(x)}: the exponent {exponent} is beyond the bound of "
+                             f"{MAX_EXPONENT} in magnitude")
+        if base.is_Rational and exponent.is_Rational and abs(exponent.p) * max(
+                int(base.p).bit_length(), int(base.q).bit_length()) > MAX_BITS:
+            raise UsageError(f"{to_latex(x)} has more than {MAX_BITS * 3 // 10} digits")
+        return base ** exponent
 
     def visit_Partial(self, x):
         return Partial(self.visit(x.num), self.visit(x.den))
@@ -269,6 +283,9 @@ class Builder(Visitor):
         if roles == {"eta"}:
             return net.eta
         if roles == {"I"}:
+            if len(sub) != 2:
+                raise UsageError(f"{to_latex(x)}: the Kronecker delta takes two indices, as in "
+                                 f"{to_latex(replace(x, sub=('k', 'j')))}")
             units = [self._loose(c) for c in sub]
             if len({getattr(u, "layer", None) for u in units} - {None}) > 1:
                 return sp.Integer(0)  # units of two layers are never the same unit

@@ -132,7 +132,7 @@ class _NotationPrinter(Printer):
         return expr.name
 
     def _activation_name(self, f: AppliedUndef) -> str | None:
-        m = re.fullmatch(r"(d?)phi(\d+)", f.func.__name__)
+        m = re.fullmatch(r"(d?)phi(\d+)(?:_\d+)?", f.func.__name__)  # per unit: phi1_2
         if not m:
             return None
         l = int(m.group(2))
