@@ -260,3 +260,15 @@ def test_a_graph_of_relu_then_softplus_is_reported(tmp_path):
     p = bpcheck("report", "--graph", "g.toml", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert "graph-bias-gradient" in p.stdout
+
+
+@needs_cli
+def test_a_worked_example_on_a_wide_network_ends_within_its_budget(tmp_path):
+    rows = lambda n, m: "[" + ", ".join("[" + ", ".join(["0.25"] * m) + "]" for _ in range(n)) + "]"
+    vec = "[" + ", ".join(["0.5"] * 32) + "]"
+    (tmp_path / "wide.toml").write_text(
+        'layers = [32, 32, 32]\nhidden = "sigmoid"\noutput = "sigmoid"\nloss = "sse"\n'
+        f'learning_rate = 0.5\ninput = {vec}\ntarget = {vec}\n[weights]\n"1" = {rows(32, 32)}\n'
+        f'"2" = {rows(32, 32)}\n[biases]\n"1" = {vec}\n"2" = {vec}\n', "utf-8")
+    p, seconds = timed("example", "wide.toml", "--digits", "50", "--budget", "1", cwd=tmp_path)
+    assert seconds < 5 and p.returncode in (0, 3), (seconds, p.stderr)
