@@ -46,8 +46,19 @@ def main(argv: list[str]) -> int:
     for j in false_proved + false_refuted + [j for j in judged if not j.correct][:20]:
         print(f"  {j.verdict:<9} {j.case.notation:<10} {j.case.kind:<24} {j.case.latex}  "
               f"[{j.note[:120]}]")
+    mistaken = [j for j in judged if j.expected_mistake and j.verdict == "refuted"]
+    named = Counter("the mutation's" if j.mistake == j.expected_mistake else
+                    "another (proved equal)" if j.mistake else "none" for j in mistaken)
+    print(f"diagnoses of the {len(mistaken)} refuted mutations that are a named mistake: "
+          + ", ".join(f"{k} {v} ({100 * v / max(len(mistaken), 1):.1f}%)"
+                      for k, v in named.most_common()))
+    offered = Counter(j.right for j in judged if j.right)
+    print("right equations offered: " + ", ".join(f"oracle {k} {v}" for k, v in offered.items()))
+    for j in [j for j in mistaken if j.mistake != j.expected_mistake][:10]:
+        print(f"  {j.mistake or 'none':<28} {j.case.notation:<10} {j.case.kind:<24} {j.case.latex}")
     crashed = [j for j in judged if j.verdict == "crashed"]
-    return 1 if false_proved or false_refuted or crashed else 0
+    wrong_right = offered.get("differ", 0)
+    return 1 if false_proved or false_refuted or crashed or wrong_right else 0
 
 
 if __name__ == "__main__":

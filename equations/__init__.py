@@ -27,6 +27,7 @@ class CatalogueError(ValueError):
 class Expectation:
     network: Mapping[str, object]
     verdict: str
+    mistake: str | None = None  # the named mistake a refuted entry is (engine/mistakes.py)
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.network.items()) or "default network"
@@ -53,10 +54,11 @@ def _entry(raw: dict, file: str, defaults: dict) -> Entry:
     expectations = []
     for e in raw.get("expect", []):
         e = dict(e)
-        verdict = e.pop("verdict", None)
-        if verdict not in VERDICTS or set(e) - set(NETWORK_KEYS):
+        verdict, mistake = e.pop("verdict", None), e.pop("mistake", None)
+        if verdict not in VERDICTS or set(e) - set(NETWORK_KEYS) \
+                or not isinstance(mistake, (str, type(None))):
             raise CatalogueError(f"{where}: bad expectation {e!r} / {verdict!r}")
-        expectations.append(Expectation(MappingProxyType(e), verdict))
+        expectations.append(Expectation(MappingProxyType(e), verdict, mistake))
     if not expectations:
         raise CatalogueError(f"{where}: no expected verdict")
     return Entry(id=raw["id"], source=defaults["source"], title=defaults["title"],

@@ -20,14 +20,16 @@ from importlib import resources
 from typing import Callable, Iterator
 
 from bpcheck.derive.commands.check import check_text
-from bpcheck.derive.engine.claims import all_claims
+import sympy as sp
+
+from bpcheck.derive.engine.claims import Claim, all_claims
 from bpcheck.derive.errors import BpcheckError
 from bpcheck.derive.io.notation_file import load_notation, parse_notation
 from bpcheck.derive.latex.ast import (Add, Call, Mul, Neg, Node, Number, Paren, Sum, Symbol, Transformer,
                                       Transpose)
 from bpcheck.derive.latex.grammar import parse
 from bpcheck.derive.latex.tex import to_latex
-from bpcheck.derive.model.network import Network, make_network
+from bpcheck.derive.model.network import Network, UnitIndex, make_network
 from bpcheck.derive.model.notation import BUILTIN
 from bpcheck.derive.present.printers import latex
 from bpcheck.equations import load_catalogue
@@ -96,10 +98,12 @@ def mutations(rhs: Node, lhs: Node) -> Iterator[tuple[str, Node]]:
     out = _once(rhs, is_weight, lambda n: replace(n, sub=n.sub[::-1]))
     if out:
         yield "swap weight indices", out
+    shifted: list[Node] = []
     out = _once(rhs, lambda n: isinstance(n, Symbol) and n.sup is not None and _shift(n.sup) is not None,
-                lambda n: replace(n, sup=_shift(n.sup)))
+                lambda n: shifted.append(n) or replace(n, sup=_shift(n.sup)))
     if out:
-        yield "shift a layer", out
+        yield ("shift a weight's layer" if shifted[0].name in ("w", "W", r"\Theta")
+               else "shift a layer"), out
     letters = _free_letters(lhs)
     others = [c for c in _free_letters(rhs) if c not in letters]
     if letters and others:
@@ -140,6 +144,16 @@ def _wrong_sum(s: Sum, letter: str) -> Sum:
     body = _once(s.body, lambda n: isinstance(n, Symbol) and s.index in n.sub,
                  lambda n: replace(n, sub=tuple(letter if c == s.index else c for c in n.sub)))
     return replace(s, body=body or s.body)
+
+
+# the named mistake (engine/mistakes.py) each mutation is, where it is one
+EXPECTED = {"swap weight indices": "swapped-weight-indices",
+            "shift a weight's layer": "wrong-layer-weights",
+            "drop a derivative factor": "missing-activation-derivative",
+            "flip the sign": "opposite-sign",
+            "sum over the wrong index": "sum-over-wrong-index",
+            "drop a transpose": "swapped-weight-indices",
+            "add a transpose": "swapped-weight-indices"}
 
 
 @dataclass(frozen=True)
@@ -199,6 +213,12 @@ class Judged:
     verdict: str                       # proved, refuted, undecided, ambiguous, rejected
     readings: tuple[tuple[str, str], ...] = ()
     note: str = ""
+    mistake: str | None = None     # the diagnosis's named mistake
+    right: str = ""                # the oracle on the diagnosis's right equation, or ""
+
+    @property
+    def expected_mistake(self) -> str | None:
+        return EXPECTED.get(self.case.kind)
 
     @property
     def false_proved(self) -> bool:
@@ -239,4 +259,13 @@ def check(case: Case, *, budget: float = 20.0, points: int = 2) -> Judged:
     readings = tuple((str(x.outcome.verdict),
                       judge(x.claims, net, points=points) if x.claims else "none")
                      for x in r.readings)
-    return Judged(case, str(r.verdict), readings, r.deciding.outcome.note)
+    right = ""
+    if r.diagnosis.correct is not None:  # the right equation offered, judged independently
+        free = tuple(sorted(r.diagnosis.correct.atoms(UnitIndex) - _bound(r.diagnosis.correct),
+                            key=str))
+        right = judge([Claim("right", 0, r.diagnosis.correct, free)], net, points=points)
+    return Judged(case, str(r.verdict), readings, r.deciding.outcome.note, r.diagnosis.id, right)
+
+
+def _bound(expr) -> set:
+    return {v for s in expr.atoms(sp.Sum) for v, *_ in s.limits}

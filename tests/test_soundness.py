@@ -9,7 +9,7 @@ import random
 import pytest
 
 from oracle import Oracle, judge
-from soundness import QUICK, cases, catalogue_cases, check
+from soundness import EXPECTED, QUICK, cases, catalogue_cases, check
 from bpcheck.derive.engine.claims import all_claims
 from bpcheck.derive.model.network import make_network
 
@@ -50,6 +50,21 @@ def test_a_generated_claim_is_never_proved_or_refuted_against_the_oracle(case):
     assert not judged.false_refuted, (judged.readings, judged.note)
     if case.kind == "engine":  # the engine's own claims, printed and read back: decided
         assert judged.correct, (case.latex, judged.verdict, judged.readings, judged.note)
+    # the right equation a diagnosis offers is true by the oracle too
+    assert judged.right in ("", "agree"), (case.latex, judged.right)
+    if judged.verdict == "proved":
+        assert judged.mistake is None
+
+
+def test_a_generated_mistake_is_named_as_the_mutation_that_made_it():
+    """Of the refuted mutations that are a named mistake, at least 90% get that name; any
+    other name given is one whose variant the claim was proved to be (engine/diagnose.py)."""
+    judged = [check(c) for c in SAMPLE if c.kind in EXPECTED]
+    refuted = [j for j in judged if j.verdict == "refuted"]
+    named = [j for j in refuted if j.mistake == j.expected_mistake]
+    assert len(refuted) >= 20
+    assert len(named) >= 0.9 * len(refuted), [(j.case.latex, j.case.kind, j.mistake)
+                                              for j in refuted if j not in named]
 
 
 def test_the_quick_sample_is_decided():

@@ -17,7 +17,7 @@ from ..errors import BpcheckError, UsageError
 from ..io.notation_file import load_notation
 from ..model.network import Network
 from ..model.notation import Notation
-from ..present.check import layer_words, outcome_lines, read_as
+from ..present.check import diagnosis_lines, layer_words, outcome_lines, read_as
 from ..present.printers import summary
 from .check import check_text
 from .network import network_from
@@ -140,6 +140,7 @@ def _failure(result: CheckResult, *, expected: Verdict) -> str:
                      f"{r.outcome.verdict}")
         if r in shown:
             lines += ["    " + x for x in _outcome(result, r)]
+    lines += ["  " + x for x in diagnosis_lines(result)]
     return "\n".join(lines)
 
 

@@ -1,5 +1,6 @@
 """bpcheck check: an equation as people write it, read in a notation and decided on a
-network, in every reading; or every equation of a file.
+network, in every reading; or every equation of a file. A refuted claim is diagnosed: what
+it should say, the named mistake it is, and a convention in which it is true.
 
 >>> from bpcheck.derive.io.notation_file import load_notation
 >>> from bpcheck.derive.model.network import make_network
@@ -7,31 +8,120 @@ network, in every reading; or every equation of a file.
 ...                notation=load_notation("bishop"), net=make_network())
 >>> str(r.verdict), r.readings[0].letters
 ('proved', {'j': 1, 'k': 2})
+>>> r = check_text(r"\\delta_j = \\sum_k w_{kj} \\delta_k",
+...                notation=load_notation("bishop"), net=make_network())
+>>> str(r.verdict), r.diagnosis.id
+('refuted', 'missing-activation-derivative')
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping
 
-from ..engine.checking import WORST_STATUS_FIRST, CheckResult, decide_reading
+from ..engine.checking import WORST_STATUS_FIRST, CheckResult, Reading, decide_reading
+from ..engine.diagnose import Diagnosis, diagnose
+from ..engine.mistakes import BY_ID, CONVENTION_MISTAKES
+from ..engine.proof import BudgetExceeded, Verdict, remaining, time_budget
 from ..engine.truth import Truth
 from ..errors import BpcheckError, UsageError
 from ..io.documents import equations_of
+from ..io.notation_file import load_notation
 from ..latex.binding import read
 from ..latex.tex import to_latex
 from ..model.network import Network
-from ..model.notation import Notation
+from ..model.notation import BUILTIN, Notation, conventions
 from ..present.printers import text as written_as
+
+DIAGNOSIS_SECONDS = 20.0  # at most, and never more than half of what the budget has left
 
 
 def check_text(text: str, *, notation: Notation, net: Network,
-               index: Mapping[str, str] | None = None, budget: float | None = 30.0) -> CheckResult:
-    """Read an equation in a notation and decide it on the network, in every reading."""
+               index: Mapping[str, str] | None = None, budget: float | None = 30.0,
+               diagnose_it: bool = True) -> CheckResult:
+    """Read an equation in a notation and decide it on the network, in every reading; a
+    refuted or ambiguous claim is diagnosed (module docstring)."""
+    result = _decided(text, notation=notation, net=net, index=index, budget=budget)
+    if diagnose_it and result.verdict in (Verdict.REFUTED, Verdict.AMBIGUOUS):
+        left = remaining()
+        seconds = min(DIAGNOSIS_SECONDS, budget or DIAGNOSIS_SECONDS,
+                      left / 2 if left else DIAGNOSIS_SECONDS)
+        try:
+            with time_budget(seconds):
+                found = diagnosis(result, index=index, budget=budget)
+        except BudgetExceeded:  # a diagnosis only explains: the verdict stands without it
+            found = Diagnosis()
+        result = replace(result, diagnosis=found)
+    return result
+
+
+def _decided(text: str, *, notation: Notation, net: Network, index, budget) -> CheckResult:
     eq, readings = read(text, notation=notation, net=net, index=index)
     truth = Truth(net.graph)
     done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing,
                                 describe=lambda q: written_as(notation.bind(q), notation, net))
                  for r in readings)
     return CheckResult(text, to_latex(eq), notation, net, done)
+
+
+def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
+    """The refuted reading's diagnosis (engine/diagnose.py), and the first convention in
+    which the claim is proved, the mistake it undoes named where no variant matched."""
+    net, n = result.net, result.notation
+    refuted = next(r for r in result.readings if r.outcome.verdict is Verdict.REFUTED)
+    found = _of_reading(refuted, net, n)
+    for key, words, other in conventions(n):
+        try:
+            again = _decided(result.text, notation=other, net=net, index=index, budget=budget)
+        except BpcheckError:
+            continue
+        if again.verdict is not Verdict.PROVED:
+            continue
+        where = f"true with {words}" + _book(result, other, key, index=index, budget=budget)
+        mistake = found.mistake or BY_ID.get(CONVENTION_MISTAKES.get(key, ""))
+        correct = found.correct if found.correct is not None else _as_written(again)
+        return Diagnosis(mistake, correct, where)
+    return found
+
+
+def _of_reading(reading: Reading, net: Network, n: Notation) -> Diagnosis:
+    truth = Truth(net.graph)
+    for claim in reading.claims:
+        found = diagnose(claim, net, truth, notation=n)
+        if found.mistake is not None or (found.correct is not None
+                                         and found.correct.rhs != claim.equation.rhs):
+            return found
+    return Diagnosis()
+
+
+def _as_written(result: CheckResult):
+    """The claim proved in another convention, in canonical symbols: printed in the
+    user's notation, it is what the user's claim should have said."""
+    claims = result.readings[0].claims
+    return claims[0].equation if len(claims) == 1 else None
+
+
+def _book(result: CheckResult, other: Notation, key: str, *, index, budget) -> str:
+    """The shipped notation that writes this convention, and whether the claim as written
+    is proved in it."""
+    for name in BUILTIN:
+        book = load_notation(name)
+        if name == result.notation.name or not _same(book, other, key):
+            continue
+        author = book.title.split(",")[0]
+        try:
+            proved = _decided(result.text, notation=book, net=result.net, index=index,
+                              budget=budget).verdict is Verdict.PROVED
+        except BpcheckError:
+            proved = False
+        return (f", as {author} writes it: proved with --notation {name}" if proved
+                else f", as {author} writes it")
+    return ""
+
+
+def _same(book: Notation, other: Notation, key: str) -> bool:
+    if key == "a_and_z":
+        return book.symbols["weighted_input"] == other.symbols["weighted_input"]
+    return getattr(book, key) == getattr(other, key)
 
 
 def check_file(path: str, *, notation: Notation, net: Network,

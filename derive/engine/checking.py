@@ -11,10 +11,11 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from ..model.network import Network, role_of
+from ..model.network import Network
 from ..model.notation import Notation
-from .claims import Claim, instances, loss_domain
+from .claims import Claim, absent, instances, loss_domain
 from .decide import decide
+from .diagnose import Diagnosis
 from .proof import BudgetExceeded, Outcome, Verdict, time_budget
 from .truth import Truth
 
@@ -43,6 +44,7 @@ class CheckResult:
     notation: Notation
     net: Network
     readings: tuple[Reading, ...]
+    diagnosis: Diagnosis = Diagnosis()  # for a refuted or ambiguous claim (commands/check.py)
 
     @property
     def groups(self) -> tuple[tuple[Reading, ...], ...]:
@@ -89,17 +91,6 @@ def worst_reading(readings) -> Reading:
         if found is not None:
             return found
     return readings[0]
-
-
-def absent(expr: sp.Expr, net: Network) -> sp.Indexed | None:
-    """A quantity of an instance that the network does not have: a unit past its layer's
-    width (the same letter on units of two layers, read as one number, can ask for one)."""
-    for q in sorted(expr.atoms(sp.Indexed), key=str):
-        role, l = role_of(q.base)
-        layers = (l, l - 1) if role == "W" else (net.L,) if role == "t" else (l,)
-        if any(i.is_Integer and int(i) not in net.units(k) for i, k in zip(q.indices, layers)):
-            return q
-    return None
 
 
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,

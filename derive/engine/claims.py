@@ -16,7 +16,7 @@ from itertools import product
 
 import sympy as sp
 
-from ..model.network import Network, UnitIndex
+from ..model.network import Network, UnitIndex, role_of
 from .expr import Partial
 from .proof import Condition, Domain, Outcome
 
@@ -130,3 +130,14 @@ def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
 def bound_claim(claim: Claim, equation: sp.Eq) -> Claim:
     """The same claim, written differently (in a notation, then bound back)."""
     return Claim(claim.id, claim.layer, equation, claim.free)
+
+
+def absent(expr: sp.Expr, net: Network) -> sp.Indexed | None:
+    """A quantity of an instance that the network does not have: a unit past its layer's
+    width (the same letter on units of two layers, read as one number, can ask for one)."""
+    for q in sorted(expr.atoms(sp.Indexed), key=str):
+        role, l = role_of(q.base)
+        layers = (l, l - 1) if role == "W" else (net.L,) if role == "t" else (l,)
+        if any(i.is_Integer and int(i) not in net.units(k) for i, k in zip(q.indices, layers)):
+            return q
+    return None

@@ -76,6 +76,14 @@ def time_budget(seconds: float | None) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
 
 
+def remaining() -> float | None:
+    """The seconds left of the budget in force, or None where there is none."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    return left or None
+
+
 def within(seconds: float, work: Callable[[], T], default: T) -> T:
     """work(), or `default` when it takes longer than `seconds`: for what only
     illustrates a verdict (a residual), never for the verdict itself."""

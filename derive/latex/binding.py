@@ -251,13 +251,11 @@ class Builder(Visitor):
                              f"notation's activations are {self.r.activations_text()}, and "
                              "ln, log, exp, tanh")
         (arg,) = args
-        if not (isinstance(arg, sp.Indexed) and _role(arg) == "pre"):
-            raise NotSupported(f"{to_latex(x)}: an activation is applied to a weighted input "
-                               f"of this notation ({self.r.n.symbols['weighted_input']}), not to "
-                               "anything else")
         if x.func.primes > 1:
             raise NotSupported(f"{to_latex(x)}: second derivatives of activations are not "
                                "supported")
+        if not (isinstance(arg, sp.Indexed) and _role(arg) == "pre"):
+            return self._elsewhere(x, arg)
         l = _layer(arg)
         if x.func.primes == 0 and not self.net.activation(l).elementwise:
             raise UsageError(f"{to_latex(x)}: the activation of layer "
@@ -266,6 +264,22 @@ class Builder(Visitor):
                              "every weighted input of its layer")
         value = self.net.phi(l)(arg)
         return sp.Derivative(value, arg) if x.func.primes == 1 else value
+
+    def _elsewhere(self, x, arg: sp.Expr) -> sp.Expr:
+        """An activation (or its derivative) at something other than a weighted input, as
+        in h'(z_j) for h'(a_j): a number where the layer's activation is a known function,
+        so a claim that writes it is decided (it is a common mistake, engine/mistakes.py)."""
+        l = _layer(arg) if isinstance(arg, sp.Indexed) and _layer(arg) is not None else None
+        act = self.net.activation(l) if l is not None and 0 < l <= self.net.L else None
+        if act is None or act.abstract or not act.elementwise:
+            raise NotSupported(
+                f"{to_latex(x)}: an activation is applied to a weighted input of this notation "
+                f"({self.r.n.symbols['weighted_input']}); at anything else it is decided only "
+                "where the layer's activation is a known function (give --hidden sigmoid, "
+                "tanh, relu, softplus or identity)")
+        s = sp.Dummy("s", real=True)
+        f = act.scalar(s)
+        return (sp.diff(f, s) if x.func.primes == 1 else f).subs(s, arg)
 
     def visit_Symbol(self, x):
         r, net = self.r, self.net

@@ -57,6 +57,9 @@ class Activation:
     min_width: int = 1
     # a vector activation's value at unit x, given a sum over the units (Sum, index, n)
     generic: Callable | None = None
+    # f'(a) written through the output z = f(a), as books do (sigmoid: z(1 - z)); a common
+    # mistake writes this form with a in place of z (engine/mistakes.py)
+    slope_by_output: Callable[[sp.Expr], sp.Expr] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -99,13 +102,17 @@ def _softmax(pre: Sequence[sp.Expr]) -> list[sp.Expr]:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("identity", "f(a) = a", scalar=lambda x: x),
+        Activation("identity", "f(a) = a", scalar=lambda x: x,
+                   slope_by_output=lambda z: sp.Integer(1)),
         Activation("sigmoid", "logistic sigmoid 1/(1 + e^-a)",
-                   scalar=lambda x: 1 / (1 + sp.exp(-x)), unit_interval=True),
-        Activation("tanh", "hyperbolic tangent", scalar=sp.tanh),
+                   scalar=lambda x: 1 / (1 + sp.exp(-x)), unit_interval=True,
+                   slope_by_output=lambda z: z * (1 - z)),
+        Activation("tanh", "hyperbolic tangent", scalar=sp.tanh,
+                   slope_by_output=lambda z: 1 - z**2),
         Activation("relu", "max(0, a), not differentiable at a = 0",
                    scalar=lambda x: KinkSide(x) * x, kink=True),
-        Activation("softplus", "ln(1 + e^a)", scalar=lambda x: sp.log(1 + sp.exp(x))),
+        Activation("softplus", "ln(1 + e^a)", scalar=lambda x: sp.log(1 + sp.exp(x)),
+                   slope_by_output=lambda z: 1 - sp.exp(-z)),
         Activation("abstract", "any elementwise activation (an undefined function)",
                    abstract=True),
         Activation("softmax", "e^(a_k) / sum_m e^(a_m), couples all units of the layer",

@@ -10,7 +10,7 @@ more file, no code. A notation renders and binds the one model, never computes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import sympy as sp
@@ -107,6 +107,35 @@ class Notation:
             return expr
         deltas = [d for d in expr.atoms(sp.Indexed) if role_of(d.base)[0] == "delta"]
         return expr.xreplace({d: self.delta_sign * d for d in deltas})
+
+
+def conventions(n: Notation) -> list[tuple[str, str, Notation]]:
+    """(key, words, the notation with that one convention changed): the conventions books
+    differ in, each the other way round from this notation's.
+
+    >>> from bpcheck.derive.io.notation_file import load_notation
+    >>> [key for key, _, _ in conventions(load_notation("nielsen"))]
+    ['delta_sign', 'weight_order', 'weight_mark', 'a_and_z']
+    """
+    sy, marks = n.symbols, n.layer_marks
+    out = [("delta_sign", "delta with the opposite sign (delta = "
+            + ("-dE/da)" if n.delta_sign == 1 else "+dE/da)"), replace(n, delta_sign=-n.delta_sign)),
+           ("weight_order", "a weight's indices in the other order ("
+            + ("from, to" if n.weight_order == "to,from" else "to, from") + ")",
+            replace(n, weight_order=ORDERS[1 - ORDERS.index(n.weight_order)]))]
+    if marks["weight"] != "none":
+        other = WEIGHT_MARKS[1 - WEIGHT_MARKS.index(n.weight_mark)]
+        out.append(("weight_mark", f"a weight's layer mark naming the layer it {other}",
+                    replace(n, weight_mark=other)))
+    a, z = sy["weighted_input"], sy["unit_output"]
+    if a != z:
+        swapped = {**sy, "weighted_input": z, "unit_output": a}
+        swapped.update({k: a for k in ("input", "output") if sy[k] == z})
+        out.append(("a_and_z", f"{a} and {z} the other way round ({z} the weighted input, "
+                    f"{a} the output)", replace(n, symbols=swapped, layer_marks={
+                        **marks, "weighted_input": marks["unit_output"],
+                        "unit_output": marks["weighted_input"]})))
+    return out
 
 
 def negate(expr: sp.Expr) -> sp.Expr:

@@ -132,6 +132,29 @@ def outcome_lines(result: CheckResult, reading: Reading, *,
     return out
 
 
+def diagnosis_lines(result: CheckResult) -> list[str]:
+    """A refuted claim's diagnosis in words: the mistake, what it should say (proved), and
+    the convention in which it is true."""
+    d, n, net = result.diagnosis, result.notation, result.net
+    out = []
+    if d.mistake is not None:
+        out.append(f"mistake {d.mistake.id}: {d.mistake.explanation}")
+    if d.correct is not None:
+        out.append(f"it should read {text(n.express(d.correct), n, net)}   (proved)")
+    if d.convention:
+        out.append(d.convention)
+    return out
+
+
+def diagnosis_json(result: CheckResult) -> dict[str, Any] | None:
+    d, n, net = result.diagnosis, result.notation, result.net
+    if not d:
+        return None
+    return {"id": d.id, "message": d.mistake.explanation if d.mistake else None,
+            "correct_latex": latex(n.express(d.correct), n, net) if d.correct is not None else None,
+            "convention": d.convention or None}
+
+
 def check_json(result: CheckResult) -> dict[str, Any]:
     d = result.deciding
     n, net, ce = result.notation, result.net, d.outcome.counterexample
@@ -140,6 +163,7 @@ def check_json(result: CheckResult) -> dict[str, Any]:
             "conditions": [latex(c, n, net) for c in d.outcome.conditions],
             "note": d.outcome.note,
             "counterexample": counterexample_json(ce, n, net) if ce else None,
+            "diagnosis": diagnosis_json(result),
             "readings": [{"layers": {letter(c): l for c, l in r.letters.items()},
                           "verdict": str(r.outcome.verdict),
                           "pin": pin(r, net.L)}
@@ -152,7 +176,13 @@ def check_latex(result: CheckResult) -> str:
     n, net = result.notation, result.net
     cond = (r" \text{ if } " + ", ".join(latex(c, n, net) for c in d.conditions)) \
         if d.conditions else ""
-    return rf"$${result.understood} \quad \text{{{result.verdict}}}{cond}$$"
+    out = rf"$${result.understood} \quad \text{{{result.verdict}}}{cond}$$"
+    found = diagnosis_json(result)
+    if found and found["id"]:
+        out += rf"$$\text{{mistake: {found['id']}}}$$"
+    if found and found["correct_latex"]:
+        out += rf"$${found['correct_latex']} \quad \text{{(proved)}}$$"
+    return out
 
 
 def render_check(result: CheckResult, console: Console, options: ConsoleOptions) -> Iterator:
@@ -170,6 +200,10 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
                                     ("  " + line.note if line.note else "", "dim"))
             else:
                 yield Text("  " + line.text, style=line.style)
+    for i, line in enumerate(diagnosis_lines(result)):
+        head, _, rest = line.partition(" ")
+        yield Text.assemble(("Diagnosis " if i == 0 else "          ", "bold"),
+                            (head, "bold yellow") if head == "mistake" else head, " " + rest)
     if result.verdict is Verdict.AMBIGUOUS:
         yield Text.assemble(verdict_text(Verdict.AMBIGUOUS), ": the readings disagree; pin one:")
         for pin, v in pins(result):
@@ -179,12 +213,12 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
 def check_table(rows) -> Table:
     """Several checked equations: one row each, errors included."""
     t = Table(box=box.SIMPLE, show_lines=False)
-    for col in ("equation", "verdict", "where it fails"):
+    for col in ("equation", "verdict", "where it fails", "mistake"):
         t.add_column(col, overflow="fold")
     for line, r in rows:
         line = line if len(line) <= 200 else line[:197] + "..."
         if isinstance(r, BpcheckError):
-            t.add_row(line, Text("error", style="bold magenta"), str(r))
+            t.add_row(line, Text("error", style="bold magenta"), str(r), "")
             continue
         d = r.deciding.outcome
         detail = ""
@@ -192,5 +226,5 @@ def check_table(rows) -> Table:
             ce = counterexample_json(d.counterexample, r.notation, r.net)
             detail = (", ".join(f"{k} = {v}" for k, v in ce["index"].items())
                       + f": left {ce['lhs']}, right {ce['rhs']}")
-        t.add_row(line, verdict_text(r.verdict), detail)
+        t.add_row(line, verdict_text(r.verdict), detail, r.diagnosis.id or "")
     return t
