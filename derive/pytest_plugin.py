@@ -12,7 +12,11 @@ test the ``bpcheck`` fixture::
                                r"\\frac{\\partial a^L_j}{\\partial z^L_j}",
                                notation="nielsen", output="softmax", loss="ce")
 
-``check``, ``assert_proved`` and ``assert_refuted`` take the equation and the options of
+``bpcheck.assert_mistake(latex, "missing-activation-derivative", notation=...)`` fails
+unless the equation is refuted and diagnosed as that named mistake (the ids are in the
+README), so a course can test that its feedback fires.
+
+``check``, ``assert_proved``, ``assert_refuted`` and ``assert_mistake`` take the equation and the options of
 ``bpcheck check``, keyword-only: ``notation`` (a name or a path to a notation file),
 ``layers`` (``"2,3,2"`` or ``(2, 3, 2)``), ``hidden``, ``output``, ``loss``, ``bias``,
 ``index`` (``{"j": "output"}``, as ``--index``) and ``budget`` (seconds a proof may take).

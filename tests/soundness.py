@@ -148,7 +148,7 @@ def _wrong_sum(s: Sum, letter: str) -> Sum:
 
 # the named mistake (engine/mistakes.py) each mutation is, where it is one
 EXPECTED = {"swap weight indices": "swapped-weight-indices",
-            "shift a weight's layer": "wrong-layer-weights",
+            "shift a weight's layer": "wrong-layer",
             "drop a derivative factor": "missing-activation-derivative",
             "flip the sign": "opposite-sign",
             "sum over the wrong index": "sum-over-wrong-index",

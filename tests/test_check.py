@@ -31,6 +31,10 @@ def test_every_catalogue_entry_has_its_expected_verdict(entry, expectation):
     result = check_text(entry.latex, notation=notation_of(entry),
                         net=network_of(expectation), index=entry.index)
     assert str(result.verdict) == expectation.verdict
+    # a wrong entry is the named mistake the catalogue says it is; a right one has none
+    assert result.diagnosis.id == expectation.mistake
+    if expectation.verdict == "refuted":
+        assert expectation.mistake, "every wrong catalogue entry names its mistake"
     for r in result.readings:
         if r.outcome.verdict is Verdict.REFUTED:
             # refuted at a point where the sides differ, or by what does not exist (a

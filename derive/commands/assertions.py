@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 import pytest
 
 from ..engine.checking import CheckResult, Reading
+from ..engine.mistakes import BY_ID
 from ..engine.proof import Verdict
 from ..errors import BpcheckError, UsageError
 from ..io.notation_file import load_notation
@@ -91,6 +92,26 @@ class BpCheck:
         return self._expect("refuted", self.check(
             latex, notation=notation, layers=layers, hidden=hidden, output=output, loss=loss,
             bias=bias, index=index, budget=budget))
+
+    def assert_mistake(self, latex: str | Mapping[str, str], mistake: str, *,
+                       notation: str | None = None, layers: str | Sequence[int] | None = None,
+                       hidden: str | None = None, output: str | None = None,
+                       loss: str | None = None, bias: bool | None = None,
+                       index: Mapping[str, str] | None = None,
+                       budget: float | None = 30.0) -> CheckResult:
+        """Fail the test unless the equation is refuted and diagnosed as the named mistake
+        (the ids are in the README): a course's test that its feedback fires."""
+        __tracebackhide__ = True
+        if mistake not in BY_ID:
+            pytest.fail(f"bpcheck: unknown mistake {mistake!r}; accepted: {', '.join(BY_ID)}")
+        result = self._expect("refuted", self.check(
+            latex, notation=notation, layers=layers, hidden=hidden, output=output, loss=loss,
+            bias=bias, index=index, budget=budget))
+        if result.diagnosis.id != mistake:
+            pytest.fail(f"expected the mistake {mistake}, got "
+                        f"{result.diagnosis.id or 'no named mistake'}: {result.text}\n"
+                        + "\n".join("  " + x for x in diagnosis_lines(result)))
+        return result
 
     @staticmethod
     def _expect(verdict: str, result: CheckResult) -> CheckResult:

@@ -25,15 +25,21 @@ class CatalogueRow:
         return "error" if isinstance(self.result, BpcheckError) else str(self.result.verdict)
 
     @property
+    def mistake(self) -> str | None:
+        return None if isinstance(self.result, BpcheckError) else self.result.diagnosis.id
+
+    @property
     def agrees(self) -> bool:
-        return self.verdict == self.expectation.verdict
+        """The expected verdict, and for a wrong entry the named mistake it is."""
+        return self.verdict == self.expectation.verdict and self.mistake == self.expectation.mistake
 
     def to_json(self) -> dict:
         e = self.entry
         out = {"id": e.id, "source": e.source, "number": e.number, "latex": e.latex,
                "notation": e.notation, "network": dict(self.expectation.network),
                "expected": self.expectation.verdict, "verdict": self.verdict,
-               "agrees": self.agrees, "note": e.note}
+               "agrees": self.agrees, "note": e.note,
+               "expected_mistake": self.expectation.mistake, "mistake": self.mistake}
         if isinstance(self.result, BpcheckError):
             out["error"] = str(self.result)
         return out

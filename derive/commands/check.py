@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Mapping
 
 from ..engine.checking import WORST_STATUS_FIRST, CheckResult, Reading, decide_reading
-from ..engine.diagnose import Diagnosis, diagnose
+from ..engine.diagnose import Diagnosis, diagnose, needs_targets_summing_to_one
 from ..engine.mistakes import BY_ID, CONVENTION_MISTAKES
 from ..engine.proof import BudgetExceeded, Verdict, remaining, time_budget
 from ..engine.truth import Truth
@@ -27,8 +27,10 @@ from ..errors import BpcheckError, UsageError
 from ..io.documents import equations_of
 from ..io.notation_file import load_notation
 from ..latex.binding import read
+from ..latex.grammar import parse, parse_expression
+from ..latex.repairs import repairs
 from ..latex.tex import to_latex
-from ..model.network import Network
+from ..model.network import Network, make_network
 from ..model.notation import BUILTIN, Notation, conventions
 from ..present.printers import text as written_as
 
@@ -58,29 +60,113 @@ def _decided(text: str, *, notation: Notation, net: Network, index, budget) -> C
     eq, readings = read(text, notation=notation, net=net, index=index)
     truth = Truth(net.graph)
     done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing,
-                                describe=lambda q: written_as(notation.bind(q), notation, net))
+                                shapes=r.shapes, describe=lambda q: written_as(notation.bind(q), notation, net))
                  for r in readings)
     return CheckResult(text, to_latex(eq), notation, net, done)
 
 
 def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
-    """The refuted reading's diagnosis (engine/diagnose.py), and the first convention in
-    which the claim is proved, the mistake it undoes named where no variant matched."""
+    """A refuted claim's diagnosis, each part proved: the named mistake whose variant of
+    the right side it is (engine/diagnose.py), else the mistake whose repair of the written
+    equation is proved (latex/repairs.py); a convention in which it is true; else another
+    network on which it is."""
     net, n = result.net, result.notation
     refuted = next(r for r in result.readings if r.outcome.verdict is Verdict.REFUTED)
     found = _of_reading(refuted, net, n)
+    again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
+                                                     index=index, budget=budget)
+    convention = _convention(result, again)
+    if convention is not None:
+        key, words, proved = convention
+        mistake = found.mistake or BY_ID.get(CONVENTION_MISTAKES.get(key, ""))
+        correct = found.correct if found.correct is not None else _as_written(proved)
+        found = Diagnosis(mistake, correct, words)
+    if found.mistake is None and convention is None:
+        found = _repaired(result, again, found)
+    if found.mistake is None and refuted.claims and needs_targets_summing_to_one(
+            refuted.claims, net, Truth(net.graph)):
+        found = replace(found, mistake=BY_ID["condition-left-out"])
+    if found.mistake is None and convention is None:
+        found = _on_another_network(result, again, found)
+    if found.mistake is None and refuted.shapes:
+        found = replace(found, mistake=BY_ID["shapes-do-not-fit"])
+    return found
+
+
+def _proved(check) -> CheckResult | None:
+    try:
+        result = check()
+    except BpcheckError:
+        return None
+    return result if result.verdict is Verdict.PROVED else None
+
+
+def _convention(result: CheckResult, again):
+    """(key, words, the proved result) for the first convention in which the claim is true."""
+    n = result.notation
     for key, words, other in conventions(n):
+        proved = _proved(lambda: again(result.text, other))
+        if proved is None:
+            continue
+        for name in BUILTIN:
+            book = load_notation(name)
+            if name == n.name or not _same(book, other, key):
+                continue
+            author = book.title.split(",")[0]
+            words += f", as {author} writes it" + (
+                f": proved with --notation {name}"
+                if _proved(lambda: again(result.text, book)) else "")
+            break
+        return key, "true with " + words, proved
+    return None
+
+
+def _repaired(result: CheckResult, again, found: Diagnosis) -> Diagnosis:
+    """The first repair of the written equation that is proved, as the user's own LaTeX."""
+    eq = parse(result.text)
+    weight = parse_expression(result.notation.symbols["weight"])
+    name = weight.name if hasattr(weight, "name") else ""
+    for mistake, repaired in repairs(eq, weight=name):
+        text = to_latex(repaired)
+        if _proved(lambda: again(text)) is not None:
+            return Diagnosis(BY_ID[mistake], found.correct, found.convention, text)
+    return found
+
+
+def _on_another_network(result: CheckResult, again, found: Diagnosis) -> Diagnosis:
+    """The first network, one option changed, on which the claim is proved."""
+    net = result.net
+    for option, changed in _networks(net):
+        proved = _proved(lambda: again(result.text, result.notation, changed))
+        if proved is not None:
+            return Diagnosis(BY_ID["another-network"], found.correct,
+                             found.convention or f"true on a network with {option}")
+    return found
+
+
+def _networks(net: Network):
+    """The network with one or two of its options changed: the loss, the output
+    activation, a matching pair of both, each hidden activation, the biases."""
+    widths = net.widths
+    kw = dict(layers=widths, hidden=net.hidden.name, output=net.output.name,
+              loss=net.loss.name, bias=net.bias)
+    tries = [dict(loss=l) for l in ("sse", "bce", "ce")]
+    tries += [dict(output=o) for o in ("identity", "sigmoid", "softmax")]
+    tries += [dict(output=o, loss=l) for o, l in (("identity", "sse"), ("sigmoid", "bce"),
+                                                 ("softmax", "ce"))]
+    if not net.hidden.abstract:
+        tries += [dict(hidden=h) for h in ("sigmoid", "tanh", "relu", "softplus", "identity")]
+    tries += [dict(bias=not net.bias)]
+    for change in tries:
+        if all(kw[k] == v for k, v in change.items()):
+            continue
         try:
-            again = _decided(result.text, notation=other, net=net, index=index, budget=budget)
+            changed = make_network(**{**kw, **change})
         except BpcheckError:
             continue
-        if again.verdict is not Verdict.PROVED:
-            continue
-        where = f"true with {words}" + _book(result, other, key, index=index, budget=budget)
-        mistake = found.mistake or BY_ID.get(CONVENTION_MISTAKES.get(key, ""))
-        correct = found.correct if found.correct is not None else _as_written(again)
-        return Diagnosis(mistake, correct, where)
-    return found
+        words = ", ".join(f"--{k} {v}" if k != "bias" else ("biases" if v else "--no-bias")
+                          for k, v in change.items())
+        yield words, changed
 
 
 def _of_reading(reading: Reading, net: Network, n: Notation) -> Diagnosis:
@@ -98,24 +184,6 @@ def _as_written(result: CheckResult):
     user's notation, it is what the user's claim should have said."""
     claims = result.readings[0].claims
     return claims[0].equation if len(claims) == 1 else None
-
-
-def _book(result: CheckResult, other: Notation, key: str, *, index, budget) -> str:
-    """The shipped notation that writes this convention, and whether the claim as written
-    is proved in it."""
-    for name in BUILTIN:
-        book = load_notation(name)
-        if name == result.notation.name or not _same(book, other, key):
-            continue
-        author = book.title.split(",")[0]
-        try:
-            proved = _decided(result.text, notation=book, net=result.net, index=index,
-                              budget=budget).verdict is Verdict.PROVED
-        except BpcheckError:
-            proved = False
-        return (f", as {author} writes it: proved with --notation {name}" if proved
-                else f", as {author} writes it")
-    return ""
 
 
 def _same(book: Notation, other: Notation, key: str) -> bool:

@@ -35,6 +35,7 @@ class Reading:
     letters: Mapping[str, int]
     claims: tuple[Claim, ...]
     outcome: Outcome
+    shapes: bool = False  # refuted because the shapes of a vector form do not fit
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,14 @@ def worst_reading(readings) -> Reading:
 
 
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,
-                   *, budget: float | None, missing: tuple[str, ...] = (),
+                   *, budget: float | None, missing: tuple[str, ...] = (), shapes: bool = False,
                    describe: Callable[[sp.Expr], str] = str) -> Reading:
     """One reading: each claim decided; the outcome the first refuted, else the first
     undecided, else proved under every condition any claim needed. A reading that needs a
     quantity the network does not have is refuted by it."""
     if missing:
-        return Reading(letters, tuple(claims), Outcome(Verdict.REFUTED, note="; ".join(missing)))
+        return Reading(letters, tuple(claims), Outcome(Verdict.REFUTED, note="; ".join(missing)),
+                       shapes)
     domain, conditions = loss_domain(net)
     outcomes = []
     for claim in claims:

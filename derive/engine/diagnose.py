@@ -26,6 +26,7 @@ import sympy as sp
 from ..model.network import Network, UnitIndex, role_of
 from ..model.notation import Notation
 from .claims import Claim, absent, instances, loss_domain
+from .proof import Condition, Domain
 from .decide import decide
 from .expr import Partial
 from .mistakes import MISTAKES, Context, Mistake
@@ -41,13 +42,14 @@ class Diagnosis:
     mistake: Mistake | None = None
     correct: sp.Eq | None = None
     convention: str = ""
+    repaired: str = ""  # the user's own LaTeX with the mistake undone, proved
 
     @property
     def id(self) -> str | None:
         return self.mistake.id if self.mistake else None
 
     def __bool__(self) -> bool:
-        return bool(self.mistake or self.correct is not None or self.convention)
+        return bool(self.mistake or self.correct is not None or self.convention or self.repaired)
 
 
 class _Letters:
@@ -173,6 +175,9 @@ def diagnose(claim: Claim, net: Network, truth: Truth, *, notation: Notation) ->
     """The right side the claim should have and the named mistake it is, each proved; an
     empty Diagnosis where the engine knows neither."""
     lhs, written = claim.equation.lhs, claim.equation.rhs
+    if lhs.could_extract_minus_sign() and not lhs.is_Add:  # an update: -dE/dw = ... per eta
+        lhs, written = -lhs, -written
+        claim = Claim(claim.id, claim.layer, sp.Eq(lhs, written, evaluate=False), claim.free)
     fresh = _Letters(claim, notation, net.L)
     right = right_side(claim, net, truth, notation=notation, fresh=fresh)
     if right is None:
@@ -186,3 +191,21 @@ def diagnose(claim: Claim, net: Network, truth: Truth, *, notation: Notation) ->
             if variant != right and equal(claim, written, variant, net, truth):
                 return Diagnosis(mistake, correct)
     return Diagnosis(None, correct)
+
+
+def needs_targets_summing_to_one(claims, net: Network, truth: Truth) -> bool:
+    """Whether claims refuted on a network whose loss does not assume that the targets sum
+    to 1 are proved where they do: the condition was left out."""
+    if net.loss.targets_sum_to_one or net.symbolic:
+        return False
+    t = tuple(net.t[k] for k in net.units(net.L))
+    condition = Condition(sp.Eq(sp.Add(*t), 1), ((t[-1], 1 - sp.Add(*t[:-1])),))
+    domain = Domain(t, simplex=True, unit_interval=net.loss.needs_unit_interval)
+    for claim in claims:
+        cases = instances(claim, net)
+        if any(absent(l - r, net) is not None for _, l, r in cases):
+            return False
+        outcome = decide(net.graph, cases, conditions=(condition,), domain=domain, truth=truth)
+        if outcome.verdict is not Verdict.PROVED or not outcome.conditions:
+            return False
+    return True

@@ -157,6 +157,10 @@ def _kronecker_across(c: Context):
             yield sp.Integer(0)
 
 
+def _none(c: Context):
+    return iter(())
+
+
 def _averaged(c: Context):
     s = _hidden_sum(c)
     if s is not None:
@@ -173,8 +177,9 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("swapped-weight-indices",
             "the weight's two indices are swapped (w_jk for w_kj): in matrix form, a transpose "
             "missing or one too many", _swapped),
-    Mistake("wrong-layer-weights",
-            "the weights of the wrong layer: the layer mark is off by one", _wrong_layer),
+    Mistake("wrong-layer",
+            "a quantity of the wrong layer (most often the weights): a layer mark off by one",
+            _wrong_layer),
     Mistake("sum-over-wrong-index",
             "the sum runs over the wrong units: over the previous layer instead of the next, "
             "or with the summed letter where the unit's own belongs", _wrong_sum),
@@ -197,6 +202,22 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("fan-out-averaged",
             "the contributions of the units a unit sends to are averaged instead of summed",
             _averaged),
+    Mistake("condition-left-out",
+            "true only where the targets sum to 1, which this network's loss does not assume: "
+            "the condition is left out", _none),
+    Mistake("a-and-z-swapped",
+            "the weighted input and the unit's output are written the other way round (as "
+            "another book letters them)", _none),
+    # found by repairing the written equation (latex/repairs.py), not by a variant here
+    Mistake("index-mismatch",
+            "one index letter is written where another belongs: the two sides speak of "
+            "different units", _none),
+    Mistake("another-network",
+            "the equation holds for another activation or loss (or without biases), not for "
+            "this network's", _none),
+    Mistake("shapes-do-not-fit",
+            "the shapes do not fit: a product or a sum of a vector and a matrix that does not "
+            "exist, or sides of different shapes", _none),
 )
 
 BY_ID = {m.id: m for m in MISTAKES}
@@ -204,4 +225,4 @@ BY_ID = {m.id: m for m in MISTAKES}
 # A refuted claim that is true in another convention names the mistake that convention
 # undoes (commands/check.py reads the claim again in each).
 CONVENTION_MISTAKES = {"delta_sign": "opposite-sign", "weight_order": "swapped-weight-indices",
-                       "weight_mark": "wrong-layer-weights"}
+                       "weight_mark": "wrong-layer", "a_and_z": "a-and-z-swapped"}

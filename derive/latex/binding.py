@@ -48,6 +48,7 @@ class Bound(NamedTuple):
     letters: dict
     claims: list[Claim]
     missing: tuple[str, ...] = ()
+    shapes: bool = False  # missing because the shapes of a vector form do not fit
 
 
 def read(text: str, *, notation: Notation, net: Network,
@@ -65,7 +66,7 @@ def read(text: str, *, notation: Notation, net: Network,
     try:
         entries = shapes.entries(written)
     except Mismatch as e:  # shapes that fit no network: a verdict on the claim
-        return eq, [Bound({}, [], (str(e),))]
+        return eq, [Bound({}, [], (str(e),), shapes=True)]
     # a letter free in the equation and summed somewhere: the sum's is a letter of its own
     sides = scoped(entries, free={c for s in entries for c in free_letters(s)})
     for s in sides:
@@ -78,9 +79,12 @@ def read(text: str, *, notation: Notation, net: Network,
         raise UsageError("no reading fits this network: the layers the symbols ask for "
                          f"contradict each other; in {notation.name}'s notation "
                          + reader.roles_text())
-    return eq, [_claims(reader, a, sides) if not missing
-                else Bound(_letters(a), [], tuple(_sizes(shapes, reader, a) or missing))
-                for a, missing in assignments[:MAX_READINGS]]
+    out = []
+    for a, missing in assignments[:MAX_READINGS]:
+        sizes = _sizes(shapes, reader, a) if missing else []
+        out.append(Bound(_letters(a), [], tuple(sizes or missing), shapes=bool(sizes))
+                   if missing else _claims(reader, a, sides))
+    return eq, out
 
 
 def _sizes(shapes: Shapes, reader: Reader, a: dict) -> list[str]:

@@ -1,5 +1,5 @@
 """The catalogue as a table: each entry, the network it is checked on, the verdict
-expected and the verdict computed now."""
+expected and the verdict computed now, with the named mistake of a wrong one."""
 from __future__ import annotations
 
 from rich import box
@@ -18,11 +18,12 @@ def catalogue_table(rows) -> Table:
     t.add_column("network", overflow="fold", ratio=1)
     t.add_column("expected", no_wrap=True, min_width=9)
     t.add_column("now", no_wrap=True, min_width=9)
+    t.add_column("mistake", overflow="fold", ratio=1)
     for r in rows:
         now = Text(r.verdict, style=STYLE.get(Verdict(r.verdict), "bold magenta")
                    if r.verdict in {v.value for v in Verdict} else "bold magenta")
         if not r.agrees:
             now.append("  DIFFERS", style="bold red")
         t.add_row(r.entry.id, f"{r.entry.source} {r.entry.number}", r.entry.latex,
-                  r.expectation.describe(), r.expectation.verdict, now)
+                  r.expectation.describe(), r.expectation.verdict, now, r.mistake or "")
     return t

@@ -139,7 +139,9 @@ def diagnosis_lines(result: CheckResult) -> list[str]:
     out = []
     if d.mistake is not None:
         out.append(f"mistake {d.mistake.id}: {d.mistake.explanation}")
-    if d.correct is not None:
+    if d.repaired:
+        out.append(f"it should read {d.repaired}   (proved)")
+    elif d.correct is not None:
         out.append(f"it should read {text(n.express(d.correct), n, net)}   (proved)")
     if d.convention:
         out.append(d.convention)
@@ -151,7 +153,8 @@ def diagnosis_json(result: CheckResult) -> dict[str, Any] | None:
     if not d:
         return None
     return {"id": d.id, "message": d.mistake.explanation if d.mistake else None,
-            "correct_latex": latex(n.express(d.correct), n, net) if d.correct is not None else None,
+            "correct_latex": d.repaired or (latex(n.express(d.correct), n, net)
+                                            if d.correct is not None else None),
             "convention": d.convention or None}
 
 

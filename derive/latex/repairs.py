@@ -1,0 +1,119 @@
+"""Repairs of a written equation: each undoes one named mistake at one place (a weight's
+indices swapped back, a transpose added or removed, a layer mark moved by one, the sign of
+a side, one letter written for another). A refuted claim whose repair is proved is that
+mistake, and the repair, in the user's own notation, is what the claim should have said
+(commands/check.py); nothing is concluded from a repair that is not proved.
+
+>>> from .grammar import parse
+>>> from .tex import to_latex
+>>> eq = parse(r"\\delta_j = h'(a_j) \\sum_k w_{jk} \\delta_k")
+>>> [(m, to_latex(r.sides[1])) for m, r in repairs(eq, weight="w")][:1]
+[('swapped-weight-indices', "h'(a_{j}) \\\\sum_{k} w_{kj} \\\\delta_{k}")]
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Iterator
+
+from .ast import Add, Equation, Neg, Node, Number, Paren, Symbol, Transformer, Transpose, Visitor
+
+MAX_REPAIRS = 24  # repairs tried at most: each is a whole check
+
+
+class _At(Transformer):
+    """Changes the n-th node (in reading order) that `pick` accepts, by `change`."""
+
+    def __init__(self, pick: Callable[[Node], bool], change: Callable[[Node], Node | None], n: int):
+        self.pick, self.change, self.n, self.seen, self.done = pick, change, n, 0, False
+
+    def visit(self, node):
+        if not self.done and self.pick(node):
+            self.seen += 1
+            if self.seen == self.n + 1:
+                new = self.change(node)
+                if new is not None:
+                    self.done = True
+                    return new
+        return super().visit(node)
+
+
+def _everywhere(eq: Equation, pick, change) -> Iterator[Equation]:
+    """The equation changed at each place `pick` accepts, one place at a time."""
+    for n in range(MAX_REPAIRS):
+        t = _At(pick, change, n)
+        sides = tuple(t.visit(s) for s in eq.sides)
+        if not t.done:
+            if t.seen <= n:
+                return
+            continue
+        yield replace(eq, sides=sides)
+
+
+def _shift(sup: Node, by: int) -> Node | None:
+    """A layer mark moved by one: 2 to 3, l to l + 1, (l - 1) to (l)."""
+    if isinstance(sup, Paren):
+        inner = _shift(sup.body, by)
+        return Paren(inner) if inner is not None else None
+    if isinstance(sup, Number) and sup.text.isdigit():
+        return Number(str(max(int(sup.text) + by, 0)))
+    if isinstance(sup, Add) and isinstance(sup.terms[-1], (Number, Neg)):
+        last = sup.terms[-1]
+        value = (-int(last.body.text) if isinstance(last, Neg) and isinstance(last.body, Number)
+                 else int(last.text) if isinstance(last, Number) else None)
+        if value is None:
+            return None
+        value += by
+        rest = sup.terms[:-1]
+        if value == 0:
+            return rest[0] if len(rest) == 1 else Add(rest)
+        return Add(rest + ((Number(str(value)),) if value > 0 else (Neg(Number(str(-value))),)))
+    if isinstance(sup, Symbol) and not sup.sub:
+        return Add((sup, Number("1") if by > 0 else Neg(Number("1"))))
+    return None
+
+
+def _letters(eq: Equation) -> list[str]:
+    found: list[str] = []
+
+    class Letters(Visitor):
+        def visit_Symbol(self, s):
+            found.extend(c for c in s.sub if c.isalpha() and c not in found)
+            if s.sup is not None:
+                self.visit(s.sup)
+    for side in eq.sides:
+        Letters().visit(side)
+    return found
+
+
+class _Rename(Transformer):
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+
+    def visit_Symbol(self, s):
+        return replace(s, sub=tuple(self.new if c == self.old else c for c in s.sub))
+
+
+def repairs(eq: Equation, *, weight: str) -> Iterator[tuple[str, Equation]]:
+    """(mistake id, the equation with that mistake undone at one place) for each place; the
+    weight's symbol name (w, W, \\Theta) as the notation writes it."""
+    if len(eq.sides) != 2:
+        return
+    is_weight = lambda n: isinstance(n, Symbol) and n.name == weight
+    bare = lambda n: n.body if isinstance(n, Paren) else n
+    yield from (("swapped-weight-indices", r) for r in _everywhere(
+        eq, lambda n: is_weight(n) and len(n.sub) == 2, lambda n: replace(n, sub=n.sub[::-1])))
+    yield from (("swapped-weight-indices", r) for r in _everywhere(
+        eq, lambda n: isinstance(n, Transpose) and is_weight(bare(n.body)), lambda n: n.body))
+    yield from (("swapped-weight-indices", r) for r in _everywhere(
+        eq, lambda n: is_weight(n) and not n.sub, lambda n: Transpose(n)))
+    yield ("opposite-sign", replace(eq, sides=(eq.sides[0], Neg(eq.sides[1]))))
+    for by in (1, -1):
+        yield from (("wrong-layer", r) for r in _everywhere(
+            eq, lambda n: isinstance(n, Symbol) and n.sup is not None and n.name != "e",
+            lambda n, by=by: (lambda s: replace(n, sup=s) if s is not None else None)(_shift(n.sup, by))))
+    # a letter of one side only, written where a letter of the other side only belongs
+    left, right = _letters(replace(eq, sides=eq.sides[:1])), _letters(replace(eq, sides=eq.sides[1:]))
+    for old, new in [(o, n) for o in right if o not in left for n in left if n not in right] \
+            + [(o, n) for o in left if o not in right for n in right if n not in left]:
+        yield ("index-mismatch", replace(eq, sides=tuple(_Rename(old, new).visit(s)
+                                                          for s in eq.sides)))
