@@ -148,8 +148,8 @@ def test_every_catalogue_entry_translates_to_an_equivalent_equation(entry, targe
     semantics = Semantics(net)
     for (letters, latex_out, _), sides in zip(t.readings, t.sides):
         _, back = read(latex_out, notation=load_notation(target), net=net)
-        matches = [claims for l, claims, _ in back if
-                   sorted(l.values()) == sorted(v for k, v in letters.items() if not k.startswith("%"))]
+        matches = [b.claims for b in back if
+                   sorted(b.letters.values()) == sorted(v for k, v in letters.items() if not k.startswith("%"))]
         assert matches, (latex_out, letters)
         claims = matches[0]
         written = [claims[0].equation.lhs] + [c.equation.rhs for c in claims]

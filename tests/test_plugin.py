@@ -44,8 +44,10 @@ def test_bp1_softmax(bpcheck):
         "E*network*2-3-2: hidden abstract, output softmax, loss ce, biases",
         "E*read as*δ^L_j = σ'(z^L_j) ∂C/∂a^L_j*[[]j: output layer L[]]: refuted",
         "E*fails at j = 1: left side *, right side *",
-        "E*where *y_1 = *, y_2 = *",
+        "E*where δ^L_1 ≈ *, σ'(z^L_1) ≈ *, ∂C/∂a^L_1 ≈ * (the whole point with --json)",
         "E*residual (numerator of left - right in normal form): *exp(*",
+        "E*mistake softmax-as-elementwise: *",
+        "E*it should read δ^L_j = a^L_j - y_j   (proved if Σ_k y_k = 1)",
         "test_course.py:2: Failed",
     ])
     out = result.stdout.str()

@@ -79,8 +79,10 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     if convention is not None:
         key, words, proved = convention
         mistake = found.mistake or BY_ID.get(CONVENTION_MISTAKES.get(key, ""))
-        correct = found.correct if found.correct is not None else _as_written(proved)
-        found = Diagnosis(mistake, correct, words)
+        if found.correct is None and _as_written(proved) is not None:
+            found = replace(found, correct=_as_written(proved),
+                            conditions=proved.deciding.outcome.conditions)
+        found = replace(found, mistake=mistake, convention=words)
     if found.mistake is None and convention is None:
         found = _repaired(result, again, found)
     if found.mistake is None and refuted.claims and needs_targets_summing_to_one(
@@ -128,8 +130,10 @@ def _repaired(result: CheckResult, again, found: Diagnosis) -> Diagnosis:
     name = weight.name if hasattr(weight, "name") else ""
     for mistake, repaired in repairs(eq, weight=name):
         text = to_latex(repaired)
-        if _proved(lambda: again(text)) is not None:
-            return Diagnosis(BY_ID[mistake], found.correct, found.convention, text)
+        proved = _proved(lambda: again(text))
+        if proved is not None:
+            return replace(found, mistake=BY_ID[mistake], repaired=text,
+                           conditions=proved.deciding.outcome.conditions)
     return found
 
 
@@ -139,8 +143,8 @@ def _on_another_network(result: CheckResult, again, found: Diagnosis) -> Diagnos
     for option, changed in _networks(net):
         proved = _proved(lambda: again(result.text, result.notation, changed))
         if proved is not None:
-            return Diagnosis(BY_ID["another-network"], found.correct,
-                             found.convention or f"true on a network with {option}")
+            return replace(found, mistake=BY_ID["another-network"],
+                           convention=found.convention or f"true on a network with {option}")
     return found
 
 

@@ -84,7 +84,7 @@ def translate(text_in: str, *, source: Notation, target: Notation, net: Network,
               index: Mapping[str, str] | None = None) -> Translation:
     eq, readings = read(text_in, notation=source, net=net, index=index)
     out, all_sides = [], []
-    for letters, claims, missing in readings:
+    for letters, claims, missing, _ in readings:
         if missing:
             raise UsageError("; ".join(missing))
         sides = [claims[0].equation.lhs] + [c.equation.rhs for c in claims]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from ..model.activation import KinkSide
 from ..model.graph import Graph
@@ -26,6 +27,7 @@ from .normal import NormalForm, numerator
 from .point import Point, sample
 from .proof import (DIGITS, Condition, Counterexample, Domain, Instance, Outcome, Verdict,
                     residual_of, under_condition, within)
+from .expr import Partial
 from .truth import Frame, Truth
 
 KINK_NOTE = "ReLU is not differentiable at 0: proved where no ReLU argument is 0"
@@ -53,9 +55,9 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
     truth = truth or Truth(graph)
     form = NormalForm()
     reads = [_read(truth, (lhs, rhs), index, abstract) for index, lhs, rhs in instances]
-    refuted = _search(graph, reads, domain, seed, 1)
+    refuted = _search(graph, reads, domain, seed, 1, truth)
     if refuted is not None:
-        return _with_residual(refuted, reads, form)
+        return _with_residual(refuted, reads, form, truth)
     open_, used, kinked = [], set(), False
     for read in reads:
         still, condition = _prove(truth, read, conditions, form)
@@ -66,9 +68,9 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
             used.add(condition)
     if not open_:
         return _proved(used, kinked)
-    refuted = _search(graph, open_, domain, seed + 1, tries)
+    refuted = _search(graph, open_, domain, seed + 1, tries, truth)
     if refuted is not None:
-        return _with_residual(refuted, open_, form)
+        return _with_residual(refuted, open_, form, truth)
     still = [r for r in open_ if not _widened(truth, r, conditions, form, used)]
     if not still:
         return _proved(used, kinked)
@@ -101,12 +103,14 @@ def _prove(truth: Truth, read: _Read, conditions, form) -> tuple[_Read | None, C
 RESIDUAL_SECONDS = 1.0  # a refutation shows its residual where it takes no longer
 
 
-def _with_residual(refuted: Outcome, reads: list[_Read], form: NormalForm) -> Outcome:
+def _with_residual(refuted: Outcome, reads: list[_Read], form: NormalForm,
+                   truth: Truth) -> Outcome:
     """The residual of the refuted instance where its normal form comes quickly: it only
     illustrates, the point is the refutation."""
     index = refuted.counterexample.index
     read = next((r for r in reads if r.index == index), reads[0])
-    residual = within(RESIDUAL_SECONDS, lambda: residual_of(read.lhs - read.rhs, form), None)
+    residual = within(RESIDUAL_SECONDS, lambda: truth.folded(
+        residual_of(read.lhs - read.rhs, form), read.frame), None)
     return replace(refuted, residual=residual)
 
 
@@ -133,7 +137,7 @@ def _proved(used: set, kinked: bool) -> Outcome:
 
 
 def _search(graph: Graph, reads: list[_Read], domain: Domain, seed: int,
-            tries: int) -> Outcome | None:
+            tries: int, truth: Truth) -> Outcome | None:
     """Refuted at a random point of the network where some instance's sides differ."""
     rng = random.Random(seed)
     for read in reads:
@@ -143,8 +147,40 @@ def _search(graph: Graph, reads: list[_Read], domain: Domain, seed: int,
             if _differ(lhs, rhs):
                 return Outcome(Verdict.REFUTED, counterexample=Counterexample(
                     read.index, point_entries(graph, point), _shown(lhs), _shown(rhs),
-                    bool(lhs.is_Rational and rhs.is_Rational)))
+                    bool(lhs.is_Rational and rhs.is_Rational),
+                    _written_values(truth, read, point)))
     return None
+
+
+def written_quantities(expr: sp.Expr) -> list[sp.Expr]:
+    """The quantities an expression is written with, in order: weights, deltas, outputs,
+    targets, a written activation h(a_j) or its slope h'(a_j), a partial derivative; the
+    inside of a derivative is part of it, not a quantity of its own."""
+    found: list[sp.Expr] = []
+
+    def walk(e: sp.Basic) -> None:
+        if isinstance(e, (sp.Indexed, Partial, sp.Derivative, AppliedUndef)):
+            if e not in found:
+                found.append(e)
+            return
+        for a in e.args:
+            walk(a)
+    walk(expr)
+    return found
+
+
+def _written_values(truth: Truth, read: _Read, point: Point) -> tuple:
+    """Each written quantity of the refuted instance with its value at the point."""
+    atoms = list(dict.fromkeys(q for side in read.written for q in written_quantities(side)))
+    if len(atoms) > 24:  # a sum written out over a wide layer: the point says it all
+        return ()
+    try:
+        meanings = truth.meanings(atoms, read.frame)
+        # a variable of the network keeps the exact value it was given
+        return tuple((q, point.given[q] if q in point.given else
+                      _shown(point.evaluate(m, read.frame))) for q, m in zip(atoms, meanings))
+    except (ValueError, TypeError, ZeroDivisionError, NotImplementedError):
+        return ()
 
 
 def _differ(lhs: sp.Expr, rhs: sp.Expr) -> bool:

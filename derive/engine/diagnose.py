@@ -43,6 +43,7 @@ class Diagnosis:
     correct: sp.Eq | None = None
     convention: str = ""
     repaired: str = ""  # the user's own LaTeX with the mistake undone, proved
+    conditions: tuple[sp.Eq, ...] = ()  # what the right equation's proof needed
 
     @property
     def id(self) -> str | None:
@@ -146,28 +147,33 @@ def _jacobian(net: Network, num: sp.Indexed, den: sp.Indexed) -> Iterator[sp.Exp
         yield sp.KroneckerDelta(k, den.indices[0]) * net.out(ln - 1)[den.indices[1]]
 
 
-def equal(claim: Claim, lhs: sp.Expr, rhs: sp.Expr, net: Network, truth: Truth) -> bool:
+def equal(claim: Claim, lhs: sp.Expr, rhs: sp.Expr, net: Network,
+          truth: Truth) -> tuple[sp.Eq, ...] | None:
     """Whether two expressions are one quantity at every value of the claim's free
-    indices: one expression when written out, or proved equal by the engine."""
+    indices (one expression when written out, or proved equal by the engine): the
+    conditions the proof needed, or None where they are not proved equal."""
     cases = instances(Claim(claim.id, claim.layer, sp.Eq(lhs, rhs, evaluate=False),
                             claim.free), net)
     if all(sp.expand(l - r) == 0 for _, l, r in cases):
-        return True
+        return ()
     if any(absent(l - r, net) is not None for _, l, r in cases):
-        return False
+        return None
     domain, conditions = loss_domain(net)
     outcome = decide(net.graph, cases, conditions=conditions, domain=domain, truth=truth)
-    return outcome.verdict is Verdict.PROVED
+    return outcome.conditions if outcome.verdict is Verdict.PROVED else None
 
 
 def right_side(claim: Claim, net: Network, truth: Truth, *, notation: Notation,
-               fresh=None) -> sp.Expr | None:
-    """What the claim's left side equals, proved; None where the engine has no form of it."""
+               fresh=None) -> tuple[sp.Expr, tuple[sp.Eq, ...]] | None:
+    """What the claim's left side equals and the conditions that needed, proved; None
+    where the engine has no form of it."""
     fresh = fresh or _Letters(claim, notation, net.L)
     lhs = claim.equation.lhs
     for rhs in _candidates(lhs, net, fresh):
-        if absent(rhs, net) is None and equal(claim, lhs, rhs, net, truth):
-            return rhs
+        if absent(rhs, net) is None:
+            conditions = equal(claim, lhs, rhs, net, truth)
+            if conditions is not None:
+                return rhs, conditions
     return None
 
 
@@ -179,18 +185,19 @@ def diagnose(claim: Claim, net: Network, truth: Truth, *, notation: Notation) ->
         lhs, written = -lhs, -written
         claim = Claim(claim.id, claim.layer, sp.Eq(lhs, written, evaluate=False), claim.free)
     fresh = _Letters(claim, notation, net.L)
-    right = right_side(claim, net, truth, notation=notation, fresh=fresh)
-    if right is None:
+    found = right_side(claim, net, truth, notation=notation, fresh=fresh)
+    if found is None:
         return Diagnosis()
+    right, conditions = found
     layer = role_of((lhs.den if isinstance(lhs, Partial) else lhs).base)[1]
     this = (lhs.den if isinstance(lhs, Partial) else lhs).indices[0]
     context = Context(net, lhs, right, layer, this, fresh)
     correct = sp.Eq(lhs, right, evaluate=False)
     for mistake in MISTAKES:
         for variant in mistake.variants(context):
-            if variant != right and equal(claim, written, variant, net, truth):
-                return Diagnosis(mistake, correct)
-    return Diagnosis(None, correct)
+            if variant != right and equal(claim, written, variant, net, truth) is not None:
+                return Diagnosis(mistake, correct, conditions=conditions)
+    return Diagnosis(None, correct, conditions=conditions)
 
 
 def needs_targets_summing_to_one(claims, net: Network, truth: Truth) -> bool:

@@ -118,6 +118,9 @@ class Counterexample:
     lhs: sp.Expr
     rhs: sp.Expr
     exact: bool
+    # the values of the quantities the two sides are written with, there (w_kj, delta_k,
+    # h'(a_j)): what a reader needs to follow the refutation; `point` has everything
+    values: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -382,3 +382,17 @@ class Truth:
         if frame not in self._in:
             self._in[frame] = Meaning(InFrame(self.graph, frame))
         return [self._in[frame](e) for e in exprs]
+
+    def folded(self, expr: sp.Expr, frame: Frame) -> sp.Expr:
+        """An expression of the frame with each weighted input the frame computes written
+        as that unit's a_u again: h'(a_1), not h'(x_1 w_11 + x_2 w_12 + b_1)."""
+        if frame not in self._in:
+            return expr
+        at = self._in[frame].at
+        back = {}
+        for u in frame.inside - frame.free_a:
+            unit = self.graph.unit(u)
+            value = at.value(u, "a")
+            if value != unit.a and not value.is_Atom:
+                back[value] = unit.a
+        return expr.xreplace(back) if back else expr

@@ -120,11 +120,16 @@ def outcome_lines(result: CheckResult, reading: Reading, *,
         ce = counterexample_json(o.counterexample, n, net)
         at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
         out.append(Line(f"fails at {at}: left side {ce['lhs']}, right side {ce['rhs']}"))
-        point = [f"{k} = {v}" for k, v in ce["point"].items()]
-        if point_shown is not None and len(point) > point_shown:
-            point = point[:point_shown] + [f"and {len(point) - point_shown} more (all of them "
-                                           "with --json)"]
-        out.append(Line("where " + ", ".join(point), "dim"))
+        if ce["values"]:  # what the sides depend on as written; the whole point in JSON
+            out.append(Line("where " + ", ".join(f"{k} {v}" if v.startswith("≈") else f"{k} = {v}"
+                                                 for k, v in ce["values"].items())
+                            + " (the whole point with --json)", "dim"))
+        else:
+            point = [f"{k} = {v}" for k, v in ce["point"].items()]
+            if point_shown is not None and len(point) > point_shown:
+                point = point[:point_shown] + [f"and {len(point) - point_shown} more (all of "
+                                               "them with --json)"]
+            out.append(Line("where " + ", ".join(point), "dim"))
     out += [Line(e, "dim") for e in o.evidence]
     if o.residual is not None:
         out.append(Line("residual (numerator of left - right in normal form): "
@@ -139,10 +144,12 @@ def diagnosis_lines(result: CheckResult) -> list[str]:
     out = []
     if d.mistake is not None:
         out.append(f"mistake {d.mistake.id}: {d.mistake.explanation}")
+    proved = "proved" + (" if " + ", ".join(text(c, n, net) for c in d.conditions)
+                         if d.conditions else "")
     if d.repaired:
-        out.append(f"it should read {d.repaired}   (proved)")
+        out.append(f"it should read {d.repaired}   ({proved})")
     elif d.correct is not None:
-        out.append(f"it should read {text(n.express(d.correct), n, net)}   (proved)")
+        out.append(f"it should read {text(n.express(d.correct), n, net)}   ({proved})")
     if d.convention:
         out.append(d.convention)
     return out
@@ -155,7 +162,8 @@ def diagnosis_json(result: CheckResult) -> dict[str, Any] | None:
     return {"id": d.id, "message": d.mistake.explanation if d.mistake else None,
             "correct_latex": d.repaired or (latex(n.express(d.correct), n, net)
                                             if d.correct is not None else None),
-            "convention": d.convention or None}
+            "convention": d.convention or None,
+            "conditions": [latex(c, n, net) for c in d.conditions]}
 
 
 def check_json(result: CheckResult) -> dict[str, Any]:

@@ -45,12 +45,14 @@ def counterexample_json(ce: Counterexample, n: Notation, net: Network,
                         approx: str = "≈") -> dict[str, Any]:
     """The point where a claim fails, in the notation's symbols (text, or with `write`
     LaTeX): the index values, the point (a ReLU's side follows from its argument's sign,
-    so it is left out), both sides."""
+    so it is left out), both sides, and the values of the quantities the sides are written
+    with."""
     write = write or (lambda e: text(e, n, net))
     value = lambda v: shown(v, write, approx)
     return {"index": {write(i): v for i, v in ce.index},
             "point": {write(q): value(v) for q, v in ce.point if not isinstance(q, KinkSide)},
-            "lhs": value(ce.lhs), "rhs": value(ce.rhs), "exact": ce.exact}
+            "lhs": value(ce.lhs), "rhs": value(ce.rhs), "exact": ce.exact,
+            "values": {write(q): value(v) for q, v in ce.values}}
 
 
 def _decimal(r: sp.Rational) -> str | None:
