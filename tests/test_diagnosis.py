@@ -223,3 +223,23 @@ def test_the_plugin_asserts_a_mistake(pytester):
     result.stdout.fnmatch_lines(["*expected the mistake missing-activation-derivative, got "
                                  "opposite-sign*", "*unknown mistake 'typo'; accepted: "
                                  "missing-activation-derivative, *"])
+
+
+def test_the_diagnosis_appears_in_the_notebook_view_and_the_file_table(tmp_path):
+    from bpcheck.derive.commands.check import check_file
+    from bpcheck.derive.present.check import check_table
+    from bpcheck.derive.present.notebook import shown
+    from rich.console import Console
+    r, _ = _check("bishop", {}, r"\delta_j = \sum_k w_{kj}\delta_k")
+    view = shown(r)._repr_latex_()
+    assert r"\text{mistake: missing-activation-derivative}" in view
+    assert r"\delta_{j} = h'(a_{j})" in view and r"\text{(proved)}" in view
+    notes = tmp_path / "notes.tex"
+    notes.write_text("\\[ \\delta_j = \\sum_k w_{kj}\\delta_k \\]\n"
+                     "\\[ \\delta_j = h'(a_j)\\sum_k w_{kj}\\delta_k \\]\n")
+    rows = check_file(str(notes), notation=load_notation("bishop"), net=make_network())
+    console = Console(width=200, record=True)
+    console.print(check_table(rows))
+    out = console.export_text()
+    assert "mistake" in out.splitlines()[1] and "missing-activation-derivative" in out
+    assert [r.diagnosis.id for _, r in rows] == ["missing-activation-derivative", None]
