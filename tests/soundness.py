@@ -163,6 +163,7 @@ class Case:
     kind: str          # "engine" (a claim the engine derives, true or not), "catalogue", or a mutation
     latex: str
     index: tuple = ()  # the catalogue entry's --index pins
+    base: str = ""     # a mutation's unmutated equation
 
 
 def cases(networks=NETWORKS, notations=BUILTIN) -> Iterator[Case]:
@@ -179,7 +180,8 @@ def cases(networks=NETWORKS, notations=BUILTIN) -> Iterator[Case]:
                 eq = parse(text)
                 lhs, rhs = eq.sides
                 for kind, mutated in mutations(rhs, lhs):
-                    yield Case(name, kw, kind, f"{to_latex(lhs)} = {to_latex(mutated)}")
+                    yield Case(name, kw, kind, f"{to_latex(lhs)} = {to_latex(mutated)}",
+                               base=text)
 
 
 def catalogue_cases(networks=NETWORKS[:3]) -> Iterator[Case]:
@@ -194,7 +196,8 @@ def catalogue_cases(networks=NETWORKS[:3]) -> Iterator[Case]:
             (kind, f"{to_latex(lhs)} {eq.relations[0]} {to_latex(m)}") for kind, m in mutations(rhs, lhs)]
         for kw in networks:
             for kind, text in variants:
-                yield Case(entry.notation, kw, kind, text, tuple(entry.index.items()))
+                yield Case(entry.notation, kw, kind, text, tuple(entry.index.items()),
+                           base=entry.latex if kind != "catalogue" else "")
 
 
 def _notation(name: str):

@@ -56,6 +56,9 @@ TABLE = [
     ("sum-over-wrong-index", "nielsen", {},
      r"\delta^2_j = \sigma'(z^2_j)\sum_k w^3_{kj}\delta^3_j",
      r"\delta^2_j = \sigma'(z^2_j)\sum_k w^3_{kj}\delta^3_k", None),
+    ("sum-over-wrong-index", "goodfellow", {"hidden": "sigmoid"},
+     r"g_{i}^{(1)} = f'(a_{i}^{(1)}) \sum_{m} W_{ii}^{(2)} g_{m}^{(2)}",
+     r"g_{i}^{(1)} = f'(a_{i}^{(1)}) \sum_{m} W_{mi}^{(2)} g_{m}^{(2)}", None),
     ("sum-over-every-later-layer", "nielsen", {"layers": "2,3,3,2"},
      r"\delta^2_j = \sum_k \frac{\partial C}{\partial z^3_k}\frac{\partial z^3_k}{\partial z^2_j}"
      r" + \sum_k \frac{\partial C}{\partial z^4_k}\frac{\partial z^4_k}{\partial z^2_j}",

@@ -75,7 +75,9 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     found = _of_reading(refuted, net, n)
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
                                                      index=index, budget=budget)
-    convention = _convention(result, again)
+    # a named mistake that a convention undoes is looked up in that convention alone
+    keys = [k for k, m in CONVENTION_MISTAKES.items() if m == found.id] if found.mistake else None
+    convention = _convention(result, again, keys)
     if convention is not None:
         key, words, proved = convention
         mistake = found.mistake or BY_ID.get(CONVENTION_MISTAKES.get(key, ""))
@@ -103,10 +105,13 @@ def _proved(check) -> CheckResult | None:
     return result if result.verdict is Verdict.PROVED else None
 
 
-def _convention(result: CheckResult, again):
-    """(key, words, the proved result) for the first convention in which the claim is true."""
+def _convention(result: CheckResult, again, keys: list[str] | None = None):
+    """(key, words, the proved result) for the first convention (of `keys`, or any) in
+    which the claim is true."""
     n = result.notation
     for key, words, other in conventions(n):
+        if keys is not None and key not in keys:
+            continue
         proved = _proved(lambda: again(result.text, other))
         if proved is None:
             continue
@@ -158,8 +163,8 @@ def _networks(net: Network):
     tries += [dict(output=o) for o in ("identity", "sigmoid", "softmax")]
     tries += [dict(output=o, loss=l) for o, l in (("identity", "sse"), ("sigmoid", "bce"),
                                                  ("softmax", "ce"))]
-    if not net.hidden.abstract:
-        tries += [dict(hidden=h) for h in ("sigmoid", "tanh", "relu", "softplus", "identity")]
+    if not net.hidden.abstract:  # not identity: where h' = 1 every slope written holds
+        tries += [dict(hidden=h) for h in ("sigmoid", "tanh", "relu", "softplus")]
     tries += [dict(bias=not net.bias)]
     for change in tries:
         if all(kw[k] == v for k, v in change.items()):

@@ -1,7 +1,7 @@
 """What a refuted claim should have said, and which known mistake it is.
 
 For a claim about a quantity the engine knows (a delta, the gradient of a weight or bias, a
-partial derivative within a layer or into the next), `right_side` writes what the quantity
+partial derivative within a layer or into the next), `diagnose` writes what the quantity
 equals, in the claim's own index letters, and proves it. Each named mistake
 (engine/mistakes.py) changes that right side; the claim is matched against every variant,
 and a match is a proof that the claim is that variant (the two sides are one expression,
@@ -163,41 +163,31 @@ def equal(claim: Claim, lhs: sp.Expr, rhs: sp.Expr, net: Network,
     return outcome.conditions if outcome.verdict is Verdict.PROVED else None
 
 
-def right_side(claim: Claim, net: Network, truth: Truth, *, notation: Notation,
-               fresh=None) -> tuple[sp.Expr, tuple[sp.Eq, ...]] | None:
-    """What the claim's left side equals and the conditions that needed, proved; None
-    where the engine has no form of it."""
-    fresh = fresh or _Letters(claim, notation, net.L)
-    lhs = claim.equation.lhs
-    for rhs in _candidates(lhs, net, fresh):
-        if absent(rhs, net) is None:
-            conditions = equal(claim, lhs, rhs, net, truth)
-            if conditions is not None:
-                return rhs, conditions
-    return None
-
-
 def diagnose(claim: Claim, net: Network, truth: Truth, *, notation: Notation) -> Diagnosis:
     """The right side the claim should have and the named mistake it is, each proved; an
-    empty Diagnosis where the engine knows neither."""
+    empty Diagnosis where the engine knows neither. The right side shown is the most
+    specific form that holds (y - t where it does); the mistakes are looked for in every
+    form that holds, so a factor dropped from the general form is found too."""
     lhs, written = claim.equation.lhs, claim.equation.rhs
     if lhs.could_extract_minus_sign() and not lhs.is_Add:  # an update: -dE/dw = ... per eta
         lhs, written = -lhs, -written
         claim = Claim(claim.id, claim.layer, sp.Eq(lhs, written, evaluate=False), claim.free)
     fresh = _Letters(claim, notation, net.L)
-    found = right_side(claim, net, truth, notation=notation, fresh=fresh)
-    if found is None:
-        return Diagnosis()
-    right, conditions = found
-    layer = role_of((lhs.den if isinstance(lhs, Partial) else lhs).base)[1]
-    this = (lhs.den if isinstance(lhs, Partial) else lhs).indices[0]
-    context = Context(net, lhs, right, layer, this, fresh)
-    correct = sp.Eq(lhs, right, evaluate=False)
-    for mistake in MISTAKES:
-        for variant in mistake.variants(context):
-            if variant != right and equal(claim, written, variant, net, truth) is not None:
-                return Diagnosis(mistake, correct, conditions=conditions)
-    return Diagnosis(None, correct, conditions=conditions)
+    shown = None
+    for right in _candidates(lhs, net, fresh):
+        if absent(right, net) is not None:
+            continue
+        conditions = equal(claim, lhs, right, net, truth)
+        if conditions is None:
+            continue
+        shown = shown or (sp.Eq(lhs, right, evaluate=False), conditions)
+        node = (lhs.den if isinstance(lhs, Partial) else lhs)
+        context = Context(net, lhs, right, role_of(node.base)[1], node.indices[0], fresh)
+        for mistake in MISTAKES:
+            for variant in mistake.variants(context):
+                if variant != right and equal(claim, written, variant, net, truth) is not None:
+                    return Diagnosis(mistake, shown[0], conditions=shown[1])
+    return Diagnosis(None, shown[0], conditions=shown[1]) if shown else Diagnosis()
 
 
 def needs_targets_summing_to_one(claims, net: Network, truth: Truth) -> bool:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Iterator
 
-from .ast import Add, Equation, Neg, Node, Number, Paren, Symbol, Transformer, Transpose, Visitor
+from .ast import (Add, Equation, Neg, Node, Number, Paren, Sum, Symbol, Transformer, Transpose,
+                  Visitor)
 
 MAX_REPAIRS = 24  # repairs tried at most: each is a whole check
 
@@ -93,6 +94,40 @@ class _Rename(Transformer):
         return replace(s, sub=tuple(self.new if c == self.old else c for c in s.sub))
 
 
+class _IntoSum(Transformer):
+    """The n-th symbol inside a sum that carries `letter` gets the sum's own index there
+    instead: the summed letter written back where the unit's own was put."""
+
+    def __init__(self, letter: str, n: int):
+        self.letter, self.n, self.seen, self.done, self.sums = letter, n, 0, False, []
+
+    def visit_Sum(self, node):
+        self.sums.append(node.index)
+        out = self.generic_visit(node)
+        self.sums.pop()
+        return out
+
+    def visit_Symbol(self, node):
+        if self.done or not self.sums or self.letter not in node.sub:
+            return node
+        self.seen += 1
+        if self.seen != self.n + 1:
+            return node
+        self.done = True
+        i = node.sub.index(self.letter)
+        return replace(node, sub=node.sub[:i] + (self.sums[-1],) + node.sub[i + 1:])
+
+
+def _into_sums(eq: Equation, letters: list[str]) -> Iterator[Equation]:
+    for letter in letters:
+        for n in range(MAX_REPAIRS):
+            t = _IntoSum(letter, n)
+            sides = (eq.sides[0],) + tuple(t.visit(s) for s in eq.sides[1:])
+            if not t.done:
+                break
+            yield replace(eq, sides=sides)
+
+
 def repairs(eq: Equation, *, weight: str) -> Iterator[tuple[str, Equation]]:
     """(mistake id, the equation with that mistake undone at one place) for each place; the
     weight's symbol name (w, W, \\Theta) as the notation writes it."""
@@ -107,6 +142,8 @@ def repairs(eq: Equation, *, weight: str) -> Iterator[tuple[str, Equation]]:
     yield from (("swapped-weight-indices", r) for r in _everywhere(
         eq, lambda n: is_weight(n) and not n.sub, lambda n: Transpose(n)))
     yield ("opposite-sign", replace(eq, sides=(eq.sides[0], Neg(eq.sides[1]))))
+    yield from (("sum-over-wrong-index", r)
+                for r in _into_sums(eq, _letters(replace(eq, sides=eq.sides[:1]))))
     for by in (1, -1):
         yield from (("wrong-layer", r) for r in _everywhere(
             eq, lambda n: isinstance(n, Symbol) and n.sup is not None and n.name != "e",

@@ -18,7 +18,7 @@ def catalogue_table(rows) -> Table:
     t.add_column("network", overflow="fold", ratio=1)
     t.add_column("expected", no_wrap=True, min_width=9)
     t.add_column("now", no_wrap=True, min_width=9)
-    t.add_column("mistake", overflow="fold", ratio=1)
+    t.add_column("mistake", no_wrap=True)
     for r in rows:
         now = Text(r.verdict, style=STYLE.get(Verdict(r.verdict), "bold magenta")
                    if r.verdict in {v.value for v in Verdict} else "bold magenta")
