@@ -108,14 +108,16 @@ class _IntoSum(Transformer):
         return out
 
     def visit_Symbol(self, node):
-        if self.done or not self.sums or self.letter not in node.sub:
+        if self.done or not self.sums:
             return node
-        self.seen += 1
-        if self.seen != self.n + 1:
-            return node
-        self.done = True
-        i = node.sub.index(self.letter)
-        return replace(node, sub=node.sub[:i] + (self.sums[-1],) + node.sub[i + 1:])
+        for i, c in enumerate(node.sub):  # each place the letter stands, one at a time
+            if c != self.letter:
+                continue
+            self.seen += 1
+            if self.seen == self.n + 1:
+                self.done = True
+                return replace(node, sub=node.sub[:i] + (self.sums[-1],) + node.sub[i + 1:])
+        return node
 
 
 def _into_sums(eq: Equation, letters: list[str]) -> Iterator[Equation]:
