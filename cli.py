@@ -35,7 +35,7 @@ from .derive.model.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .derive.model.loss import LOSSES
 from .derive.model.notation import BUILTIN
 from .derive.present.catalogue import catalogue_table
-from .derive.present.check import check_json, check_table
+from .derive.present.check import checked_document, check_json, check_table
 from .derive.present.notebook import shown
 
 PROG = "bpcheck"
@@ -237,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--file", metavar="FILE",
                        help="check every equation of a file instead: one per line, or the "
                             "display math of a .tex file")
+    check.add_argument("--latex", metavar="OUT.tex", dest="latex_out",
+                       help="with --file: also write the checked file as a LaTeX article, each "
+                            "equation with its verdict and a wrong one's diagnosis")
+    check.add_argument("--force", action="store_true", help="replace OUT.tex if it exists")
     check.add_argument("--notation", required=True, metavar="NAME",
                        help=f"the notation the equation is written in: {', '.join(BUILTIN)} "
                             "or a path to a notation .toml file")
@@ -366,12 +370,20 @@ def _run_graph_report(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     if (args.latex is None) == (args.file is None):
         raise UsageError("give one equation, or --file with equations, not both")
+    if args.latex_out is not None and args.file is None:
+        raise UsageError("--latex writes a checked file: give --file FILE with it")
     net, notation, index = _network(args), load_notation(args.notation), _index(args.index)
     if args.latex is not None:
         result = check_text(args.latex, notation=notation, net=net, index=index, budget=args.budget)
         _show(shown(result), as_json=args.json)
         return result.status
+    if args.latex_out is not None:  # the target is checked before anything is computed
+        if not args.latex_out.endswith(".tex"):
+            raise UsageError(f"--latex {args.latex_out!r}: the file name must end in .tex")
+        check_target(args.latex_out, force=args.force)
     rows = check_file(args.file, notation=notation, net=net, index=index, budget=args.budget)
+    if args.latex_out is not None:
+        publish(args.latex_out, checked_document(args.file, rows), force=args.force)
     if args.json:
         print(json.dumps({"results": [
             {"input": line, "error": str(r)} if isinstance(r, BpcheckError) else check_json(r)

@@ -246,3 +246,22 @@ def test_the_diagnosis_appears_in_the_notebook_view_and_the_file_table(tmp_path)
     out = console.export_text()
     assert "mistake" in out.splitlines()[1] and "missing-activation-derivative" in out
     assert [r.diagnosis.id for _, r in rows] == ["missing-activation-derivative", None]
+
+
+def test_a_checked_file_is_exported_as_latex_with_each_diagnosis(tmp_path):
+    import shutil
+    import subprocess
+    notes, out = tmp_path / "notes.tex", tmp_path / "checked.tex"
+    notes.write_text("\\[ \\delta_j = \\sum_k w_{kj}\\delta_k \\]\n\\[ \\delta_k = y_k - t_k \\]\n")
+    run = lambda *a: subprocess.run([shutil.which("bpcheck"), "check", "--file", str(notes),
+                                     "--notation", "bishop", "--latex", str(out), *a],
+                                    capture_output=True, text=True)
+    first = run()
+    assert first.returncode == 1, first.stderr
+    tex = out.read_text()
+    assert r"\texttt{missing-activation-derivative}" in tex
+    assert r"it should read (proved): \[ \delta_{j} = h'(a_{j})" in tex
+    assert tex.count(r"\textbf{proved}") == 1 and tex.count(r"\textbf{refuted}") == 1
+    again = run()  # never overwritten without --force
+    assert again.returncode == 2 and "exists; use --force" in again.stderr
+    assert run("--force").returncode == 1

@@ -5,6 +5,7 @@ The same lines serve the terminal, a failed pytest assertion and JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import sympy as sp
@@ -18,6 +19,7 @@ from ..engine.proof import Verdict
 from ..errors import BpcheckError
 from ..model.network import UnitIndex, role_of
 from .printers import latex, summary, text
+from .tex import escape
 from .console import verdict_text
 from .values import counterexample_json
 
@@ -239,3 +241,31 @@ def check_table(rows) -> Table:
                       + f": left {ce['lhs']}, right {ce['rhs']}")
         t.add_row(line, verdict_text(r.verdict), detail, r.diagnosis.id or "")
     return t
+
+
+def checked_document(path: str, rows) -> str:
+    """A checked file as a LaTeX article: each equation as understood, its verdict, and a
+    refuted one's diagnosis, the right equation displayed. Prose is escaped; mathematics
+    is bpcheck's own rendering of what it read, never the user's text."""
+    out = [r"\section*{Equations of " + escape(Path(path).name) + " checked by bpcheck}",
+           r"\begin{enumerate}"]
+    for line, r in rows:
+        if isinstance(r, BpcheckError):
+            out.append(r"\item \textbf{error}: " + escape(str(r)))
+            continue
+        out.append(rf"\item \[ {r.understood} \] \textbf{{{r.verdict}}}"
+                   + (f" in {escape(r.notation.title)}" if r.notation.title else ""))
+        found = diagnosis_json(r)
+        if found is None:
+            continue
+        if found["id"]:
+            out.append(rf"\\ mistake \texttt{{{escape(found['id'])}}}: {escape(found['message'])}")
+        if found["correct_latex"]:
+            cond = (r" \quad \text{if } " + ", ".join(found["conditions"])) if found["conditions"] else ""
+            out.append(rf"\\ it should read (proved): \[ {found['correct_latex']}{cond} \]")
+        if found["convention"]:
+            out.append(r"\\ " + escape(found["convention"]))
+    out.append(r"\end{enumerate}")
+    return ("\\documentclass[11pt]{article}\n\\usepackage{amsmath}\n"
+            "\\setlength{\\parindent}{0pt}\n\\begin{document}\n" + "\n".join(out)
+            + "\n\\end{document}\n")
