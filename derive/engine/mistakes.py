@@ -209,6 +209,10 @@ MISTAKES: tuple[Mistake, ...] = (
             "the weighted input and the unit's output are written the other way round (as "
             "another book letters them)", _none),
     # found by repairing the written equation (latex/repairs.py), not by a variant here
+    Mistake("other-layout",
+            "the derivative by a matrix is written in the other layout: shaped like the "
+            "matrix's transpose (numerator layout), where this notation shapes it like the "
+            "matrix (denominator layout)", _none),
     Mistake("index-mismatch",
             "one index letter is written where another belongs: the two sides speak of "
             "different units", _none),

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Iterator
 
-from .ast import (Add, Equation, Neg, Node, Number, Paren, Sum, Symbol, Transformer, Transpose,
-                  Visitor)
+from .ast import (Add, Equation, Frac, Grad, Neg, Node, Number, Paren, Partial, Sum, Symbol,
+                  Transformer, Transpose, Visitor)
 
 MAX_REPAIRS = 24  # repairs tried at most: each is a whole check
 
@@ -130,6 +130,14 @@ def _into_sums(eq: Equation, letters: list[str]) -> Iterator[Equation]:
             yield replace(eq, sides=sides)
 
 
+def _by_matrix(side: Node, is_weight) -> bool:
+    """Whether a side is a derivative by a whole weight matrix (\\nabla_W J, dE/dW)."""
+    by = side.wrt if isinstance(side, Grad) else side.den if isinstance(side, Partial) else None
+    if isinstance(side, Frac) and isinstance(side.den, Partial):
+        by = side.den
+    return by is not None and is_weight(by) and not by.sub
+
+
 def repairs(eq: Equation, *, weight: str) -> Iterator[tuple[str, Equation]]:
     """(mistake id, the equation with that mistake undone at one place) for each place; the
     weight's symbol name (w, W, \\Theta) as the notation writes it."""
@@ -137,6 +145,8 @@ def repairs(eq: Equation, *, weight: str) -> Iterator[tuple[str, Equation]]:
         return
     is_weight = lambda n: isinstance(n, Symbol) and n.name == weight
     bare = lambda n: n.body if isinstance(n, Paren) else n
+    if _by_matrix(eq.sides[0], is_weight):  # a derivative by a matrix, in the other layout
+        yield ("other-layout", replace(eq, sides=(eq.sides[0], Transpose(eq.sides[1]))))
     yield from (("swapped-weight-indices", r) for r in _everywhere(
         eq, lambda n: is_weight(n) and len(n.sub) == 2, lambda n: replace(n, sub=n.sub[::-1])))
     yield from (("swapped-weight-indices", r) for r in _everywhere(
