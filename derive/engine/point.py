@@ -170,6 +170,8 @@ class Point:
             return self.slope[u] if f.func == slope_function(g.unit(u).own) else self.z[u]
 
         expr = expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in g.owners, own)
+        if not isinstance(expr, sp.Basic):  # the whole expression was one slope, given as an int
+            expr = sp.Integer(expr)
         sides: dict = {}
         for k in _kinks(expr):  # innermost first: a side is the sign of its argument
             v = k.of.xreplace({**values, **sides})
