@@ -71,7 +71,9 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     equation is proved (latex/repairs.py); a convention in which it is true; else another
     network on which it is."""
     net, n = result.net, result.notation
-    refuted = next(r for r in result.readings if r.outcome.verdict is Verdict.REFUTED)
+    refuted = next((r for r in result.readings if r.outcome.verdict is Verdict.REFUTED), None)
+    if refuted is None:  # ambiguous between proved and undecided: nothing to diagnose
+        return Diagnosis()
     found = _of_reading(refuted, net, n)
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
                                                      index=index, budget=budget)
