@@ -15,6 +15,7 @@ import time
 from typing import NoReturn, Sequence
 
 from rich.console import Console
+from rich.text import Text
 
 from .derive.commands.catalogue import check_catalogue
 from .derive.commands.check import check_file, check_text, worst_status
@@ -35,7 +36,7 @@ from .derive.model.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .derive.model.loss import LOSSES
 from .derive.model.notation import BUILTIN
 from .derive.present.catalogue import catalogue_table
-from .derive.present.check import checked_document, check_json, check_table
+from .derive.present.check import checked_document, check_json, check_table, first_wrong
 from .derive.present.notebook import shown
 
 PROG = "bpcheck"
@@ -385,11 +386,14 @@ def run_check(args: argparse.Namespace) -> int:
     if args.latex_out is not None:
         publish(args.latex_out, checked_document(args.file, rows), force=args.force)
     if args.json:
+        place = lambda eq: {"line": eq.line, "label": eq.label or None, "step": eq.step or None}
         print(json.dumps({"results": [
-            {"input": line, "error": str(r)} if isinstance(r, BpcheckError) else check_json(r)
-            for line, r in rows]}, indent=2, ensure_ascii=False))
+            {"input": eq.text, "error": str(r), **place(eq)} if isinstance(r, BpcheckError)
+            else {**check_json(r), **place(eq)} for eq, r in rows]}, indent=2, ensure_ascii=False))
     else:
         _print(check_table(rows))
+        if first_wrong(args.file, rows):
+            _print(Text(first_wrong(args.file, rows), style="bold"))
     return worst_status(rows)
 
 

@@ -24,7 +24,7 @@ from ..engine.mistakes import BY_ID, CONVENTION_MISTAKES
 from ..engine.proof import BudgetExceeded, Verdict, remaining, time_budget
 from ..engine.truth import Truth
 from ..errors import BpcheckError, UsageError
-from ..io.documents import equations_of
+from ..io.documents import Equation, equations_of
 from ..io.notation_file import load_notation
 from ..latex.binding import read
 from ..latex.grammar import parse, parse_expression
@@ -205,21 +205,22 @@ def _same(book: Notation, other: Notation, key: str) -> bool:
 
 def check_file(path: str, *, notation: Notation, net: Network,
                index: Mapping[str, str] | None = None,
-               budget: float | None = 30.0) -> list[tuple[str, CheckResult | BpcheckError]]:
-    """Every equation of a file, each with its result or the error that stopped it."""
-    rows: list[tuple[str, CheckResult | BpcheckError]] = []
-    for line in equations_of(path):
+               budget: float | None = 30.0) -> list[tuple[Equation, CheckResult | BpcheckError]]:
+    """Every equation of a file (each with its line and label, a chain step by step), each
+    with its result or the error that stopped it."""
+    rows: list[tuple[Equation, CheckResult | BpcheckError]] = []
+    for eq in equations_of(path):
         try:
-            rows.append((line, check_text(line, notation=notation, net=net, index=index,
-                                          budget=budget)))
+            rows.append((eq, check_text(eq.text, notation=notation, net=net, index=index,
+                                        budget=budget)))
         except BpcheckError as e:
-            rows.append((line, e))
+            rows.append((eq, e))
     if not rows:
         raise UsageError(f"{path!r} has no equations")
     return rows
 
 
-def worst_status(rows: list[tuple[str, CheckResult | BpcheckError]]) -> int:
+def worst_status(rows: list[tuple[Equation, CheckResult | BpcheckError]]) -> int:
     """The exit status of several equations: the worst one's (an error, then refuted,
     ambiguous, undecided, proved)."""
     statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]

@@ -36,7 +36,7 @@ from ..model.spec import Spec
 from .claims import Claim, instances
 from .derivation import Derivation
 from .expr import Partial
-from .proof import Verdict
+from .proof import BudgetExceeded, Verdict
 from .truth import Truth
 
 MAX_DIGITS = 50
@@ -119,6 +119,8 @@ def _proved(d: Derivation, id: str, layer: int) -> Claim:
     check = d.check(id, layer)
     if check.outcome.verdict is not Verdict.PROVED:
         o = check.outcome
+        if o.verdict is Verdict.UNDECIDED and "time budget" in o.note:
+            raise BudgetExceeded()  # the command is undecided for want of time, not refused
         why = f"{o.verdict}: {o.note}" if o.note else str(o.verdict)
         raise NotSupported(f"the engine did not prove {id} at layer {layer} ({why}); a worked "
                            "example computes from proved formulas only")

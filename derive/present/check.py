@@ -224,14 +224,17 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
 
 
 def check_table(rows) -> Table:
-    """Several checked equations: one row each, errors included."""
+    """Several checked equations: one row each, with the line it is on, errors included."""
     t = Table(box=box.SIMPLE, show_lines=False)
-    for col in ("equation", "verdict", "where it fails", "mistake"):
+    t.add_column("line", no_wrap=True, justify="right")
+    for col in ("equation", "verdict", "where it fails"):
         t.add_column(col, overflow="fold")
-    for line, r in rows:
-        line = line if len(line) <= 200 else line[:197] + "..."
+    t.add_column("mistake", no_wrap=True)
+    for eq, r in rows:
+        text = eq.text if len(eq.text) <= 200 else eq.text[:197] + "..."
+        where = eq.where.removeprefix("line ") or "-"
         if isinstance(r, BpcheckError):
-            t.add_row(line, Text("error", style="bold magenta"), str(r), "")
+            t.add_row(where, text, Text("error", style="bold magenta"), str(r), "")
             continue
         d = r.deciding.outcome
         detail = ""
@@ -239,8 +242,17 @@ def check_table(rows) -> Table:
             ce = counterexample_json(d.counterexample, r.notation, r.net)
             detail = (", ".join(f"{k} = {v}" for k, v in ce["index"].items())
                       + f": left {ce['lhs']}, right {ce['rhs']}")
-        t.add_row(line, verdict_text(r.verdict), detail, r.diagnosis.id or "")
+        t.add_row(where, text, verdict_text(r.verdict), detail, r.diagnosis.id or "")
     return t
+
+
+def first_wrong(path: str, rows) -> str:
+    """Where the first refuted equation (or step of a chain) of a file is, in words."""
+    for eq, r in rows:
+        if not isinstance(r, BpcheckError) and r.verdict is Verdict.REFUTED:
+            return (f"first wrong: {Path(path).name} {eq.where or ''}".rstrip()
+                    + (f": {r.diagnosis.id}" if r.diagnosis.id else ""))
+    return ""
 
 
 def checked_document(path: str, rows) -> str:
@@ -249,11 +261,12 @@ def checked_document(path: str, rows) -> str:
     is bpcheck's own rendering of what it read, never the user's text."""
     out = [r"\section*{Equations of " + escape(Path(path).name) + " checked by bpcheck}",
            r"\begin{enumerate}"]
-    for line, r in rows:
+    for eq, r in rows:
+        where = escape(eq.where) + ": " if eq.where else ""
         if isinstance(r, BpcheckError):
-            out.append(r"\item \textbf{error}: " + escape(str(r)))
+            out.append(r"\item " + where + r"\textbf{error}: " + escape(str(r)))
             continue
-        out.append(rf"\item \[ {r.understood} \] \textbf{{{r.verdict}}}"
+        out.append(rf"\item {where}\[ {r.understood} \] \textbf{{{r.verdict}}}"
                    + (f" in {escape(r.notation.title)}" if r.notation.title else ""))
         found = diagnosis_json(r)
         if found is None:
