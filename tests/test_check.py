@@ -60,6 +60,10 @@ def test_the_catalogue_covers_every_source_and_the_wrong_seed_claims():
     (r"\frac{\partial a_k}{\partial a_j} = I_{kj}", "bishop", {}, "refuted"),
     # it is w_kj h'(a_j)
     (r"\frac{\partial a_k}{\partial a_j} = w_{kj} h'(a_j)", "bishop", {}, "proved"),
+    # a total derivative as many books write it, d for \partial: along every path
+    (r"\frac{dE_n}{da_j} = \delta_j", "bishop", {}, "proved"),
+    (r"\frac{d a_k}{d a_j} = w_{kj} h'(a_j)", "bishop", {}, "proved"),
+    (r"\frac{d z^4_k}{d z^2_j} = w^4_{kj}", "nielsen", {"layers": (2, 3, 3, 2)}, "refuted"),
     (r"\delta_q = g'(a_q) \sum_k \delta_k w_{kq}", "eglen", {"bias": False}, "refuted"),
     (r"\delta_k = y_k - t_k", "eglen", {"bias": False}, "refuted"),  # Eglen's delta has the other sign
     (r"\delta_k = t_k - y_k", "eglen", {"bias": False}, "proved"),

@@ -142,8 +142,9 @@ SEEDS = [
                     sm("s", mul(d(S("f"), S("r", "s")), d(S("r", "s"), S("q", "m"))))),
                  id="seed-chain-rule-operator-form"),
     pytest.param(r"\frac{df}{dt} = \sum^N_{k=1} \frac{\partial f}{\partial x_k} \frac{d x_k}{d t}",
-                 eq(Frac(mul(S("d"), S("f")), mul(S("d"), S("t"))), "=",
-                    sm("k", mul(d(S("f"), S("x", "k")), Frac(mul(S("d"), S("x", "k")), mul(S("d"), S("t")))),
+                 # d on both sides is a total derivative: along every path
+                 eq(Partial(S("f"), S("t"), total=True), "=",
+                    sm("k", mul(d(S("f"), S("x", "k")), Partial(S("x", "k"), S("t"), total=True)),
                        lower=N("1"), upper=S("N"))),
                  id="seed-total-derivative"),
     pytest.param(r"E_n = \frac{1}{2} \sum_k (y_{nk} - t_{nk} )^2 = \frac{1}{2} \|y_n - t_n \|^2",

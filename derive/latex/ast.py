@@ -74,9 +74,11 @@ class Frac:
 
 @dataclass(frozen=True)
 class Partial:
-    """dX/dY, written with \\partial on both sides."""
+    """dX/dY, written with \\partial on both sides; `total` where written with a plain d
+    (\\frac{dE_n}{da_j}): along every path from Y to X."""
     num: Node
     den: Node
+    total: bool = False
 
 
 @dataclass(frozen=True)

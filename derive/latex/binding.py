@@ -21,7 +21,7 @@ from typing import Mapping, NamedTuple
 import sympy as sp
 
 from ..engine.claims import Claim
-from ..engine.expr import Partial
+from ..engine.expr import Partial, Total
 from ..errors import NotSupported, UsageError
 from ..model.network import Network, UnitIndex, role_of
 from ..model.notation import Notation
@@ -211,7 +211,7 @@ class Builder(Visitor):
         return base ** exponent
 
     def visit_Partial(self, x):
-        return Partial(self.visit(x.num), self.visit(x.den))
+        return (Total if x.total else Partial)(self.visit(x.num), self.visit(x.den))
 
     def visit_Sum(self, x):
         layer = self.a[x.index]

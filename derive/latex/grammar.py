@@ -180,7 +180,19 @@ def _ratio(num, den):
     num, den = _bare(num), _bare(den)
     if isinstance(num, Differential) and isinstance(den, Differential):
         return Partial(num.body, den.body)
+    if _after_d(num) is not None and _after_d(den) is not None:  # dE_n/da_j, a total derivative
+        return Partial(_after_d(num), _after_d(den), total=True)
     return Frac(num, den)
+
+
+def _after_d(node):
+    """X of a product d X (a plain d, or \\mathrm{d}, then one factor), else None."""
+    if isinstance(node, Mul) and len(node.factors) == 2:
+        d, x = node.factors
+        if isinstance(d, Symbol) and d.name in ("d", r"\mathrm{d}") and not d.sub \
+                and d.sup is None and not d.primes:
+            return x
+    return None
 
 
 def _index_text(node) -> str:

@@ -96,8 +96,9 @@ def _tex(n) -> str:
             return r" \odot ".join(_in(f, _PRODUCT) for f in factors)
         case Frac(num, den):
             return r"\frac{%s}{%s}" % (_tex(num), _tex(den))
-        case Partial(num, den):
-            return r"\frac{\partial %s}{\partial %s}" % (_in(num, _UNIT), _in(den, _UNIT))
+        case Partial(num, den, total):
+            d = "d" if total else r"\partial "
+            return r"\frac{%s%s}{%s%s}" % (d, _in(num, _UNIT), d, _in(den, _UNIT))
         case Differential(body):
             return r"\partial " + _in(body, _UNIT)
         case Sum(index=i, lower=lo, upper=up, index_set=within, body=body):
