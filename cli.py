@@ -242,9 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --file: also write the checked file as a LaTeX article, each "
                             "equation with its verdict and a wrong one's diagnosis")
     check.add_argument("--force", action="store_true", help="replace OUT.tex if it exists")
-    check.add_argument("--notation", required=True, metavar="NAME",
+    check.add_argument("--notation", metavar="NAME",
                        help=f"the notation the equation is written in: {', '.join(BUILTIN)} "
-                            "or a path to a notation .toml file")
+                            "or a path to a notation .toml file (with --file, a "
+                            "'%% bpcheck: notation=NAME' line of the file may give it)")
     _index_option(check)
     _network_options(check)
     _budget_option(check)
@@ -373,7 +374,10 @@ def run_check(args: argparse.Namespace) -> int:
         raise UsageError("give one equation, or --file with equations, not both")
     if args.latex_out is not None and args.file is None:
         raise UsageError("--latex writes a checked file: give --file FILE with it")
-    net, notation, index = _network(args), load_notation(args.notation), _index(args.index)
+    if args.notation is None and args.file is None:
+        raise UsageError(f"give --notation: {', '.join(BUILTIN)} or a notation file")
+    net, index = _network(args), _index(args.index)
+    notation = load_notation(args.notation) if args.notation is not None else None
     if args.latex is not None:
         result = check_text(args.latex, notation=notation, net=net, index=index, budget=args.budget)
         _show(shown(result), as_json=args.json)
@@ -386,10 +390,12 @@ def run_check(args: argparse.Namespace) -> int:
     if args.latex_out is not None:
         publish(args.latex_out, checked_document(args.file, rows), force=args.force)
     if args.json:
-        place = lambda eq: {"line": eq.line, "label": eq.label or None, "step": eq.step or None}
+        place = lambda eq, r: {"line": eq.line, "label": eq.label or None, "step": eq.step or None,
+                               "expected": dict(eq.expect) or None, "as_expected": eq.holds(r)}
         print(json.dumps({"results": [
-            {"input": eq.text, "error": str(r), **place(eq)} if isinstance(r, BpcheckError)
-            else {**check_json(r), **place(eq)} for eq, r in rows]}, indent=2, ensure_ascii=False))
+            {"input": eq.text, "verdict": "skipped", **place(eq, r)} if r is None else
+            {"input": eq.text, "error": str(r), **place(eq, r)} if isinstance(r, BpcheckError)
+            else {**check_json(r), **place(eq, r)} for eq, r in rows]}, indent=2, ensure_ascii=False))
     else:
         _print(check_table(rows))
         if first_wrong(args.file, rows):

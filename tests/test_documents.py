@@ -65,3 +65,49 @@ def test_the_command_names_the_first_wrong_step_with_its_file_line_and_label():
     results = json.loads(run("--json").stdout)["results"]
     assert [(r["line"], r["label"], r["step"]) for r in results][2:5] == [
         (8, "chain", 1), (9, "chain", 2), (11, "chain", 3)]
+
+
+def test_a_file_carries_its_notation_network_and_expectations():
+    """`% bpcheck:` lines: the notation and network for the rest of the file, what the
+    next display is expected to be (a mistake shown on purpose), or that it is skipped."""
+    rows = check_file(str(DOCS / "lecture.tex"), notation=None, net=make_network())
+    got = [(eq.line, None if r is None else str(r.verdict), eq.holds(r)) for eq, r in rows]
+    assert got == [(4, "proved", None), (8, "refuted", True), (10, None, None),
+                   (12, "proved", None), (14, "refuted", True)]
+    assert rows[0][1].net.hidden.name == "sigmoid" and rows[3][1].net.output.name == "softmax"
+    assert rows[3][1].deciding.outcome.conditions  # softmax + ce: if the targets sum to 1
+    from bpcheck.derive.commands.check import worst_status
+    assert worst_status(rows) == 0  # every expectation holds
+
+
+def test_an_expectation_that_does_not_hold_fails_the_run(tmp_path):
+    from bpcheck.derive.commands.check import worst_status
+    tex = tmp_path / "n.tex"
+    tex.write_text("% bpcheck: notation=bishop\n% bpcheck: expect=refuted\n"
+                   "\\[ \\delta_k = y_k - t_k \\]\n")
+    rows = check_file(str(tex), notation=None, net=make_network())
+    assert rows[0][0].holds(rows[0][1]) is False and worst_status(rows) == 1
+
+
+@pytest.mark.parametrize("line,message", [
+    ("% bpcheck: colour=red", "'colour=red': write KEY=VALUE with a key of notation"),
+    ("% bpcheck: expect=maybe", "expect='maybe'; accepted: proved, refuted"),
+    ("% bpcheck: bias=yes", "bias='yes'; accepted: true, false"),
+])
+def test_a_bad_setting_is_one_line_naming_it(tmp_path, line, message):
+    from bpcheck.derive.errors import UsageError
+    tex = tmp_path / "n.tex"
+    tex.write_text(f"x\n{line}\n\\[ a = b \\]\n")
+    with pytest.raises(UsageError, match="line 2: "):
+        equations_of(str(tex))
+    try:
+        equations_of(str(tex))
+    except UsageError as e:
+        assert message in str(e)
+
+
+def test_without_a_notation_anywhere_each_equation_says_so(tmp_path):
+    tex = tmp_path / "n.tex"
+    tex.write_text("\\[ \\delta_k = y_k - t_k \\]\n")
+    rows = check_file(str(tex), notation=None, net=make_network())
+    assert "no notation: give --notation" in str(rows[0][1])

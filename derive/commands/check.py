@@ -33,6 +33,7 @@ from ..latex.tex import to_latex
 from ..model.network import Network, make_network
 from ..model.notation import BUILTIN, Notation, conventions
 from ..present.printers import text as written_as
+from .network import network_from
 
 DIAGNOSIS_SECONDS = 20.0  # at most, and never more than half of what the budget has left
 
@@ -203,15 +204,26 @@ def _same(book: Notation, other: Notation, key: str) -> bool:
     return getattr(book, key) == getattr(other, key)
 
 
-def check_file(path: str, *, notation: Notation, net: Network,
+def check_file(path: str, *, notation: Notation | None, net: Network,
                index: Mapping[str, str] | None = None,
-               budget: float | None = 30.0) -> list[tuple[Equation, CheckResult | BpcheckError]]:
+               budget: float | None = 30.0) -> list[tuple[Equation, CheckResult | BpcheckError | None]]:
     """Every equation of a file (each with its line and label, a chain step by step), each
-    with its result or the error that stopped it."""
-    rows: list[tuple[Equation, CheckResult | BpcheckError]] = []
+    with its result, the error that stopped it, or None where the file skips it; the
+    file's `% bpcheck:` settings override the notation and network given."""
+    rows: list[tuple[Equation, CheckResult | BpcheckError | None]] = []
+    built: dict[tuple, tuple[Notation | None, Network]] = {}
     for eq in equations_of(path):
+        if dict(eq.expect).get("skip"):
+            rows.append((eq, None))
+            continue
         try:
-            rows.append((eq, check_text(eq.text, notation=notation, net=net, index=index,
+            if eq.settings not in built:
+                built[eq.settings] = _configured(dict(eq.settings), notation, net)
+            n, on = built[eq.settings]
+            if n is None:
+                raise UsageError("no notation: give --notation, or write "
+                                 "'% bpcheck: notation=NAME' in the file")
+            rows.append((eq, check_text(eq.text, notation=n, net=on, index=index,
                                         budget=budget)))
         except BpcheckError as e:
             rows.append((eq, e))
@@ -220,8 +232,28 @@ def check_file(path: str, *, notation: Notation, net: Network,
     return rows
 
 
-def worst_status(rows: list[tuple[Equation, CheckResult | BpcheckError]]) -> int:
+def _configured(settings: dict[str, str], notation: Notation | None,
+                net: Network) -> tuple[Notation | None, Network]:
+    """The notation and network a file's settings ask for, the command's where it is silent."""
+    n = load_notation(settings["notation"]) if "notation" in settings else notation
+    if not set(settings) - {"notation"}:
+        return n, net
+    return n, network_from(
+        layers=settings.get("layers", net.widths), hidden=settings.get("hidden", net.hidden.name),
+        output=settings.get("output", net.output.name), loss=settings.get("loss", net.loss.name),
+        bias=settings["bias"] == "true" if "bias" in settings else net.bias)
+
+
+def worst_status(rows) -> int:
     """The exit status of several equations: the worst one's (an error, then refuted,
-    ambiguous, undecided, proved)."""
-    statuses = [2 if isinstance(r, BpcheckError) else r.status for _, r in rows]
-    return min(statuses, key=WORST_STATUS_FIRST.index)
+    ambiguous, undecided, proved); an equation the file expects a verdict of counts as
+    proved where the expectation holds and as refuted where it does not; a skipped one
+    does not count."""
+    statuses = []
+    for eq, r in rows:
+        holds = eq.holds(r)
+        if holds is not None:
+            statuses.append(0 if holds else 1)
+        elif r is not None:
+            statuses.append(2 if isinstance(r, BpcheckError) else r.status)
+    return min(statuses or [0], key=WORST_STATUS_FIRST.index)

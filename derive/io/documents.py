@@ -6,13 +6,17 @@ environment (starred or not). A row of an align, eqnarray or gather is an equati
 own; a multline is one equation over several lines. An aligned chain (x &= y \\\\ &= z) is
 checked step by step: each row against the chain's first side, so a wrong step is named
 with its line and the steps after it are still checked against what the chain is about.
+A `% bpcheck:` comment line sets the notation and the network for the rest of the file,
+and what the next display is expected to be (`expect=refuted mistake=opposite-sign`, for
+an equation wrong on purpose) or that it is skipped.
 """
 from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ..errors import UsageError
 from .files import read_text
 
 MAX_BYTES = 640 * 1024
@@ -25,15 +29,39 @@ _DISPLAYS = ((r"\[", r"\]"), ("$$", "$$")) + tuple(
 _LABEL = re.compile(r"\\label\s*\{([^{}]{0,200})\}")  # no nesting, bounded: linear
 
 
+# a comment line that sets how the file is checked: `% bpcheck: notation=nielsen hidden=sigmoid`
+# for the rest of the file; `expect=refuted mistake=...` and `skip` for the next display
+DIRECTIVE = "% bpcheck:"
+SETTINGS = ("notation", "layers", "hidden", "output", "loss", "bias")
+ONCE = ("expect", "mistake", "skip")
+_EXPECTED = ("proved", "refuted", "undecided", "ambiguous")
+
+
 @dataclass(frozen=True)
 class Equation:
-    """One equation of a file to check: its text, the line it starts on, its label, and
-    for a step of a chain which step it is (1 for the first)."""
+    """One equation of a file to check: its text, the line it starts on, its label, for a
+    step of a chain which step it is (1 for the first), the file's settings in force
+    there, and what the file expects of it."""
 
     text: str
     line: int = 0
     label: str = ""
     step: int = 0
+    settings: tuple[tuple[str, str], ...] = ()
+    expect: tuple[tuple[str, str], ...] = ()
+
+    def holds(self, result) -> bool | None:
+        """Whether what the file expects of this equation holds of a check's result (its
+        verdict, and the mistake of one wrong on purpose), or None where it expects
+        nothing; an error or a skip never holds."""
+        want = dict(self.expect)
+        if "expect" not in want and "mistake" not in want:
+            return None
+        verdict = getattr(result, "verdict", None)
+        if verdict is None:
+            return False
+        return str(verdict) == want.get("expect", "refuted") and (
+            "mistake" not in want or result.diagnosis.id == want["mistake"])
 
     @property
     def where(self) -> str:
@@ -113,13 +141,56 @@ def _rows(inside: str, opener: str, offset: int, line_of) -> list[Equation]:
     return rows
 
 
+def directives(text: str) -> list[tuple[int, int, dict[str, str]]]:
+    """(offset, line, settings) of each `% bpcheck:` comment line, checked: a key it does
+    not know, or a value out of its kind, is an error naming the line.
+
+    >>> directives("x\\n% bpcheck: notation=nielsen hidden=sigmoid\\n")
+    [(2, 2, {'notation': 'nielsen', 'hidden': 'sigmoid'})]
+    """
+    out, at = [], 0
+    for n, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped.startswith(DIRECTIVE):
+            out.append((at, n, _settings(stripped[len(DIRECTIVE):], n)))
+        at += len(line) + 1
+    return out
+
+
+def _settings(words: str, line: int) -> dict[str, str]:
+    out = {}
+    for word in words.split():
+        key, sep, value = word.partition("=")
+        if key == "skip" and not sep:
+            out["skip"] = "yes"
+            continue
+        if key not in SETTINGS + ONCE or not sep or not value:
+            raise UsageError(f"line {line}: {DIRECTIVE} {word!r}: write KEY=VALUE with a key of "
+                             f"{', '.join(SETTINGS + ONCE[:2])}, or skip")
+        if key == "expect" and value not in _EXPECTED:
+            raise UsageError(f"line {line}: expect={value!r}; accepted: {', '.join(_EXPECTED)}")
+        if key == "bias" and value not in ("true", "false"):
+            raise UsageError(f"line {line}: bias={value!r}; accepted: true, false")
+        out[key] = value
+    return out
+
+
 def equations_of(path: str) -> list[Equation]:
-    """Every equation of a file, in order."""
+    """Every equation of a file, in order, each with the settings in force there."""
     text = read_text(path, what="equations", most=MAX_BYTES)
     if not path.endswith(".tex"):
         return [Equation(line.strip(), n) for n, line in enumerate(text.splitlines(), start=1)
                 if line.strip() and not line.lstrip().startswith(("#", "%"))]
     breaks = [i for i, ch in enumerate(text) if ch == "\n"]
     line_of = lambda at: bisect.bisect_left(breaks, at) + 1  # linear set-up, log per row
-    return [eq for offset, opener, inside in displays(text)
-            for eq in _rows(inside, opener, offset, line_of)]
+    marks, used, settings, out = directives(text), 0, {}, []
+    for offset, opener, inside in displays(text):
+        once: dict[str, str] = {}
+        while used < len(marks) and marks[used][0] < offset:
+            given = marks[used][2]
+            settings.update({k: v for k, v in given.items() if k in SETTINGS})
+            once = {k: v for k, v in given.items() if k in ONCE} or once
+            used += 1
+        for eq in _rows(inside, opener, offset, line_of):
+            out.append(replace(eq, settings=tuple(settings.items()), expect=tuple(once.items())))
+    return out

@@ -233,6 +233,9 @@ def check_table(rows) -> Table:
     for eq, r in rows:
         text = eq.text if len(eq.text) <= 200 else eq.text[:197] + "..."
         where = eq.where.removeprefix("line ") or "-"
+        if r is None:
+            t.add_row(where, text, Text("skipped", style="dim"), "", "")
+            continue
         if isinstance(r, BpcheckError):
             t.add_row(where, text, Text("error", style="bold magenta"), str(r), "")
             continue
@@ -242,14 +245,23 @@ def check_table(rows) -> Table:
             ce = counterexample_json(d.counterexample, r.notation, r.net)
             detail = (", ".join(f"{k} = {v}" for k, v in ce["index"].items())
                       + f": left {ce['lhs']}, right {ce['rhs']}")
-        t.add_row(where, text, verdict_text(r.verdict), detail, r.diagnosis.id or "")
+        verdict = verdict_text(r.verdict)
+        holds = eq.holds(r)
+        if holds is not None:  # a file that shows a mistake on purpose expects it
+            want = dict(eq.expect)
+            verdict.append(" as expected" if holds else
+                           f"  EXPECTED {want.get('expect', 'refuted')} "
+                           f"{want.get('mistake', '')}".rstrip(), style="bold" if holds else "bold red")
+        t.add_row(where, text, verdict, detail, r.diagnosis.id or "")
     return t
 
 
 def first_wrong(path: str, rows) -> str:
-    """Where the first refuted equation (or step of a chain) of a file is, in words."""
+    """Where the first wrong equation (or step of a chain) of a file is, in words: refuted
+    where the file expects nothing, or not what the file expects."""
     for eq, r in rows:
-        if not isinstance(r, BpcheckError) and r.verdict is Verdict.REFUTED:
+        if eq.holds(r) is False or (eq.holds(r) is None and isinstance(r, CheckResult)
+                                    and r.verdict is Verdict.REFUTED):
             return (f"first wrong: {Path(path).name} {eq.where or ''}".rstrip()
                     + (f": {r.diagnosis.id}" if r.diagnosis.id else ""))
     return ""
@@ -263,6 +275,9 @@ def checked_document(path: str, rows) -> str:
            r"\begin{enumerate}"]
     for eq, r in rows:
         where = escape(eq.where) + ": " if eq.where else ""
+        if r is None:
+            out.append(r"\item " + where + "skipped")
+            continue
         if isinstance(r, BpcheckError):
             out.append(r"\item " + where + r"\textbf{error}: " + escape(str(r)))
             continue
