@@ -111,3 +111,42 @@ def test_without_a_notation_anywhere_each_equation_says_so(tmp_path):
     tex.write_text("\\[ \\delta_k = y_k - t_k \\]\n")
     rows = check_file(str(tex), notation=None, net=make_network())
     assert "no notation: give --notation" in str(rows[0][1])
+
+
+def test_markdown_gives_dollar_bracket_and_myst_math_with_its_settings():
+    rows = check_file(str(DOCS / "notes.md"), notation=None, net=make_network())
+    got = [(eq.line, eq.label, str(r.verdict), r.diagnosis.id) for eq, r in rows]
+    assert got == [(6, "", "proved", None), (11, "wrong", "refuted", "missing-activation-derivative"),
+                   (14, "", "proved", None)]
+    assert rows[0][1].net.hidden.name == "tanh"  # from <!-- bpcheck: ... -->
+
+
+def test_a_notebook_gives_its_markdown_cells_placed_by_cell_and_line():
+    rows = check_file(str(DOCS / "notebook.ipynb"), notation=None, net=make_network())
+    assert [(eq.where, str(r.verdict)) for eq, r in rows] == [
+        ("cell 1, line 3", "proved"), ("cell 3, line 3", "refuted")]
+    assert rows[1][1].notation.name == "nielsen"  # a setting of cell 1 holds in cell 3
+
+
+@pytest.mark.parametrize("content", ["[[[[", "{\"cells\": 3}", "\"text\"", "[" * 5000])
+def test_a_broken_notebook_is_one_line(tmp_path, content):
+    from bpcheck.derive.errors import UsageError
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(content)
+    try:
+        eqs = equations_of(str(nb))
+    except UsageError as e:
+        assert "is not a Jupyter notebook" in str(e)
+    else:
+        assert eqs == []
+
+
+def test_a_users_text_is_never_read_as_rich_markup(tmp_path):
+    from rich.console import Console
+    from bpcheck.derive.present.check import check_table
+    tex = tmp_path / "n.tex"
+    tex.write_text("\\[ \\delta_k = y_k - t_k \\text{[red]:smile:} \\]\n")
+    rows = check_file(str(tex), notation=load_notation("bishop"), net=make_network())
+    console = Console(width=200, record=True)
+    console.print(check_table(rows))
+    assert "[red]:smile:" in console.export_text()

@@ -13,6 +13,7 @@ an equation wrong on purpose) or that it is skipped.
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, replace
 
@@ -32,6 +33,7 @@ _LABEL = re.compile(r"\\label\s*\{([^{}]{0,200})\}")  # no nesting, bounded: lin
 # a comment line that sets how the file is checked: `% bpcheck: notation=nielsen hidden=sigmoid`
 # for the rest of the file; `expect=refuted mistake=...` and `skip` for the next display
 DIRECTIVE = "% bpcheck:"
+HTML_DIRECTIVE = "<!-- bpcheck:"  # the same in Markdown and notebooks
 SETTINGS = ("notation", "layers", "hidden", "output", "loss", "bias")
 ONCE = ("expect", "mistake", "skip")
 _EXPECTED = ("proved", "refuted", "undecided", "ambiguous")
@@ -49,6 +51,7 @@ class Equation:
     step: int = 0
     settings: tuple[tuple[str, str], ...] = ()
     expect: tuple[tuple[str, str], ...] = ()
+    cell: int = 0  # a notebook's cell, counted from 1
 
     def holds(self, result) -> bool | None:
         """Whether what the file expects of this equation holds of a check's result (its
@@ -67,20 +70,21 @@ class Equation:
     def where(self) -> str:
         """line 12 (eq:bp2), step 3"""
         out = f"line {self.line}" if self.line else ""
+        out = f"cell {self.cell}, {out}" if self.cell else out
         out += f" ({self.label})" if self.label else ""
         return out + (f", step {self.step}" if self.step else "")
 
 
-def displays(text: str) -> list[tuple[int, str, str]]:
+def displays(text: str, kinds=_DISPLAYS) -> list[tuple[int, str, str]]:
     r"""(offset, opener, inside) of each display of a LaTeX text, in order.
 
     >>> [(o, inside) for _, o, inside in displays(r"a \[ x = 1 \] b $$y = 2$$")]
     [('\\[', ' x = 1 '), ('$$', 'y = 2')]
     """
     out, i = [], 0
-    nxt = {o: text.find(o) for o, _ in _DISPLAYS}  # each opener's next place, kept current
+    nxt = {o: text.find(o) for o, _ in kinds}  # each opener's next place, kept current
     while True:
-        found = [(at, o, c) for o, c in _DISPLAYS if (at := nxt[o]) >= 0]
+        found = [(at, o, c) for o, c in kinds if (at := nxt[o]) >= 0]
         if not found:
             return out
         at, opener, closer = min(found)
@@ -90,7 +94,7 @@ def displays(text: str) -> list[tuple[int, str, str]]:
             return out
         out.append((start, opener, text[start:end]))
         i = end + len(closer)
-        for o, _ in _DISPLAYS:
+        for o, _ in kinds:
             if 0 <= nxt[o] < i:
                 nxt[o] = text.find(o, i)
 
@@ -153,6 +157,8 @@ def directives(text: str) -> list[tuple[int, int, dict[str, str]]]:
         stripped = line.strip()
         if stripped.startswith(DIRECTIVE):
             out.append((at, n, _settings(stripped[len(DIRECTIVE):], n)))
+        elif stripped.startswith(HTML_DIRECTIVE) and stripped.endswith("-->"):  # Markdown
+            out.append((at, n, _settings(stripped[len(HTML_DIRECTIVE):-3], n)))
         at += len(line) + 1
     return out
 
@@ -175,22 +181,79 @@ def _settings(words: str, line: int) -> dict[str, str]:
     return out
 
 
+MARKDOWN = (".md", ".markdown", ".qmd", ".myst")
+# Markdown's display math: $$ $$ and \[ \] (Quarto, Jupyter), MyST's {math} directive
+_MARKDOWN_DISPLAYS = ((r"\[", r"\]"), ("$$", "$$"), ("```{math}", "```"))
+
+
 def equations_of(path: str) -> list[Equation]:
-    """Every equation of a file, in order, each with the settings in force there."""
+    """Every equation of a file, in order, each with the settings in force there: a .tex
+    file's display math, a Markdown file's ($$, \\[ \\], MyST's {math}), a notebook's
+    Markdown cells', or else one equation a line."""
     text = read_text(path, what="equations", most=MAX_BYTES)
-    if not path.endswith(".tex"):
-        return [Equation(line.strip(), n) for n, line in enumerate(text.splitlines(), start=1)
-                if line.strip() and not line.lstrip().startswith(("#", "%"))]
+    if path.endswith(".tex"):
+        return _document(text)
+    if path.endswith(MARKDOWN):
+        return _document(text, _MARKDOWN_DISPLAYS)
+    if path.endswith(".ipynb"):
+        return _notebook(text, path)
+    return [Equation(line.strip(), n) for n, line in enumerate(text.splitlines(), start=1)
+            if line.strip() and not line.lstrip().startswith(("#", "%"))]
+
+
+def _notebook(text: str, path: str) -> list[Equation]:
+    """The equations of a notebook's Markdown cells, each placed by cell and line; the
+    settings of one cell hold in the cells after it."""
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError, RecursionError):
+        raise UsageError(f"{path!r} is not a Jupyter notebook (JSON with cells)") from None
+    out, settings = [], {}
+    for number, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) \
+            else source if isinstance(source, str) else ""
+        found = _document(source, _MARKDOWN_DISPLAYS, settings)
+        out += [replace(eq, cell=number) for eq in found]
+    return out
+
+
+def _document(text: str, kinds=_DISPLAYS, settings: dict | None = None) -> list[Equation]:
+    """The equations of a document's display math, with the settings of its `bpcheck:`
+    lines; `settings` carries over from a notebook's earlier cells and is updated."""
     breaks = [i for i, ch in enumerate(text) if ch == "\n"]
     line_of = lambda at: bisect.bisect_left(breaks, at) + 1  # linear set-up, log per row
-    marks, used, settings, out = directives(text), 0, {}, []
-    for offset, opener, inside in displays(text):
+    settings = settings if settings is not None else {}
+    marks, used, out = directives(text), 0, []
+    for offset, opener, inside in displays(text, kinds):
         once: dict[str, str] = {}
         while used < len(marks) and marks[used][0] < offset:
             given = marks[used][2]
             settings.update({k: v for k, v in given.items() if k in SETTINGS})
             once = {k: v for k, v in given.items() if k in ONCE} or once
             used += 1
-        for eq in _rows(inside, opener, offset, line_of):
+        if opener == "```{math}":  # MyST: option lines (:label: x) before the maths
+            inside, label = _myst(inside)
+            rows = [replace(eq, label=eq.label or label) for eq in _rows(inside, opener, offset, line_of)]
+        else:
+            rows = _rows(inside, opener, offset, line_of)
+        for eq in rows:
             out.append(replace(eq, settings=tuple(settings.items()), expect=tuple(once.items())))
+    for _, _, given in marks[used:]:  # settings after the last display hold for later cells
+        settings.update({k: v for k, v in given.items() if k in SETTINGS})
     return out
+
+
+def _myst(inside: str) -> tuple[str, str]:
+    """A MyST math block's maths without its option lines, and its :label:."""
+    label, kept = "", []
+    for line in inside.split("\n"):
+        if line.strip().startswith(":") and not any(k.strip() for k in kept):
+            key, _, value = line.strip()[1:].partition(":")
+            label = value.strip() if key == "label" else label
+            kept.append(" " * len(line))  # blanked in place: the maths keeps its offsets
+            continue
+        kept.append(line)
+    return "\n".join(kept), label

@@ -233,11 +233,13 @@ def check_table(rows) -> Table:
     for eq, r in rows:
         text = eq.text if len(eq.text) <= 200 else eq.text[:197] + "..."
         where = eq.where.removeprefix("line ") or "-"
+        # Text, not str: a user's text is never read as rich markup ([red]) or emoji (:x:)
+        where, text = Text(where), Text(text)
         if r is None:
             t.add_row(where, text, Text("skipped", style="dim"), "", "")
             continue
         if isinstance(r, BpcheckError):
-            t.add_row(where, text, Text("error", style="bold magenta"), str(r), "")
+            t.add_row(where, text, Text("error", style="bold magenta"), Text(str(r)), "")
             continue
         d = r.deciding.outcome
         detail = ""
@@ -252,7 +254,7 @@ def check_table(rows) -> Table:
             verdict.append(" as expected" if holds else
                            f"  EXPECTED {want.get('expect', 'refuted')} "
                            f"{want.get('mistake', '')}".rstrip(), style="bold" if holds else "bold red")
-        t.add_row(where, text, verdict, detail, r.diagnosis.id or "")
+        t.add_row(where, text, verdict, Text(detail), r.diagnosis.id or "")
     return t
 
 
