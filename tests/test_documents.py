@@ -150,3 +150,20 @@ def test_a_users_text_is_never_read_as_rich_markup(tmp_path):
     console = Console(width=200, record=True)
     console.print(check_table(rows))
     assert "[red]:smile:" in console.export_text()
+
+
+@pytest.mark.parametrize("notation", ["bishop", "nielsen", "eglen", "goodfellow", "ng"])
+def test_an_exported_report_reads_back_with_every_equation_proved(tmp_path, notation):
+    """export, then check --file on what it wrote: its own settings line names the notation
+    and the network, a matrix of entries is skipped, every other equation is proved."""
+    from bpcheck.derive.commands.check import worst_status
+    from bpcheck.derive.commands.export import export
+    out = tmp_path / "notes.tex"
+    n = load_notation(notation)
+    export(make_network(bias=n.bias_style != "none"), [n], tex=str(out))
+    rows = check_file(str(out), notation=None, net=make_network(layers=(5, 5)))
+    checked = [(eq.where, r) for eq, r in rows if r is not None]
+    assert len(checked) >= 15
+    assert all(str(getattr(r, "verdict", r)) == "proved" for _, r in checked), \
+        [(w, str(getattr(r, "verdict", r))) for w, r in checked]
+    assert worst_status(rows) == 0

@@ -150,7 +150,9 @@ def hidden_steps(net: Network, l: int) -> list[Step]:
 
 def gradient_steps(net: Network, l: int) -> list[Step]:
     j, i = net.index("this", l), net.index("prev", l - 1)
-    p, n = net.index("sum", l - 1), _width_symbol()
+    # summed over the previous layer: the letter of that layer, primed (Eglen's p', not
+    # the j that names a hidden unit in his notation)
+    p, n = net.index("prev'", l - 1), _width_symbol()
     w, a, E = net.W(l)[j, i], net.pre(l), net.E
     generic = sp.Sum(net.W(l)[j, p] * net.out(l - 1)[p], (p, 1, n))
     raw = sp.diff(generic, w)  # Sum(KroneckerDelta(i, p) z_p, p)

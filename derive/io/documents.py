@@ -113,13 +113,34 @@ def _without(text: str, command: str) -> str:
     return text
 
 
+def _without_parbox(text: str) -> str:
+    """The text with each \\parbox[pos]{width}{prose} left out (a column of notes beside an
+    align, as bpcheck's own export writes them): layout, not mathematics."""
+    while (at := text.find(r"\parbox")) >= 0:
+        j = at + len(r"\parbox")
+        if text[j:j + 1] == "[":
+            close = text.find("]", j)
+            j = close + 1 if close >= 0 else len(text)
+        for _ in range(2):  # the width and the prose, each a group of balanced braces
+            while j < len(text) and text[j] == " ":
+                j += 1
+            depth = 0
+            while j < len(text):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+        text = text[:at] + " " + text[j:]
+    return text
+
+
 def _rows(inside: str, opener: str, offset: int, line_of) -> list[Equation]:
     """The equations of one display: its rows, a chain's steps, a multline whole."""
     if "multline" in opener:
         parts = [(len(inside) - len(inside.lstrip()), inside.replace("\\\\", " "))]
     else:
         parts, at = [], 0
-        for part in _without(inside, r"\intertext").split("\\\\"):
+        for part in _without_parbox(_without(inside, r"\intertext")).split("\\\\"):
             parts.append((inside.find(part.strip()[:20], at) if part.strip() else at, part))
             at += len(part) + 2
     rows = []

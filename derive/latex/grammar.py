@@ -103,7 +103,7 @@ def parse_expression(text: str) -> Node:
     r"""One expression with no relation.
 
     >>> parse_expression(r"\frac{\partial C}{\partial b^l_j}")
-    Partial(num=Symbol(name='C', sub=(), sup=None, primes=0, bold=False), den=Symbol(name='b', sub=('j',), sup=Symbol(name='l', sub=(), sup=None, primes=0, bold=False), primes=0, bold=False))
+    Partial(num=Symbol(name='C', sub=(), sup=None, primes=0, bold=False), den=Symbol(name='b', sub=('j',), sup=Symbol(name='l', sub=(), sup=None, primes=0, bold=False), primes=0, bold=False), total=False)
     """
     return _run(text, "expression")
 

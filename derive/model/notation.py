@@ -27,7 +27,7 @@ MARKS = ("none", "superscript", "parenthesised")
 ORDERS = ("to,from", "from,to")
 WEIGHT_MARKS = ("enters", "leaves")  # the layer a weight's mark names: the one it feeds, or leaves
 BIAS_STYLES = ("separate", "weight", "none")
-ROLES = ("this", "prev", "next", "sum")
+ROLES = ("this", "prev", "next", "sum")  # and "prev'": another unit of the previous layer
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class Notation:
         output unit (Bishop writes delta_k for an output unit, delta_j for a hidden one)."""
         if idx.role.startswith("="):  # a letter as the user wrote it
             return idx.role[1:]
+        if idx.role == "prev'":  # another unit of the previous layer: its letter, primed
+            return self.letter(UnitIndex("prev", idx.layer, idx.forward), L) + "'"
         about = {"prev": idx.layer + 1, "next": idx.layer - 1}.get(idx.role, idx.layer)
         if idx.forward:
             table = self.forward_output_letters if about == L else self.forward_letters

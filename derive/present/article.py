@@ -7,6 +7,7 @@ text (a notation's title, notes) goes through `escape`.
 from __future__ import annotations
 
 from ..engine.proof import Counterexample, Verdict
+from ..model.notation import BUILTIN
 from .printers import latex, summary
 from .report import NotationReport, Report
 from .tex import escape
@@ -38,6 +39,21 @@ def _jacobian_matrix(j) -> str:
     return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
+SKIP = "% bpcheck: skip\n"
+
+
+def _settings(n, net) -> str:
+    """The comment line that lets `bpcheck check --file` read this section back in its
+    notation and on its network (io/documents.py); a user's notation file is not named,
+    as its path is the user's to give."""
+    words = [f"notation={n.name}"] if n.name in BUILTIN else []
+    if not net.symbolic:
+        words.append("layers=" + ",".join(map(str, net.widths)))
+    words += [f"hidden={net.hidden.name}", f"output={net.output.name}",
+              f"loss={net.loss.name}", f"bias={'true' if net.bias else 'false'}"]
+    return "% bpcheck: " + " ".join(words)
+
+
 def body(report: Report) -> str:
     """The report as LaTeX for the body of a document."""
     parts = []
@@ -50,7 +66,7 @@ def body(report: Report) -> str:
 
 def _notation(r: NotationReport, net) -> list[str]:
     n = r.notation
-    parts = [rf"\section*{{Backpropagation in {escape(n.title)}}}",
+    parts = [rf"\section*{{Backpropagation in {escape(n.title)}}}", _settings(n, net),
              escape(f"Network {summary(net, parameters=True)}.") + "\n"]
     parts += [escape(note) + "\n" for note in r.notes]
     parts.append(r"\subsection*{Forward equations}")
@@ -68,7 +84,8 @@ def _notation(r: NotationReport, net) -> list[str]:
         if len(j.zero[0]) > WIDEST:
             parts.append(rf"The entries of this {len(j.zero)} by {len(j.zero[0])} matrix "
                          r"are written as $\ast$ where they are not identically zero.")
-        parts.append(r"\[" + _jacobian_matrix(j) + r"\]")
+        # a matrix of entries shown, not a claim: `check --file` passes over it
+        parts.append(SKIP + r"\[" + _jacobian_matrix(j) + r"\]")
     parts.append(r"\subsection*{Checks}")
     parts += [r"\begin{itemize}", *(_check(c, r, net) for c in r.checks), r"\end{itemize}"]
     return parts
@@ -105,7 +122,7 @@ def _cross(report: Report) -> list[str]:
     parts.append(rf"\begin{{tabular}}{{{cols}}}" + "\n".join(rows) + r"\end{tabular}")
     for row in report.cross:
         parts.append(rf"\paragraph{{Delta, layer {row.layer}: {VERDICT[row.verdict]}.}}")
-        parts.append(r"\begin{align*}" + r" \\ ".join(
+        parts.append(SKIP + r"\begin{align*}" + r" \\ ".join(  # a row per notation
             rf"&{f.latex} && \text{{{escape(name)}}}" for name, f in row.formulas)
             + r"\end{align*}")
     return parts
