@@ -8,3 +8,9 @@ import time as _time
 
 # when the process began, near enough: --budget bounds the whole command, imports included
 STARTED = _time.monotonic()
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext bpcheck`: the %bpcheck and %%bpcheck magics (derive/commands/magics.py)."""
+    from .derive.commands.magics import load
+    load(ipython)

@@ -194,7 +194,8 @@ def check_latex(result: CheckResult) -> str:
     if found and found["id"]:
         out += rf"$$\text{{mistake: {found['id']}}}$$"
     if found and found["correct_latex"]:
-        out += rf"$${found['correct_latex']} \quad \text{{(proved)}}$$"
+        cond = (r" \text{ if } " + ", ".join(found["conditions"])) if found["conditions"] else ""
+        out += rf"$${found['correct_latex']} \quad \text{{(proved)}}{cond}$$"
     return out
 
 
