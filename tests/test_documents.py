@@ -167,3 +167,47 @@ def test_an_exported_report_reads_back_with_every_equation_proved(tmp_path, nota
     assert all(str(getattr(r, "verdict", r)) == "proved" for _, r in checked), \
         [(w, str(getattr(r, "verdict", r))) for w, r in checked]
     assert worst_status(rows) == 0
+
+
+def test_junit_xml_and_results_json_say_which_equations_pass(tmp_path):
+    """A test case per equation (a failure for one that is not what the file expects or
+    not proved, skipped where the file skips it), and Gradescope's results.json."""
+    import xml.etree.ElementTree as ET
+    from bpcheck.derive.present.checked_file import junit_xml, results_json
+    tex = tmp_path / "hw.tex"
+    tex.write_text("% bpcheck: notation=bishop\n\\[ \\delta_k = y_k - t_k \\]\n"
+                   "\\[ \\delta_j = \\sum_k w_{kj}\\delta_k \\]\n% bpcheck: skip\n\\[ x \\]\n")
+    rows = check_file(str(tex), notation=None, net=make_network())
+    suite = ET.fromstring(junit_xml(str(tex), rows))
+    assert suite.tag == "testsuite" and suite.get("tests") == "3"
+    assert (suite.get("failures"), suite.get("skipped"), suite.get("errors")) == ("1", "1", "0")
+    cases = suite.findall("testcase")
+    assert [c.get("classname") for c in cases] == ["hw.tex"] * 3
+    assert cases[0].find("failure") is None
+    failure = cases[1].find("failure")
+    assert failure.get("message") == "refuted" and "missing-activation-derivative" in failure.text
+    assert cases[2].find("skipped") is not None
+    results = json.loads(results_json(str(tex), rows))
+    assert (results["score"], results["max_score"]) == (1, 2)
+    for t in results["tests"]:  # the fields Gradescope reads, each of its type
+        assert set(t) == {"name", "score", "max_score", "status", "output", "visibility"}
+        assert t["status"] in ("passed", "failed") and t["visibility"] == "visible"
+        assert isinstance(t["score"], int) and isinstance(t["output"], str)
+    assert results["tests"][1]["name"] == "hw.tex line 3" and "it should read" in results["tests"][1]["output"]
+
+
+@pytest.mark.skipif(shutil.which("bpcheck") is None, reason="bpcheck is not installed")
+def test_the_output_files_are_written_whole_and_never_over_a_file(tmp_path):
+    doc = DOCS / "lecture.tex"
+    run = lambda *a: subprocess.run([shutil.which("bpcheck"), "check", "--file", str(doc), *a],
+                                    capture_output=True, text=True, cwd=tmp_path)
+    assert run("--junit-xml", "j.xml", "--results-json", "r.json").returncode == 0
+    assert (tmp_path / "j.xml").read_text().startswith("<?xml")
+    again = run("--junit-xml", "j.xml")
+    assert again.returncode == 2 and "exists; use --force" in again.stderr
+    bad = run("--junit-xml", "j.txt")
+    assert bad.returncode == 2 and "must end in .xml" in bad.stderr
+    no_file = subprocess.run([shutil.which("bpcheck"), "check", r"\delta_k = y_k - t_k",
+                              "--notation", "bishop", "--results-json", "r2.json"],
+                             capture_output=True, text=True, cwd=tmp_path)
+    assert no_file.returncode == 2 and "give --file FILE with it" in no_file.stderr

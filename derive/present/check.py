@@ -19,7 +19,6 @@ from ..engine.proof import Verdict
 from ..errors import BpcheckError
 from ..model.network import UnitIndex, role_of
 from .printers import latex, summary, text
-from .tex import escape
 from .console import verdict_text
 from .values import counterexample_json
 
@@ -268,35 +267,3 @@ def first_wrong(path: str, rows) -> str:
             return (f"first wrong: {Path(path).name} {eq.where or ''}".rstrip()
                     + (f": {r.diagnosis.id}" if r.diagnosis.id else ""))
     return ""
-
-
-def checked_document(path: str, rows) -> str:
-    """A checked file as a LaTeX article: each equation as understood, its verdict, and a
-    refuted one's diagnosis, the right equation displayed. Prose is escaped; mathematics
-    is bpcheck's own rendering of what it read, never the user's text."""
-    out = [r"\section*{Equations of " + escape(Path(path).name) + " checked by bpcheck}",
-           r"\begin{enumerate}"]
-    for eq, r in rows:
-        where = escape(eq.where) + ": " if eq.where else ""
-        if r is None:
-            out.append(r"\item " + where + "skipped")
-            continue
-        if isinstance(r, BpcheckError):
-            out.append(r"\item " + where + r"\textbf{error}: " + escape(str(r)))
-            continue
-        out.append(rf"\item {where}\[ {r.understood} \] \textbf{{{r.verdict}}}"
-                   + (f" in {escape(r.notation.title)}" if r.notation.title else ""))
-        found = diagnosis_json(r)
-        if found is None:
-            continue
-        if found["id"]:
-            out.append(rf"\\ mistake \texttt{{{escape(found['id'])}}}: {escape(found['message'])}")
-        if found["correct_latex"]:
-            cond = (r" \quad \text{if } " + ", ".join(found["conditions"])) if found["conditions"] else ""
-            out.append(rf"\\ it should read (proved): \[ {found['correct_latex']}{cond} \]")
-        if found["convention"]:
-            out.append(r"\\ " + escape(found["convention"]))
-    out.append(r"\end{enumerate}")
-    return ("\\documentclass[11pt]{article}\n\\usepackage{amsmath}\n"
-            "\\setlength{\\parindent}{0pt}\n\\begin{document}\n" + "\n".join(out)
-            + "\n\\end{document}\n")
