@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .derive.commands.catalogue import check_catalogue
-from .derive.commands.check import check_file, check_text, worst_status
+from .derive.commands.check import check_files, check_text, worst_status
 from .derive.commands.depth import build_depth_report
 from .derive.commands.example import run as run_worked
 from .derive.commands.export import export
@@ -137,8 +137,14 @@ def _run_graph_report(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    if (args.latex is None) == (args.file is None):
+    if args.file is not None:  # every word after the options is a file: --file a.tex b.md
+        args.file, args.latex = args.file + args.latex, None
+        if not args.file:
+            raise UsageError("--file needs a file, e.g. --file notes.tex")
+    elif len(args.latex) != 1:
         raise UsageError("give one equation, or --file with equations, not both")
+    else:
+        args.latex = args.latex[0]
     if args.notation is None and args.file is None:
         raise UsageError(f"give --notation: {', '.join(BUILTIN)} or a notation file")
     net, index = _network(args), _index(args.index)
@@ -148,15 +154,16 @@ def run_check(args: argparse.Namespace) -> int:
         result = check_text(args.latex, notation=notation, net=net, index=index, budget=args.budget)
         _show(shown(result), as_json=args.json)
         return result.status
-    rows = check_file(args.file, notation=notation, net=net, index=index, budget=args.budget)
+    rows = check_files(args.file, notation=notation, net=net, index=index, budget=args.budget)
+    name = ", ".join(args.file)
     for path, render in outputs:
-        publish(path, render(args.file, rows), force=args.force)
+        publish(path, render(name, rows), force=args.force)
     if args.json:
         print(json.dumps(file_json(rows), indent=2, ensure_ascii=False))
     else:
         _print(check_table(rows))
-        if first_wrong(args.file, rows):
-            _print(Text(first_wrong(args.file, rows), style="bold"))
+        if first_wrong(args.file[0], rows):
+            _print(Text(first_wrong(args.file[0], rows), style="bold"))
     return worst_status(rows)
 
 

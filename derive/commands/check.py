@@ -16,6 +16,7 @@ it should say, the named mistake it is, and a convention in which it is true.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Mapping
 
 from ..engine.checking import WORST_STATUS_FIRST, CheckResult, Reading, decide_reading
@@ -229,6 +230,17 @@ def check_file(path: str, *, notation: Notation | None, net: Network,
             rows.append((eq, e))
     if not rows:
         raise UsageError(f"{path!r} has no equations")
+    return rows
+
+
+def check_files(paths, **options) -> list:
+    """The equations of several files in order, each placed by its file where there are
+    several (a commit's files, as a pre-commit hook gives them)."""
+    rows = []
+    for path in paths:
+        found = check_file(path, **options)
+        rows += [(replace(eq, source=Path(path).name), r) if len(paths) > 1 else (eq, r)
+                 for eq, r in found]
     return rows
 
 

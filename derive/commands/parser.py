@@ -211,11 +211,12 @@ def _check_command(sub) -> None:
                     "3 undecided, 4 ambiguous (its readings disagree; each is listed with the "
                     "--index that pins it), 2 bad input.",
         epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("latex", nargs="?", metavar="LATEX",
-                       help="the equation, e.g. '\\delta_j = h'(a_j) \\sum_k w_{kj}\\delta_k'")
-    check.add_argument("--file", metavar="FILE",
-                       help="check every equation of a file instead: one per line, or the "
-                            "display math of a .tex file")
+    check.add_argument("latex", nargs="*", metavar="LATEX",
+                       help="the equation, e.g. '\\delta_j = h'(a_j) \\sum_k w_{kj}\\delta_k'; "
+                            "with --file, more files (as a pre-commit hook gives them)")
+    check.add_argument("--file", metavar="FILE", nargs="*",
+                       help="check every equation of one or more files instead: one per line, "
+                            "or the display math of a .tex or Markdown file or a notebook")
     check.add_argument("--latex", metavar="OUT.tex", dest="latex_out",
                        help="with --file: also write the checked file as a LaTeX article, each "
                             "equation with its verdict and a wrong one's diagnosis")

@@ -52,6 +52,7 @@ class Equation:
     settings: tuple[tuple[str, str], ...] = ()
     expect: tuple[tuple[str, str], ...] = ()
     cell: int = 0  # a notebook's cell, counted from 1
+    source: str = ""  # the file's name, where equations of several files are listed
 
     def holds(self, result) -> bool | None:
         """Whether what the file expects of this equation holds of a check's result (its
@@ -71,6 +72,7 @@ class Equation:
         """line 12 (eq:bp2), step 3"""
         out = f"line {self.line}" if self.line else ""
         out = f"cell {self.cell}, {out}" if self.cell else out
+        out = f"{self.source} {out}" if self.source else out
         out += f" ({self.label})" if self.label else ""
         return out + (f", step {self.step}" if self.step else "")
 

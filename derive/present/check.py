@@ -264,6 +264,6 @@ def first_wrong(path: str, rows) -> str:
     for eq, r in rows:
         if eq.holds(r) is False or (eq.holds(r) is None and isinstance(r, CheckResult)
                                     and r.verdict is Verdict.REFUTED):
-            return (f"first wrong: {Path(path).name} {eq.where or ''}".rstrip()
+            return (f"first wrong: {'' if eq.source else Path(path).name + ' '}{eq.where}".rstrip()
                     + (f": {r.diagnosis.id}" if r.diagnosis.id else ""))
     return ""
