@@ -125,3 +125,21 @@ def test_no_module_over_500_lines_and_no_function_over_60(name):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
             and n.end_lineno - n.lineno + 1 > LONGEST_FUNCTION]
     assert long == [], f"{name}: {long}"
+
+
+def test_every_data_file_the_code_reads_is_installed_with_it():
+    """A non-editable install (a wheel, pre-commit's environment) carries only what
+    package-data names: each data file beside the code must be named there."""
+    import fnmatch
+    import tomllib
+    root = Path(__file__).resolve().parent.parent
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    dirs = {"bpcheck.derive.model": root / "derive" / "model",
+            "bpcheck.derive.latex": root / "derive" / "latex",
+            "bpcheck.equations": root / "equations"}
+    for package, folder in dirs.items():
+        files = [p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                 if p.is_file() and p.suffix in (".toml", ".lark")]
+        assert files, package
+        for f in files:
+            assert any(fnmatch.fnmatch(f, pattern) for pattern in data.get(package, [])), (package, f)
