@@ -18,8 +18,23 @@ class NotSupported(BpcheckError):
 
 
 def unknown(kind: str, value: object, accepted: "list[str] | tuple[str, ...]") -> UsageError:
-    """The error for a name that is not in a table: quotes it, lists the accepted names."""
-    return UsageError(f"unknown {kind} {value!r}; accepted: {', '.join(accepted)}")
+    """The error for a name that is not in a table: quotes it, suggests the closest
+    accepted name where one is close, lists the accepted names.
+
+    >>> str(unknown("loss", "sde", ("sse", "bce", "ce")))
+    "unknown loss 'sde' (did you mean 'sse'?); accepted: sse, bce, ce"
+    """
+    return UsageError(f"unknown {kind} {value!r}{did_you_mean(value, accepted)}; "
+                      f"accepted: {', '.join(accepted)}")
+
+
+def did_you_mean(value: object, accepted) -> str:
+    """' (did you mean 'x'?)' where one accepted name is close to the value, else ''."""
+    import difflib
+    if not isinstance(value, str) or len(value) > 100:
+        return ""
+    close = difflib.get_close_matches(value, [str(a) for a in accepted], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def as_expr(x: object):

@@ -93,7 +93,7 @@ def test_a_users_notation_file(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["report", "--hidden", "softmax"], "hidden activation 'softmax' is not supported"),
     (["report", "--hidden", "swish"], "unknown hidden activation 'swish'; accepted: identity"),
-    (["report", "--output", "gelu"], "unknown output activation 'gelu'; accepted:"),
+    (["report", "--output", "gelu"], "unknown output activation 'gelu' (did you mean 'relu'?); accepted:"),
     (["report", "--loss", "hinge"], "unknown loss 'hinge'; accepted: sse, bce, ce"),
     (["report", "--notation", "haykin"], "unknown notation 'haykin'; accepted: bishop, nielsen, eglen"),
     (["report", "--layers", "2,-3,2"], "'-3' is not a positive integer"),
@@ -168,3 +168,22 @@ def test_a_malformed_spec_names_the_key(tmp_path):
     p = run("example", str(spec))
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
     assert "weights" in p.stderr and "'abc'" in p.stderr
+
+
+@pytest.mark.parametrize("args,suggestion", [
+    (["chek", "x"], "(did you mean 'check'?)"),
+    (["report", "--loss", "sde"], "(did you mean 'sse'?)"),
+    (["check", "a = b", "--notation", "nielson"], "(did you mean 'nielsen'?)"),
+    (["report", "--hidden", "sigmoidd"], "(did you mean 'sigmoid'?)"),
+])
+def test_a_mistyped_name_gets_the_close_one_suggested(args, suggestion):
+    p = subprocess.run([sys.executable, "-m", "bpcheck", *args], capture_output=True, text=True)
+    assert p.returncode == 2 and suggestion in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value,expected", [("sde", " (did you mean 'sse'?)"),
+                                            ("quadratic", ""), ("x" * 500, "")])
+def test_did_you_mean_suggests_only_a_close_name(value, expected):
+    from bpcheck.derive.errors import did_you_mean
+    assert did_you_mean(value, ("sse", "bce", "ce")) == expected

@@ -3,9 +3,11 @@ the network defaults the commands share. cli.py parses with it and runs the comm
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import NoReturn
 
+from ..errors import did_you_mean
 from ..model.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..model.loss import LOSSES
 from ..model.notation import BUILTIN
@@ -56,6 +58,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line on stderr and exit status 2."""
 
     def error(self, message: str):  # noqa: D401 - argparse's name
+        # argparse's "invalid choice: 'x' (choose from 'a', 'b')": suggest the close one
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            message += did_you_mean(choice[1], re.findall(r"'([^']*)'", choice[2]))
         fail(f"{message} (see '{self.prog} --help')")
 
 
