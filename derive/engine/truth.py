@@ -202,9 +202,7 @@ class InFrame:
         a = self.value(u, "a")
         if unit.activation.abstract or (self.frame.abstract and unit.kind == "hidden"):
             return slope_function(unit.own)(a)
-        s = sp.Dummy("s", real=True)
-        # subs, not xreplace: a ReLU's kink side is named by its argument (KinkSide._eval_subs)
-        return sp.diff(unit.activation.scalar(s), s).subs(s, a)
+        return unit.activation.slope_at(a)
 
     def loss(self) -> sp.Expr:
         """The error: the real loss, or F of what leaves the frame."""

@@ -281,9 +281,7 @@ class Builder(Visitor):
                 f"({self.r.n.symbols['weighted_input']}); at anything else it is decided only "
                 "where the layer's activation is a known function (give --hidden sigmoid, "
                 "tanh, relu, softplus or identity)")
-        s = sp.Dummy("s", real=True)
-        f = act.scalar(s)
-        return (sp.diff(f, s) if x.func.primes == 1 else f).subs(s, arg)
+        return act.slope_at(arg) if x.func.primes == 1 else act.scalar(arg)
 
     def visit_Symbol(self, x):
         r, net = self.r, self.net

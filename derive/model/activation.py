@@ -86,6 +86,12 @@ class Activation:
         i = sp.Dummy("i", integer=True, positive=True)
         return self.generic(pre, x, sp.Sum, i, width)
 
+    def slope_at(self, x: sp.Expr) -> sp.Expr:
+        """f'(x) of a known elementwise activation. By subs, not xreplace: a ReLU's kink
+        side is named by its argument (KinkSide._eval_subs)."""
+        s = sp.Dummy("s", real=True)
+        return sp.diff(self.scalar(s), s).subs(s, x)
+
     def derivative(self, x: sp.Expr, phi: sp.FunctionClass) -> sp.Expr:
         """f'(x) for an elementwise activation, by differentiating f."""
         if self.vector is not None:
