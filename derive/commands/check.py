@@ -76,7 +76,8 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     refuted = next((r for r in result.readings if r.outcome.verdict is Verdict.REFUTED), None)
     if refuted is None:  # ambiguous between proved and undecided: nothing to diagnose
         return Diagnosis()
-    found = _of_reading(refuted, net, n)
+    truth = Truth(net.graph)  # the refuted reading's frames, kept for every test below
+    found = _of_reading(refuted, net, n, truth)
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
                                                      index=index, budget=budget)
     # a named mistake that a convention undoes is looked up in that convention alone
@@ -92,7 +93,7 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     if found.mistake is None and convention is None:
         found = _repaired(result, again, found)
     if found.mistake is None and refuted.claims and needs_targets_summing_to_one(
-            refuted.claims, net, Truth(net.graph)):
+            refuted.claims, net, truth):
         found = replace(found, mistake=BY_ID["condition-left-out"])
     if found.mistake is None and convention is None:
         found = _on_another_network(result, again, found)
@@ -160,9 +161,7 @@ def _on_another_network(result: CheckResult, again, found: Diagnosis) -> Diagnos
 def _networks(net: Network):
     """The network with one or two of its options changed: the loss, the output
     activation, a matching pair of both, each hidden activation, the biases."""
-    widths = net.widths
-    kw = dict(layers=widths, hidden=net.hidden.name, output=net.output.name,
-              loss=net.loss.name, bias=net.bias)
+    kw = net.options
     tries = [dict(loss=l) for l in ("sse", "bce", "ce")]
     tries += [dict(output=o) for o in ("identity", "sigmoid", "softmax")]
     tries += [dict(output=o, loss=l) for o, l in (("identity", "sse"), ("sigmoid", "bce"),
@@ -182,8 +181,7 @@ def _networks(net: Network):
         yield words, changed
 
 
-def _of_reading(reading: Reading, net: Network, n: Notation) -> Diagnosis:
-    truth = Truth(net.graph)
+def _of_reading(reading: Reading, net: Network, n: Notation, truth: Truth) -> Diagnosis:
     for claim in reading.claims:
         found = diagnose(claim, net, truth, notation=n)
         if found.mistake is not None or (found.correct is not None
@@ -250,10 +248,9 @@ def _configured(settings: dict[str, str], notation: Notation | None,
     n = load_notation(settings["notation"]) if "notation" in settings else notation
     if not set(settings) - {"notation"}:
         return n, net
-    return n, network_from(
-        layers=settings.get("layers", net.widths), hidden=settings.get("hidden", net.hidden.name),
-        output=settings.get("output", net.output.name), loss=settings.get("loss", net.loss.name),
-        bias=settings["bias"] == "true" if "bias" in settings else net.bias)
+    changed = {k: (v == "true" if k == "bias" else v) for k, v in settings.items()
+               if k != "notation"}
+    return n, network_from(**{**net.options, **changed})
 
 
 def worst_status(rows) -> int:

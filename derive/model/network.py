@@ -107,6 +107,13 @@ class Network:
         return range(1, w + 1)
 
     @property
+    def options(self) -> dict:
+        """The options make_network builds this network from: the same network, or with
+        some changed, is make_network(**{**net.options, ...})."""
+        return dict(layers=self.widths, hidden=self.hidden.name, output=self.output.name,
+                    loss=self.loss.name, bias=self.bias)
+
+    @property
     def n_weights(self) -> int | sp.Expr:
         return sum(self.widths[l] * (self.widths[l - 1] + int(self.bias)) for l in range(1, self.L + 1))
 

@@ -47,10 +47,11 @@ def _settings(n, net) -> str:
     notation and on its network (io/documents.py); a user's notation file is not named,
     as its path is the user's to give."""
     words = [f"notation={n.name}"] if n.name in BUILTIN else []
-    if not net.symbolic:
-        words.append("layers=" + ",".join(map(str, net.widths)))
-    words += [f"hidden={net.hidden.name}", f"output={net.output.name}",
-              f"loss={net.loss.name}", f"bias={'true' if net.bias else 'false'}"]
+    for key, value in net.options.items():
+        if key == "layers" and net.symbolic:
+            continue
+        value = ",".join(map(str, value)) if key == "layers" else value
+        words.append(f"{key}={str(value).lower() if key == 'bias' else value}")
     return "% bpcheck: " + " ".join(words)
 
 
