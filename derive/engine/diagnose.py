@@ -57,8 +57,7 @@ class _Letters:
     """New index letters for a right side, none of them one the claim already uses."""
 
     def __init__(self, claim: Claim, notation: Notation, L: int):
-        self.used = {str(i.role)[1:] for e in (claim.equation,) for i in e.atoms(UnitIndex)
-                     if i.role.startswith("=")}
+        self.used = {i.role[1:] for i in claim.equation.atoms(UnitIndex) if i.role.startswith("=")}
         # a letter the claim sums over a layer with is the one to sum that layer with again
         self.summed = {}
         for s in claim.equation.atoms(sp.Sum):

@@ -101,17 +101,24 @@ def displays(text: str, kinds=_DISPLAYS) -> list[tuple[int, str, str]]:
                 nxt[o] = text.find(o, i)
 
 
+def _past_group(text: str, j: int) -> int:
+    """Where the group of balanced braces at text[j] (after any spaces) ends."""
+    while j < len(text) and text[j] == " ":
+        j += 1
+    depth = 0
+    while j < len(text):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        j += 1
+        if depth == 0:
+            break
+    return j
+
+
 def _without(text: str, command: str) -> str:
-    """The text with each `command{...}` left out (one level of braces inside), by
-    str.find: \\intertext{...} between the rows of an align is prose."""
+    """The text with each `command{...}` left out (braces nested inside), by str.find:
+    \\intertext{...} between the rows of an align is prose."""
     while (at := text.find(command + "{")) >= 0:
-        depth, j = 0, at + len(command)
-        while j < len(text):
-            depth += {"{": 1, "}": -1}.get(text[j], 0)
-            j += 1
-            if depth == 0:
-                break
-        text = text[:at] + " " + text[j:]
+        text = text[:at] + " " + text[_past_group(text, at + len(command)):]
     return text
 
 
@@ -123,15 +130,7 @@ def _without_parbox(text: str) -> str:
         if text[j:j + 1] == "[":
             close = text.find("]", j)
             j = close + 1 if close >= 0 else len(text)
-        for _ in range(2):  # the width and the prose, each a group of balanced braces
-            while j < len(text) and text[j] == " ":
-                j += 1
-            depth = 0
-            while j < len(text):
-                depth += {"{": 1, "}": -1}.get(text[j], 0)
-                j += 1
-                if depth == 0:
-                    break
+        j = _past_group(text, _past_group(text, j))  # the width, then the prose
         text = text[:at] + " " + text[j:]
     return text
 
