@@ -162,8 +162,9 @@ def run_check(args: argparse.Namespace) -> int:
         print(json.dumps(file_json(rows), indent=2, ensure_ascii=False))
     else:
         _print(check_table(rows))
-        if first_wrong(args.file[0], rows):
-            _print(Text(first_wrong(args.file[0], rows), style="bold"))
+        wrong = first_wrong(args.file[0], rows)
+        if wrong:
+            _print(Text(wrong, style="bold"))
     return worst_status(rows)
 
 
