@@ -18,8 +18,8 @@ from types import MappingProxyType
 from ..errors import BpcheckError, UsageError, unknown
 from ..latex.grammar import Symbol, parse_expression
 from ..model.symbols import GREEK_NAMES
-from ..model.notation import (BIAS_STYLES, BUILTIN, MARKED, MARKS, ORDERS, ROLES, SYMBOLS,
-                              WEIGHT_MARKS, Notation)
+from ..model.notation import (BATCH_MATRICES, BIAS_STYLES, BUILTIN, LAYOUTS, MARKED, MARKS,
+                              ORDERS, ROLES, SYMBOLS, TOTALS, WEIGHT_MARKS, Batch, Notation)
 from .fields import Fields, quoted
 from .files import parse_toml, read_text
 
@@ -78,6 +78,7 @@ def parse_notation(text: str, *, source: str) -> Notation:
         weight_mark=top.table("weights").choice("mark", WEIGHT_MARKS, default="enters"),
         bias_style=top.table("bias").choice("style", BIAS_STYLES),
         pattern=_pattern(top, symbols["error"]),
+        batch=_batch(top, symbols),
         source=source, **letters)
 
 
@@ -89,6 +90,26 @@ def _pattern(top: Fields, error: str) -> str:
         return table.string("letter", longest=1, shape=re.compile("[A-Za-z]"), what="a letter")
     m = re.fullmatch(r"[^_]+_\{?([A-Za-z])\}?", error)
     return m.group(1) if m else ""
+
+
+def _batch(top: Fields, symbols: dict[str, str]) -> Batch:
+    """[pattern] size, total, layout and [pattern.matrices]: how a mini-batch is written."""
+    table = top.table("pattern", required=False)
+    table.only(("letter", "size", "total", "layout", "matrices"))
+    size = table.string("size", shape=SYMBOL, what="a symbol, e.g. \"N\"") \
+        if "size" in table else "N"
+    matrices = table.table("matrices", required=False)
+    matrices.only(BATCH_MATRICES)
+    out = Batch(size=size, total=table.choice("total", TOTALS, default="sum"),
+                layout=table.choice("layout", LAYOUTS, default="columns"),
+                matrices=MappingProxyType({k: matrices.string(k, shape=SYMBOL, what="a symbol")
+                                           for k in BATCH_MATRICES if k in matrices}))
+    taken = {v: k for k, v in symbols.items()}
+    for name in (out.size, *out.matrices.values()):
+        if name in taken:
+            raise table.fail(f"{name!r} is already {taken[name]}; a mini-batch's symbols "
+                             "need their own")
+    return out
 
 
 def _output_layer(top: Fields) -> str:

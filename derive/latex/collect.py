@@ -57,7 +57,7 @@ class Collect(Visitor):
         if node.sup is not None and not marked:
             self.visit(node.sup)  # a power, read as such by the builder
             node = replace(node, sup=None)
-        if roles <= {"E", "I", "act", "eta"}:
+        if roles <= {"E", "I", "act", "eta", "N"}:
             return self._plain(roles, sub)
         key = x_key(node)
         r.variables.add(key)

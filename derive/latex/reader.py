@@ -28,7 +28,7 @@ from .tex import to_latex
 ROLES = {"weighted_input": "pre", "unit_output": "out", "input": "out", "output": "out",
          "weight": "W", "bias": "b", "delta": "delta", "target": "t", "error": "E",
          "kronecker": "I", "hidden_activation": "act", "output_activation": "act",
-         "learning_rate": "eta"}
+         "learning_rate": "eta", "batch_size": "N"}
 UNIT_ROLES = ("pre", "out", "delta", "t")
 
 
@@ -53,6 +53,9 @@ class Reader:
                 self.names.setdefault((node.name, node.sub), []).append(key)
                 if key == "error" and node.sub == (notation.pattern,):
                     self.names.setdefault((node.name, ()), []).append(key)  # E as well as E_n
+        if notation.pattern:
+            size = parse_expression(notation.batch.size)
+            self.names.setdefault((size.name, size.sub), []).append("batch_size")
         self.hints = {k: self._hint(k, v) for k, v in hints.items()}
         self.constraints: list[Callable[[dict], bool]] = []
         # what must hold for a written quantity to exist (a weight runs from one layer into

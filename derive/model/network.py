@@ -68,6 +68,9 @@ def _base(name: str) -> sp.IndexedBase:
     return sp.IndexedBase(name, real=True)
 
 
+BATCH_SIZE = sp.Symbol("N_batch", integer=True, positive=True)  # never a width's N
+
+
 def width_symbol(name: str) -> sp.Symbol:
     """A width that stands for every positive integer: n, K, n_{l+1}."""
     return sp.Symbol(name, integer=True, positive=True)
@@ -184,6 +187,11 @@ class Network:
     def eta(self) -> sp.Symbol:
         """The learning rate of an update rule: any positive number."""
         return sp.Symbol("eta", positive=True)
+
+    @property
+    def N(self) -> sp.Symbol:
+        """The number of patterns in a mini-batch: any positive integer."""
+        return BATCH_SIZE
 
     def phi(self, l: int) -> sp.FunctionClass:
         """The undefined function that writes layer l's activation in claims."""

@@ -10,7 +10,9 @@ more file, no code. A notation renders and binds the one model, never computes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Mapping
 
 import sympy as sp
@@ -28,6 +30,22 @@ ORDERS = ("to,from", "from,to")
 WEIGHT_MARKS = ("enters", "leaves")  # the layer a weight's mark names: the one it feeds, or leaves
 BIAS_STYLES = ("separate", "weight", "none")
 ROLES = ("this", "prev", "next", "sum")  # and "prev'": another unit of the previous layer
+TOTALS = ("sum", "mean")
+LAYOUTS = ("columns", "rows")
+BATCH_MATRICES = ("weighted_input", "unit_output", "delta", "target")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A mini-batch of patterns: the symbol of its size, whether the error written without
+    the pattern index is the sum (Bishop's E = Σ_n E_n) or the mean of the patterns' errors,
+    and the matrices that hold a quantity of every pattern, a column (or a row) each."""
+
+    size: str = "N"
+    total: str = "sum"
+    layout: str = "columns"
+    matrices: Mapping[str, str] = field(  # role -> its matrix's symbol
+        default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class Notation:
     source: str
     weight_mark: str = "enters"  # w^{(l)} feeds layer l; "leaves": Θ^{(l)} maps layer l to l + 1
     pattern: str = ""            # the pattern index (E_n, y_{nk}); never a Kronecker delta's
+    batch: Batch = field(default_factory=Batch)  # read where a claim sums over the patterns or writes N
 
     # -- how things are written ------------------------------------------------------
     def mark_of_weight(self, l: int) -> int:
@@ -117,7 +136,7 @@ def conventions(n: Notation) -> list[tuple[str, str, Notation]]:
 
     >>> from bpcheck.derive.io.notation_file import load_notation
     >>> [key for key, _, _ in conventions(load_notation("nielsen"))]
-    ['delta_sign', 'weight_order', 'weight_mark', 'a_and_z']
+    ['delta_sign', 'weight_order', 'weight_mark', 'batch_sum', 'a_and_z']
     """
     sy, marks = n.symbols, n.layer_marks
     out = [("delta_sign", "delta with the opposite sign (delta = "
@@ -129,6 +148,14 @@ def conventions(n: Notation) -> list[tuple[str, str, Notation]]:
         other = WEIGHT_MARKS[1 - WEIGHT_MARKS.index(n.weight_mark)]
         out.append(("weight_mark", f"a weight's layer mark naming the layer it {other}",
                     replace(n, weight_mark=other)))
+    if n.pattern:  # the error written without the pattern index: the batch's sum or mean
+        other = TOTALS[1 - TOTALS.index(n.batch.total)]
+        total = re.sub(rf"_\{{?{n.pattern}\}}?$", "", sy["error"])
+        each = f"{total}_{n.pattern}"
+        mean = f"(1/{n.batch.size}) " if other == "mean" else ""
+        out.append((f"batch_{other}", f"{total} the {other} of the patterns' errors, "
+                    f"{total} = {mean}sum_{n.pattern} {each}",
+                    replace(n, batch=replace(n.batch, total=other))))
     a, z = sy["weighted_input"], sy["unit_output"]
     if a != z:
         swapped = {**sy, "weighted_input": z, "unit_output": a}
