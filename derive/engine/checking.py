@@ -6,7 +6,7 @@ reading's.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import sympy as sp
@@ -94,6 +94,15 @@ def worst_reading(readings) -> Reading:
     return readings[0]
 
 
+def _in_batch(outcome: Outcome, size: int) -> Outcome:
+    """A refutation of a claim about a mini-batch (latex/batch.py) says which batch: N
+    patterns, every one at the point."""
+    if not size or outcome.verdict is not Verdict.REFUTED:
+        return outcome
+    where = f"in a mini-batch of N = {size} patterns, each of them at this point"
+    return replace(outcome, note="; ".join(filter(None, (where, outcome.note))))
+
+
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,
                    *, budget: float | None, missing: tuple[str, ...] = (), shapes: bool = False,
                    describe: Callable[[sp.Expr], str] = str) -> Reading:
@@ -115,8 +124,9 @@ def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network
                     Verdict.REFUTED, note=f"at {at}: {describe(q)} does not exist"))
         try:
             with time_budget(budget):
-                outcomes.append(decide(net.graph, cases, conditions=conditions,
-                                       domain=domain, truth=truth))
+                outcome = decide(net.graph, cases, conditions=conditions, domain=domain,
+                                 truth=truth)
+            outcomes.append(_in_batch(outcome, claim.batch))
         except BudgetExceeded:
             outcomes.append(Outcome(Verdict.UNDECIDED,
                                     note=f"the time budget of {budget:g} s ran out"))

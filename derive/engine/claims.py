@@ -39,6 +39,7 @@ class Claim:
     layer: int
     equation: sp.Eq
     free: tuple[UnitIndex, ...]
+    batch: int = 0  # the mini-batch size it is written at (latex/batch.py); 0: one pattern
 
     @property
     def kind(self) -> str:
@@ -129,7 +130,7 @@ def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
 
 def bound_claim(claim: Claim, equation: sp.Eq) -> Claim:
     """The same claim, written differently (in a notation, then bound back)."""
-    return Claim(claim.id, claim.layer, equation, claim.free)
+    return Claim(claim.id, claim.layer, equation, claim.free, claim.batch)
 
 
 def absent(expr: sp.Expr, net: Network) -> sp.Indexed | None:

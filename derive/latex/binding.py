@@ -34,6 +34,7 @@ from .collect import Collect, x_key
 from .reader import ROLES, UNIT_ROLES, Reader
 from .tex import to_latex
 from .updates import STEP, as_steps
+from .batch import per_pattern
 
 MAX_READINGS = 24
 MAX_DIGITS = 30      # in one number as written
@@ -67,6 +68,7 @@ def read(text: str, *, notation: Notation, net: Network,
         entries = shapes.entries(written)
     except Mismatch as e:  # shapes that fit no network: a verdict on the claim
         return eq, [Bound({}, [], (str(e),), shapes=True)]
+    entries, _ = per_pattern(entries, reader)
     # a letter free in the equation and summed somewhere: the sum's is a letter of its own
     sides = scoped(entries, free={c for s in entries for c in free_letters(s)})
     for s in sides:
@@ -100,10 +102,15 @@ def _shapes(sides: list[Node], reader: Reader) -> Shapes:
     """The vector-form reader for this notation: a unit's symbol without its index is a
     vector (biases too), a weight's a matrix."""
     roles = lambda s: {ROLES[k] for k in reader.keys_of(s)[0]}
+    n = reader.n
+    name = lambda latex: parse_expression(latex).name
+    units = {name(m): name(n.symbols[role]) for role, m in n.batch.matrices.items()} \
+        if n.pattern else {}
     return Shapes(vector=lambda s: s.name != "e" and (
         bool(roles(s) & set(UNIT_ROLES)) or roles(s) == {"b"}),
         matrix=lambda s: "W" in roles(s), used={c for s in sides for c in letters(s)},
-        from_to=reader.n.weight_order == "from,to", output_layer=reader.n.output_layer)
+        from_to=n.weight_order == "from,to", output_layer=n.output_layer,
+        batch=lambda s: units.get(s.name), pattern=n.pattern, by_rows=n.batch.layout == "rows")
 
 
 def _letters(a: dict[str, int]) -> dict[str, int]:
@@ -119,13 +126,50 @@ def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> Bound:
         if side.has(sp.zoo, sp.nan, sp.oo):
             raise UsageError(f"{to_latex(node)} divides by zero")
     claims = []
-    for lhs, rhs in (pair for sides in zip(built, built[1:])
-                     for pair in _by_rate(*sides, reader.net.eta)):
-        eqn = sp.Eq(lhs, rhs, evaluate=False)
-        bound = {lim[0] for s in eqn.atoms(sp.Sum) for lim in s.limits}
-        free = sorted({i for i in eqn.free_symbols if isinstance(i, UnitIndex)} - bound, key=str)
-        claims.append(Claim("check", 0, eqn, tuple(free)))
+    net = reader.net
+    for size, lhs, rhs in (at for sides in zip(built, built[1:]) for at in _by_size(*sides, net.N)):
+        for lhs, rhs in _by_rate(lhs, rhs, net.eta):
+            eqn = sp.Eq(lhs, rhs, evaluate=False)
+            bound = {lim[0] for s in eqn.atoms(sp.Sum) for lim in s.limits}
+            free = sorted({i for i in eqn.free_symbols if isinstance(i, UnitIndex)} - bound,
+                          key=str)
+            claims.append(Claim("check", 0, eqn, tuple(free), size))
     return Bound(_letters(a), claims)
+
+
+def _by_size(lhs: sp.Expr, rhs: sp.Expr, N: sp.Symbol) -> list[tuple[int, sp.Expr, sp.Expr]]:
+    """A claim about a mini-batch of every size N, as claims at as many sizes as its
+    degree in N needs (0 for a claim without N): N^-a (lhs - rhs), a polynomial in N of
+    degree b - a, vanishes for every N exactly when it does at b - a + 1 of them. N = 2
+    comes first: a mistake of 1/N shows at no batch of one."""
+    if not (lhs.has(N) or rhs.has(N)):
+        return [(0, lhs, rhs)]
+    low, high = _degrees(lhs - rhs, N)
+    sizes = [2, 1, *range(3, high - low + 2)][:high - low + 1]
+    return [(n, lhs.xreplace({N: n}), rhs.xreplace({N: n})) for n in sizes]
+
+
+def _degrees(e: sp.Expr, N: sp.Symbol) -> tuple[int, int]:
+    """The lowest and highest power of N in e, or beyond them (a power that cancels)."""
+    if e == N:
+        return 1, 1
+    if not e.has(N):
+        return 0, 0
+    if isinstance(e, sp.Add):
+        parts = [_degrees(t, N) for t in e.args]
+        return min(p[0] for p in parts), max(p[1] for p in parts)
+    if isinstance(e, sp.Mul):
+        parts = [_degrees(t, N) for t in e.args]
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+    if isinstance(e, sp.Pow) and e.exp.is_Integer and abs(e.exp) <= MAX_EXPONENT:
+        low, high = _degrees(e.base, N)
+        k = int(e.exp)
+        return (k * low, k * high) if k >= 0 else (k * high, k * low)
+    if isinstance(e, sp.Sum) and not any(lim.has(N) for lim in e.limits):
+        return _degrees(e.function, N)
+    raise NotSupported("the batch size stands inside a function or a power that is not a "
+                       "whole number, where the claim is not a polynomial in it; write it as a "
+                       "factor, as in \\frac{1}{N} \\sum_n")
 
 
 def _by_rate(lhs: sp.Expr, rhs: sp.Expr, eta: sp.Symbol) -> list[tuple[sp.Expr, sp.Expr]]:
@@ -298,6 +342,8 @@ class Builder(Visitor):
             return net.E
         if roles == {"eta"}:
             return net.eta
+        if roles == {"N"}:
+            return net.N
         if roles == {"I"}:
             if len(sub) != 2:
                 raise UsageError(f"{to_latex(x)}: the Kronecker delta takes two indices, as in "

@@ -89,6 +89,9 @@ class _Shape(Visitor):
         return SCALAR
 
     def visit_Symbol(self, node: Symbol) -> Shape:
+        if not node.sub and self.o.batch(node) is not None:  # a unit's quantity, per pattern
+            units, patterns = Dim(node, "unit"), Dim(node, "pattern")
+            return (patterns, units) if self.o.by_rows else (units, patterns)
         if not node.sub and self.o.matrix(node):
             return (Dim(node, "to"), Dim(node, "from"))
         if not node.sub and self.o.vector(node):
@@ -124,9 +127,14 @@ class _Shape(Visitor):
             if s == SCALAR or shape == SCALAR:
                 shape = s if shape == SCALAR else shape
                 continue
+            head = Mul(node.factors[:i]) if i > 1 else node.factors[0]
             if (shape[1] is None) != (s[0] is None):
-                head = Mul(node.factors[:i]) if i > 1 else node.factors[0]
                 raise Mismatch(f"{describe(head, shape)} times {describe(f, s)} does not exist")
+            if shape[1] is not None and (shape[1].slot == "pattern") != (s[0].slot == "pattern"):
+                which = lambda d: "the patterns" if d.slot == "pattern" else "units"
+                raise Mismatch(f"the columns of {to_latex(head)} are {which(shape[1])} and the "
+                               f"rows of {to_latex(f)} {which(s[0])}: their product does not "
+                               "exist")
             shape = (shape[0], s[1])
         return shape
 
@@ -180,9 +188,15 @@ class Shapes:
     letters the equation already uses."""
 
     def __init__(self, *, vector: Callable[[Symbol], bool], matrix: Callable[[Symbol], bool],
-                 used: set[str], from_to: bool = False, output_layer: str = ""):
+                 used: set[str], from_to: bool = False, output_layer: str = "",
+                 batch: Callable[[Symbol], str | None] = lambda s: None, pattern: str = "",
+                 by_rows: bool = False):
+        # batch: a mini-batch's matrix (latex/batch.py) gives the name of the unit symbol
+        # of each of its entries; a column per pattern (a row with `by_rows`), whose entry
+        # is written with the pattern letter first (z_{ni})
         self.vector, self.matrix, self.from_to = vector, matrix, from_to
-        self.output_layer, self.used = output_layer, set(used)
+        self.batch, self.pattern, self.by_rows = batch, pattern, by_rows
+        self.output_layer, self.used = output_layer, set(used) | ({pattern} if pattern else set())
         self.products: list[Product] = []
         self.placed: dict[tuple[Dim, str], Symbol] = {}  # (dim, letter): the entry carrying it
         self._shape = _Shape(self)
@@ -195,6 +209,10 @@ class Shapes:
 
     def shape(self, node: Node) -> Shape:
         return self._shape.visit(node)
+
+    def _letter(self, dim: Dim, pool) -> str:
+        """The letter of a dimension: the pattern letter for a batch's patterns."""
+        return self.pattern if dim.slot == "pattern" else self.fresh(pool)
 
     def fresh(self, pool=SUMMED) -> str:
         c = next(c for c in pool if c not in self.used)
@@ -215,9 +233,15 @@ class Shapes:
             if (s == SCALAR) != (t == SCALAR):
                 raise Mismatch(f"the sides have different shapes: {describe(p, s)}, "
                                f"{describe(q, t)}")
+            for k, what in ((0, "rows"), (1, "columns")):
+                if s[k] and t[k] and (s[k].slot == "pattern") != (t[k].slot == "pattern"):
+                    which = lambda d: "the patterns" if d.slot == "pattern" else "units"
+                    raise Mismatch(f"the {what} of {to_latex(p)} are {which(s[k])} and those "
+                                   f"of {to_latex(q)} {which(t[k])}: the sides have different "
+                                   "shapes")
         rows, cols = shapes[0]
-        i = self.fresh(FREE) if rows is not None else None
-        j = self.fresh(FREE) if cols is not None else None
+        i = self._letter(rows, FREE) if rows is not None else None
+        j = self._letter(cols, FREE) if cols is not None else None
         out = [self.entry(s, i, j) for s in sides]
         shaped = [(p, s) for p, s in zip(sides, shapes) if s != SCALAR]
         for (p, s), (q, t) in zip(shaped, shaped[1:]):
@@ -239,7 +263,12 @@ class Shapes:
         rows, cols = self.shape(node)
         if rows is None:
             return node
-        out = replace(node, sub=((j, i) if self.from_to else (i, j)) if cols else (i,))
+        unit = self.batch(node)
+        if unit is not None:  # pattern first, as in Bishop's z_{ni}
+            sub = (i, j) if self.by_rows else (j, i)
+            out = replace(node, name=unit, sub=sub)
+        else:
+            out = replace(node, sub=((j, i) if self.from_to else (i, j)) if cols else (i,))
         self.placed[(rows, i)] = out
         if cols is not None:
             self.placed[(cols, j)] = out
@@ -252,6 +281,8 @@ class Shapes:
         out = []
         for p in self.products:
             dims = (p.left_dim, p.right_dim)
+            if any(d.slot == "pattern" for d in dims):
+                continue  # patterns meet patterns (visit_Mul): every batch has N of them
             symbols = [self.placed.get((d, p.letter)) for d in dims]
             layers = [layer_of(s) if s is not None else None for s in symbols]
             if None in layers:
@@ -334,7 +365,7 @@ class Shapes:
         inner = self.shape(head_node)[1]
         if inner is None:  # a column times a row: the outer product
             return _times(self._chain(head, i, None), self.entry(last, None, j))
-        m = self.fresh()
+        m = self._letter(inner, SUMMED)  # over the patterns, a sum over the batch
         self.products.append(Product(head_node, last, inner, self.shape(last)[0], m))
         return Sum(index=m, body=_times(self._chain(head, i, m), self.entry(last, m, j)))
 

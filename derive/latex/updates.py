@@ -13,6 +13,8 @@ every η > 0 (latex/binding.py compares the sides power by power of η).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import NotSupported, UsageError
 from .ast import Add, Equation, Mul, Neg, Node, Partial, Symbol
 
@@ -27,18 +29,22 @@ def _step(x: Node, *, error: Node, rate: Node) -> Node:
 
 def as_steps(eq: Equation, *, error: Node, rate: Node, pattern: str = "") -> tuple[Node, ...]:
     """The sides of an update rule as a claim about the step; other equations' sides as
-    they are. Δ_p, with the notation's pattern index, is the step for one pattern."""
+    they are. `error` is the notation's error symbol: Δ_p, with the notation's pattern
+    index, is the step for one pattern, Δ and an assignment the step for the error written
+    without it (the batch's, where the claim is about a batch: latex/batch.py)."""
+    total = replace(error, sub=()) if pattern and isinstance(error, Symbol) and \
+        error.sub == (pattern,) else error
     if ASSIGN in eq.relations:
         if len(eq.sides) != 2:
             raise UsageError(r"an update is one assignment, as in w \leftarrow w - \eta "
                              r"\frac{\partial E}{\partial w}")
         target, value = eq.sides
-        return (_step(target, error=error, rate=rate), Add((value, Neg(target))))
+        return (_step(target, error=total, rate=rate), Add((value, Neg(target))))
     if any(r not in ("=", r"\equiv") for r in eq.relations):
         raise NotSupported(f"{' '.join(sorted(set(eq.relations) - {'='}))}: bpcheck decides "
                            "equations (=, \\equiv) and updates (\\leftarrow)")
     first = eq.sides[0]
-    steps = (Symbol(STEP),) + ((Symbol(STEP, sub=(pattern,)),) if pattern else ())
+    steps = {Symbol(STEP): total} | ({Symbol(STEP, sub=(pattern,)): error} if pattern else {})
     if isinstance(first, Mul) and first.factors[0] in steps and len(first.factors) == 2:
-        return (_step(first.factors[1], error=error, rate=rate),) + eq.sides[1:]
+        return (_step(first.factors[1], error=steps[first.factors[0]], rate=rate),) + eq.sides[1:]
     return eq.sides

@@ -50,7 +50,8 @@ def pin(reading: Reading, L: int) -> str:
 def read_as(result: CheckResult, reading: Reading) -> str:
     """The reading's claims as this notation writes them."""
     n, net = result.notation, result.net
-    return "; ".join(text(n.bind(c.equation), n, net) for c in reading.claims)
+    return "; ".join((f"at N = {c.batch}: " if c.batch else "") + text(n.bind(c.equation), n, net)
+                     for c in reading.claims)
 
 
 def worked(result: CheckResult, reading: Reading, *, limit: int = 400):
@@ -68,7 +69,8 @@ def worked(result: CheckResult, reading: Reading, *, limit: int = 400):
             lhs, rhs = (_name_units(x, at, result.net.L) for x in (lhs, rhs))
         if len(str(lhs)) + len(str(rhs)) > limit:
             continue
-        where = ", ".join(f"{letter(i.role[1:])} = {v}" for i, v in at.items()) or "the point"
+        where = ", ".join([f"N = {claim.batch}"] * bool(claim.batch) + [
+            f"{letter(i.role[1:])} = {v}" for i, v in at.items()]) or "the point"
         out.append((where, lhs, rhs))
     return out
 
