@@ -80,6 +80,9 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     found = _of_reading(refuted, net, n, truth)
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
                                                      index=index, budget=budget)
+    batch = any(c.batch for c in refuted.claims)
+    if batch:  # a claim about a batch: what it should say is its own LaTeX, repaired
+        found = _repaired(result, again, found)
     # a named mistake that a convention undoes is looked up in that convention alone
     keys = [k for k, m in CONVENTION_MISTAKES.items() if m == found.id] if found.mistake else None
     convention = _convention(result, again, keys)
@@ -90,7 +93,7 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
             found = replace(found, correct=_as_written(proved),
                             conditions=proved.deciding.outcome.conditions)
         found = replace(found, mistake=mistake, convention=words)
-    if found.mistake is None and convention is None:
+    if found.mistake is None and convention is None and not batch:
         found = _repaired(result, again, found)
     if found.mistake is None and refuted.claims and needs_targets_summing_to_one(
             refuted.claims, net, truth):
@@ -114,9 +117,10 @@ def _convention(result: CheckResult, again, keys: list[str] | None = None):
     """(key, words, the proved result) for the first convention (of `keys`, or any) in
     which the claim is true."""
     n = result.notation
+    batch = any(c.batch for r in result.readings for c in r.claims)
     for key, words, other in conventions(n):
-        if keys is not None and key not in keys:
-            continue
+        if keys is not None and key not in keys or key.startswith("batch_") and not batch:
+            continue  # a claim about one pattern reads alike whatever the batch's error is
         proved = _proved(lambda: again(result.text, other))
         if proved is None:
             continue
@@ -138,7 +142,10 @@ def _repaired(result: CheckResult, again, found: Diagnosis) -> Diagnosis:
     eq = parse(result.text)
     weight = parse_expression(result.notation.symbols["weight"])
     name = weight.name if hasattr(weight, "name") else ""
-    for mistake, repaired in repairs(eq, weight=name):
+    size = parse_expression(result.notation.batch.size)
+    about = any(c.batch for r in result.readings for c in r.claims)
+    batch = (result.notation.pattern, size) if about else None
+    for mistake, repaired in repairs(eq, weight=name, batch=batch):
         text = to_latex(repaired)
         proved = _proved(lambda: again(text))
         if proved is not None:
@@ -182,7 +189,9 @@ def _networks(net: Network):
 
 
 def _of_reading(reading: Reading, net: Network, n: Notation, truth: Truth) -> Diagnosis:
-    for claim in reading.claims:
+    # a claim about a mini-batch is decided one pattern at a time: what that pattern's
+    # quantity equals is no answer to it (its mistakes are found by repairs)
+    for claim in (c for c in reading.claims if not c.batch):
         found = diagnose(claim, net, truth, notation=n)
         if found.mistake is not None or (found.correct is not None
                                          and found.correct.rhs != claim.equation.rhs):
@@ -194,10 +203,12 @@ def _as_written(result: CheckResult):
     """The claim proved in another convention, in canonical symbols: printed in the
     user's notation, it is what the user's claim should have said."""
     claims = result.readings[0].claims
-    return claims[0].equation if len(claims) == 1 else None
+    return claims[0].equation if len(claims) == 1 and not claims[0].batch else None
 
 
 def _same(book: Notation, other: Notation, key: str) -> bool:
+    if key.startswith("batch_"):
+        return bool(book.pattern) and book.batch.total == other.batch.total
     if key == "a_and_z":
         return book.symbols["weighted_input"] == other.symbols["weighted_input"]
     return getattr(book, key) == getattr(other, key)

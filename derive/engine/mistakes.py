@@ -201,6 +201,13 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("fan-out-averaged",
             "the contributions of the units a unit sends to are averaged instead of summed",
             _averaged),
+    Mistake("batch-mean-missing",
+            "the 1/N of a mean over the mini-batch is missing: where the error is the mean "
+            "of the patterns' errors, its gradient is the sum over the patterns divided by N",
+            _none),
+    Mistake("batch-mean-extra",
+            "1/N is taken once too often: where the error is the sum of the patterns' errors "
+            "its gradient has no 1/N, and where it is their mean, one", _none),
     Mistake("condition-left-out",
             "true only where the targets sum to 1, which this network's loss does not assume: "
             "the condition is left out", _none),
@@ -228,4 +235,5 @@ BY_ID = {m.id: m for m in MISTAKES}
 # A refuted claim that is true in another convention names the mistake that convention
 # undoes (commands/check.py reads the claim again in each).
 CONVENTION_MISTAKES = {"delta_sign": "opposite-sign", "weight_order": "swapped-weight-indices",
-                       "weight_mark": "wrong-layer", "a_and_z": "a-and-z-swapped"}
+                       "weight_mark": "wrong-layer", "a_and_z": "a-and-z-swapped",
+                       "batch_mean": "batch-mean-extra", "batch_sum": "batch-mean-missing"}

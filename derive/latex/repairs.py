@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Iterator
 
-from .ast import (Add, Equation, Frac, Grad, Neg, Node, Number, Paren, Partial, Sum, Symbol,
-                  Transformer, Transpose, Visitor)
+from .ast import (Add, Equation, Frac, Grad, Mul, Neg, Node, Number, Paren, Partial,
+                  Power, Sum, Symbol, Transformer, Transpose, Visitor)
 
 MAX_REPAIRS = 24  # repairs tried at most: each is a whole check
 
@@ -138,11 +138,43 @@ def _by_matrix(side: Node, is_weight) -> bool:
     return by is not None and is_weight(by) and not by.sub
 
 
-def repairs(eq: Equation, *, weight: str) -> Iterator[tuple[str, Equation]]:
+def _batch_repairs(eq: Equation, pattern: str, size: Node) -> Iterator[tuple[str, Equation]]:
+    """1/N put before a sum over the patterns, or before the whole right side; a 1/N
+    taken away (1/N as a factor, X/N as X, X/N^2 as X/N), or the right side times N. Only
+    for a claim about a batch (latex/batch.py)."""
+    over = lambda n: isinstance(n, Sum) and n.index == pattern
+    mean = Frac(Number("1"), size)
+    yield from (("batch-mean-missing", r) for r in _everywhere(
+        eq, over, lambda n: Mul((mean, n))))
+    yield from (("batch-mean-extra", r) for r in _everywhere(
+        eq, lambda n: isinstance(n, Mul) and mean in n.factors,
+        lambda n: _without(n, mean)))
+    yield from (("batch-mean-extra", r) for r in _everywhere(
+        eq, lambda n: isinstance(n, Frac) and n.den == size and n != mean, lambda n: n.num))
+    squared = (Power(size, Number("2")), replace(size, sup=Number("2")))  # N^2 as parsed
+    yield from (("batch-mean-extra", r) for r in _everywhere(
+        eq, lambda n: isinstance(n, Frac) and n.den in squared, lambda n: replace(n, den=size)))
+    lhs, rhs = eq.sides
+    factors = rhs.factors if isinstance(rhs, Mul) else (rhs,)
+    yield ("batch-mean-missing", replace(eq, sides=(lhs, Mul((mean,) + factors))))
+    yield ("batch-mean-extra", replace(eq, sides=(lhs, Mul((size, rhs)))))
+
+
+def _without(n: Mul, factor: Node) -> Node:
+    rest = list(n.factors)
+    rest.remove(factor)
+    return rest[0] if len(rest) == 1 else Mul(tuple(rest))
+
+
+def repairs(eq: Equation, *, weight: str,
+            batch: tuple[str, Node] | None = None) -> Iterator[tuple[str, Equation]]:
     """(mistake id, the equation with that mistake undone at one place) for each place; the
-    weight's symbol name (w, W, \\Theta) as the notation writes it."""
+    weight's symbol name (w, W, \\Theta) as the notation writes it, and, for a claim about
+    a mini-batch, the notation's pattern letter and batch size."""
     if len(eq.sides) != 2:
         return
+    if batch is not None:
+        yield from _batch_repairs(eq, *batch)
     is_weight = lambda n: isinstance(n, Symbol) and n.name == weight
     bare = lambda n: n.body if isinstance(n, Paren) else n
     if _by_matrix(eq.sides[0], is_weight):  # a derivative by a matrix, in the other layout
