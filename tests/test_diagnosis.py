@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,22 @@ TABLE = [
      r"\nabla_{a^{(k)}} J = \nabla_{h^{(k)}} J \odot f'(a^{(k)})", None),
     ("shapes-do-not-fit", "nielsen", {}, r"\delta^L = \nabla_a C \sigma'(z^L)",
      r"\delta^L = \nabla_a C \odot \sigma'(z^L)", None),
+    # Bishop's E is the batch's sum, Nielsen's C its mean (latex/batch.py)
+    ("batch-mean-missing", "nielsen", {}, r"\frac{\partial C}{\partial b^l_j} = \sum_x \delta^l_{xj}",
+     r"\frac{\partial C}{\partial b^l_j} = \frac{1}{n}\sum_x \delta^l_{xj}",
+     r"\frac{\partial C}{\partial b^l_j} = \sum_x \delta^l_{xj} a^{l-1}_{xj}"),
+    ("batch-mean-missing", "nielsen", {}, r"\frac{\partial C}{\partial z^l_{xj}} = \delta^l_{xj}",
+     r"\frac{\partial C}{\partial z^l_{xj}} = \frac{1}{n}\delta^l_{xj}", None),
+    ("batch-mean-missing", "examples/batch-matrices.toml", {},
+     r"\frac{\partial E}{\partial W^{(2)}} = D^{(2)} (Z^{(1)})^T",
+     r"\frac{\partial E}{\partial W^{(2)}} = \frac{1}{N} D^{(2)} (Z^{(1)})^T", None),
+    ("batch-mean-extra", "bishop", {},
+     r"\frac{\partial E}{\partial w_{ji}} = \frac{1}{N}\sum_n \delta_{nj} z_{ni}",
+     r"\frac{\partial E}{\partial w_{ji}} = \frac{1}{N}\sum_n N \delta_{nj} z_{ni}",
+     r"\frac{\partial E}{\partial w_{ji}} = \frac{1}{N}\sum_n \delta_{ni} z_{nj}"),
+    ("batch-mean-extra", "nielsen", {},
+     r"\frac{\partial C}{\partial w^l_{jk}} = \frac{1}{n^2}\sum_x \delta^l_{xj} a^{l-1}_{xk}",
+     r"\frac{\partial C}{\partial w^l_{jk}} = \frac{1}{n}\sum_x \delta^l_{xj} a^{l-1}_{xk}", None),
     ("condition-left-out", "bishop", {"output": "softmax"}, r"\sum_k (y_k - t_k) = 0",
      r"\sum_k (y_k - t_k) = 1 - \sum_k t_k", r"\sum_k (y_k - t_k) = 1"),
     ("condition-left-out", "nielsen", {"output": "softmax"}, r"\sum_j (a^L_j - y_j) = 0",
@@ -135,6 +152,8 @@ def _check(notation, kw, text):
     if "layers" in kw:
         kw["layers"] = tuple(int(w) for w in kw["layers"].split(","))
     net = make_network(**kw)
+    if notation.endswith(".toml"):  # a user's notation file, in the project
+        notation = str(Path(__file__).parents[1] / notation)
     return check_text(text, notation=load_notation(notation), net=net, index=index), net
 
 
