@@ -139,3 +139,15 @@ def test_a_notation_says_how_a_batch_is_written():
     assert dict(n.batch.matrices) == {"weighted_input": "A", "unit_output": "Z", "delta": "D"}
     assert load_notation("bishop").batch.total == "sum"
     assert (load_notation("nielsen").pattern, load_notation("nielsen").batch.size) == ("x", "n")
+
+
+@pytest.mark.parametrize("text,verdict", [
+    (r"\frac{\partial E}{\partial W^{(2)}} = \frac{1}{N} (D^{(2)})^T Z^{(1)}", Verdict.PROVED),
+    (r"D^{(1)} = (D^{(2)} W^{(2)}) \odot h'(A^{(1)})", Verdict.PROVED),
+    # a column-per-pattern formula, in a notation with a row per pattern: shapes differ
+    (r"\frac{\partial E}{\partial W^{(2)}} = \frac{1}{N} D^{(2)} (Z^{(1)})^T", Verdict.REFUTED),
+])
+def test_batch_matrices_with_a_row_per_pattern_are_read_by_their_rows(text, verdict):
+    rows = parse_notation(NOTATION.replace('layout = "columns"', 'layout = "rows"'),
+                          source="rows.toml")
+    assert check_text(text, notation=rows, net=make_network()).verdict is verdict
