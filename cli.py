@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .derive.commands.catalogue import check_catalogue
-from .derive.commands.check import check_files, check_text, worst_status
+from .derive.commands.check import check_any, check_files, check_text, worst_status
 from .derive.commands.depth import build_depth_report
 from .derive.commands.example import run as run_worked
 from .derive.commands.export import export
@@ -33,7 +33,6 @@ from .derive.errors import BpcheckError, UsageError
 from .derive.io.graph_file import load_graph
 from .derive.io.notation_file import load_notation, load_notations
 from .derive.io.publish import check_target, publish
-from .derive.model.notation import BUILTIN
 from .derive.present.catalogue import catalogue_table
 from .derive.present.check import check_table, first_wrong
 from .derive.present.checked_file import checked_document, file_json, junit_xml, results_json
@@ -145,13 +144,13 @@ def run_check(args: argparse.Namespace) -> int:
         raise UsageError("give one equation, or --file with equations, not both")
     else:
         args.latex = args.latex[0]
-    if args.notation is None and args.file is None:
-        raise UsageError(f"give --notation: {', '.join(BUILTIN)} or a notation file")
     net, index = _network(args), _index(args.index)
     notation = load_notation(args.notation) if args.notation is not None else None
     outputs = _file_outputs(args)  # each target checked before anything is computed
     if args.latex is not None:
-        result = check_text(args.latex, notation=notation, net=net, index=index, budget=args.budget)
+        result = check_text(args.latex, notation=notation, net=net, index=index,
+                            budget=args.budget) if notation is not None else check_any(
+            args.latex, net=net, index=index, budget=args.budget)
         _show(shown(result), as_json=args.json)
         return result.status
     rows = check_files(args.file, notation=notation, net=net, index=index, budget=args.budget)

@@ -448,3 +448,19 @@ def test_a_letter_on_units_of_two_layers_is_the_same_number_in_both(layers, word
                    net=make_network(layers=layers))
     assert r.verdict is Verdict.REFUTED and r.deciding.outcome.note == words
     assert (r.deciding.outcome.counterexample is None) == bool(words)
+
+
+def test_without_a_notation_the_shipped_notation_that_reads_it_decides_and_is_named():
+    from bpcheck.derive.commands.check import check_any
+    from bpcheck.derive.present.check import check_json, notation_words, pins
+    r = check_any(r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k", net=make_network())
+    assert (r.notation.name, r.verdict, r.also) == ("bishop", Verdict.PROVED, ())
+    assert notation_words(r) == "none given: read in bishop's (--notation bishop)"
+    # Bishop's delta is +dE/da, Eglen's -dE/da: the notations that read it disagree
+    r = check_any(r"\delta_k = y_k - t_k", net=make_network())
+    assert r.verdict is Verdict.AMBIGUOUS and r.status == 4
+    assert pins(r) == [("--notation bishop", Verdict.PROVED), ("--notation eglen", Verdict.REFUTED)]
+    assert check_json(r)["also_read_in"] == {"eglen": "refuted"}
+    with pytest.raises(BpcheckError, match=r"no shipped notation reads this equation \(each: "
+                                           r"unknown symbol \\zeta\)"):
+        check_any(r"\zeta = 1", net=make_network())

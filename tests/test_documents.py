@@ -14,6 +14,7 @@ from bpcheck.derive.commands.check import check_file
 from bpcheck.derive.io.documents import equations_of
 from bpcheck.derive.io.notation_file import load_notation
 from bpcheck.derive.model.network import make_network
+from bpcheck.derive.engine.proof import Verdict
 
 DOCS = Path(__file__).parent / "documents"
 
@@ -106,11 +107,17 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, line, message):
         assert message in str(e)
 
 
-def test_without_a_notation_anywhere_each_equation_says_so(tmp_path):
+def test_without_a_notation_anywhere_each_equation_is_tried_in_the_shipped_ones(tmp_path):
     tex = tmp_path / "n.tex"
-    tex.write_text("\\[ \\delta_k = y_k - t_k \\]\n")
+    tex.write_text("\\[ \\delta^L_j = a^L_j - y_j \\]\n\\[ \\delta_k = y_k - t_k \\]\n"
+                   "\\[ \\zeta = 1 \\]\n")
     rows = check_file(str(tex), notation=None, net=make_network())
-    assert "no notation: give --notation" in str(rows[0][1])
+    first, second, third = (r for _, r in rows)
+    assert (first.notation.name, str(first.verdict), first.guessed) == ("nielsen", "proved", True)
+    # proved in Bishop's notation, refuted in Eglen's (the other sign of delta): ambiguous
+    assert str(second.verdict) == "ambiguous"
+    assert dict(second.also)["eglen"] is Verdict.REFUTED
+    assert "no shipped notation reads this equation (each: unknown symbol \\zeta)" in str(third)
 
 
 def test_markdown_gives_dollar_bracket_and_myst_math_with_its_settings():

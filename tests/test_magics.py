@@ -34,7 +34,7 @@ def test_the_cell_magic_checks_each_line_and_keeps_the_condition(ip, capsys):
 
 @pytest.mark.parametrize("line,message", [
     (r"--colour red x = y", "--colour: not an option of %bpcheck"),
-    (r"\delta_k = y_k - t_k", "give --notation"),
+    (r"\zeta_k = y_k - t_k", "no shipped notation reads this equation"),
     (r"--notation bishop", "no equation"),
     (r"--notation bishop --layers 2,x \delta_k = y_k - t_k", "width"),
 ])

@@ -58,6 +58,36 @@ def check_text(text: str, *, notation: Notation, net: Network,
     return result
 
 
+def check_any(text: str, *, net: Network, index: Mapping[str, str] | None = None,
+              budget: float | None = 30.0) -> CheckResult:
+    """With no notation given: the equation in each shipped notation that reads it, the
+    first one's result, with the others' verdicts (ambiguous where they differ).
+
+    >>> r = check_any(r"\\delta^L_j = a^L_j - y_j", net=make_network())
+    >>> r.notation.name, str(r.verdict), [(n, str(v)) for n, v in r.also]
+    ('nielsen', 'proved', [('ng', 'proved')])
+    """
+    parse(text)  # an equation that does not parse says where, once
+    reasons, results = [], []
+    for name in BUILTIN:
+        notation = load_notation(name)
+        try:
+            read(text, notation=notation, net=net, index=index)
+        except BpcheckError as e:
+            reasons.append((name, str(e).split(";")[0][:80]))
+            continue
+        results.append(check_text(text, notation=notation, net=net, index=index, budget=budget))
+    if not results:
+        why: dict[str, list[str]] = {}
+        for name, reason in reasons:
+            why.setdefault(reason, []).append(name)
+        raise UsageError("no shipped notation reads this equation (" + "; ".join(
+            f"{', '.join(names) if len(names) < len(BUILTIN) else 'each'}: {reason}"
+            for reason, names in why.items()) + "); give --notation FILE with your own")
+    first, *rest = results
+    return replace(first, also=tuple((r.notation.name, r.verdict) for r in rest), guessed=True)
+
+
 def _decided(text: str, *, notation: Notation, net: Network, index, budget) -> CheckResult:
     eq, readings = read(text, notation=notation, net=net, index=index)
     truth = Truth(net.graph)
@@ -230,11 +260,9 @@ def check_file(path: str, *, notation: Notation | None, net: Network,
             if eq.settings not in built:
                 built[eq.settings] = _configured(dict(eq.settings), notation, net)
             n, on = built[eq.settings]
-            if n is None:
-                raise UsageError("no notation: give --notation, or write "
-                                 "'% bpcheck: notation=NAME' in the file")
-            rows.append((eq, check_text(eq.text, notation=n, net=on, index=index,
-                                        budget=budget)))
+            rows.append((eq, check_text(eq.text, notation=n, net=on, index=index, budget=budget)
+                         if n is not None else check_any(eq.text, net=on, index=index,
+                                                         budget=budget)))
         except BpcheckError as e:
             rows.append((eq, e))
     if not rows:

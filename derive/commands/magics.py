@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import BpcheckError, UsageError
 from ..io.notation_file import load_notation
 from ..present.notebook import shown
-from .check import check_text
+from .check import check_any, check_text
 from .network import network_from
 
 OPTIONS = ("--notation", "--layers", "--hidden", "--output", "--loss", "--index", "--budget")
@@ -55,8 +55,6 @@ def options(line: str) -> tuple[dict[str, Any], str]:
 def run(line: str, cell: str | None = None) -> list:
     """The equations of a magic checked: the line's after its options, or the cell's."""
     given, rest = options(line)
-    if "--notation" not in given:
-        raise UsageError("give --notation, e.g. %bpcheck --notation bishop ...")
     o = {**DEFAULTS, **given}
     net = network_from(layers=o["--layers"], hidden=o["--hidden"], output=o["--output"],
                        loss=o["--loss"], bias="--no-bias" not in o)
@@ -68,6 +66,8 @@ def run(line: str, cell: str | None = None) -> list:
     texts = [rest] if cell is None else [t.strip() for t in cell.splitlines() if t.strip()]
     if not any(texts):
         raise UsageError("no equation: write it after the options, or in the cell")
+    if "--notation" not in given:  # as check does: each shipped notation that reads it
+        return [shown(check_any(t, net=net, index=index, budget=budget)) for t in texts if t]
     notation = load_notation(o["--notation"])
     return [shown(check_text(t, notation=notation, net=net, index=index, budget=budget))
             for t in texts if t]

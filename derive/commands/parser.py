@@ -234,7 +234,9 @@ def _check_command(sub) -> None:
     check.add_argument("--notation", metavar="NAME",
                        help=f"the notation the equation is written in: {', '.join(BUILTIN)} "
                             "or a path to a notation .toml file (with --file, a "
-                            "'%% bpcheck: notation=NAME' line of the file may give it)")
+                            "'%% bpcheck: notation=NAME' line of the file may give it; "
+                            "without either, each shipped notation is tried and the one "
+                            "that read the equation is named)")
     _index_option(check)
     _network_options(check)
     _budget_option(check)

@@ -46,6 +46,10 @@ class CheckResult:
     net: Network
     readings: tuple[Reading, ...]
     diagnosis: Diagnosis = Diagnosis()  # for a refuted or ambiguous claim (commands/check.py)
+    # checked with no notation given: the other shipped notations that read it, and their
+    # verdicts (commands/check.py, check_any)
+    also: tuple[tuple[str, Verdict], ...] = ()
+    guessed: bool = False
 
     @property
     def groups(self) -> tuple[tuple[Reading, ...], ...]:
@@ -59,8 +63,10 @@ class CheckResult:
 
     @property
     def verdict(self) -> Verdict:
-        """Each group's worst verdict; where two groups disagree, ambiguous."""
+        """Each group's worst verdict; where two groups (or two notations that read the
+        claim, with none given) disagree, ambiguous."""
         verdicts = {worst_reading(g).outcome.verdict for g in self.groups}
+        verdicts |= {v for _, v in self.also}  # where notations disagree, ambiguous too
         return verdicts.pop() if len(verdicts) == 1 else Verdict.AMBIGUOUS
 
     @property

@@ -38,8 +38,21 @@ def layer_words(result: CheckResult, letters: Mapping[str, int]) -> str:
 
 def pins(result: CheckResult) -> list[tuple[str, Verdict]]:
     """Each group of readings: the --index options that pin it, and its verdict."""
+    own = worst_reading(result.readings).outcome.verdict if len(result.groups) == 1 else None
+    notations = [(f"--notation {result.notation.name}", own)] if result.also and own else []
+    notations += [(f"--notation {n}", v) for n, v in result.also]
+    if len({v for _, v in notations}) > 1:  # the notations disagree: pin a notation
+        return notations
     return [(pin(group[0], result.net.L), worst_reading(group).outcome.verdict)
             for group in result.groups]
+
+
+def notation_words(result: CheckResult) -> str:
+    """Which shipped notation read a claim checked with none given, and which others did."""
+    out = f"none given: read in {result.notation.name}'s (--notation {result.notation.name})"
+    if result.also:
+        out += "; also read in " + ", ".join(f"{n}'s ({v})" for n, v in result.also)
+    return out
 
 
 def pin(reading: Reading, L: int) -> str:
@@ -174,6 +187,7 @@ def check_json(result: CheckResult) -> dict[str, Any]:
     n, net, ce = result.notation, result.net, d.outcome.counterexample
     return {"verdict": str(result.verdict), "claim_latex": result.understood,
             "input": result.text, "notation": n.name,
+            "also_read_in": {k: str(v) for k, v in result.also} if result.guessed else None,
             "conditions": [latex(c, n, net) for c in d.outcome.conditions],
             "note": d.outcome.note,
             "counterexample": counterexample_json(ce, n, net) if ce else None,
@@ -204,6 +218,8 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
     """One checked equation in the terminal."""
     yield Text.assemble(("Claim ", "bold"), result.understood, (f"   ({result.notation.title})", "dim"))
     yield Text.assemble(("Network ", "bold"), summary(result.net))
+    if result.guessed:  # no notation given: say which one read it
+        yield Text.assemble(("Notation ", "bold"), notation_words(result))
     for r in result.readings:
         # a reading that asks for what the network lacks has no claims to show, only layers
         yield Text.assemble(("Read as ", "bold"), read_as(result, r) or result.understood,
@@ -220,7 +236,9 @@ def render_check(result: CheckResult, console: Console, options: ConsoleOptions)
         yield Text.assemble(("Diagnosis " if i == 0 else "          ", "bold"),
                             (head, "bold yellow") if head == "mistake" else head, " " + rest)
     if result.verdict is Verdict.AMBIGUOUS:
-        yield Text.assemble(verdict_text(Verdict.AMBIGUOUS), ": the readings disagree; pin one:")
+        which = "notations that read it" if pins(result)[0][0].startswith("--notation") \
+            else "readings"
+        yield Text.assemble(verdict_text(Verdict.AMBIGUOUS), f": the {which} disagree; pin one:")
         for pin, v in pins(result):
             yield Text.assemble("  " + pin + "  ", verdict_text(v))
 
