@@ -110,7 +110,7 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     found = _of_reading(refuted, net, n, truth)
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
                                                      index=index, budget=budget)
-    batch = any(c.batch for c in refuted.claims)
+    batch = any(c.of_batch for c in refuted.claims)
     if batch:  # a claim about a batch: what it should say is its own LaTeX, repaired
         found = _repaired(result, again, found)
     # a named mistake that a convention undoes is looked up in that convention alone
@@ -147,7 +147,7 @@ def _convention(result: CheckResult, again, keys: list[str] | None = None):
     """(key, words, the proved result) for the first convention (of `keys`, or any) in
     which the claim is true."""
     n = result.notation
-    batch = any(c.batch for r in result.readings for c in r.claims)
+    batch = any(c.of_batch for r in result.readings for c in r.claims)
     for key, words, other in conventions(n):
         if keys is not None and key not in keys or key.startswith("batch_") and not batch:
             continue  # a claim about one pattern reads alike whatever the batch's error is
@@ -173,7 +173,7 @@ def _repaired(result: CheckResult, again, found: Diagnosis) -> Diagnosis:
     weight = parse_expression(result.notation.symbols["weight"])
     name = weight.name if hasattr(weight, "name") else ""
     size = parse_expression(result.notation.batch.size)
-    about = any(c.batch for r in result.readings for c in r.claims)
+    about = any(c.of_batch for r in result.readings for c in r.claims)
     batch = (result.notation.pattern, size) if about else None
     for mistake, repaired in repairs(eq, weight=name, batch=batch):
         text = to_latex(repaired)
@@ -221,7 +221,7 @@ def _networks(net: Network):
 def _of_reading(reading: Reading, net: Network, n: Notation, truth: Truth) -> Diagnosis:
     # a claim about a mini-batch is decided one pattern at a time: what that pattern's
     # quantity equals is no answer to it (its mistakes are found by repairs)
-    for claim in (c for c in reading.claims if not c.batch):
+    for claim in (c for c in reading.claims if not c.of_batch):
         found = diagnose(claim, net, truth, notation=n)
         if found.mistake is not None or (found.correct is not None
                                          and found.correct.rhs != claim.equation.rhs):
@@ -233,7 +233,7 @@ def _as_written(result: CheckResult):
     """The claim proved in another convention, in canonical symbols: printed in the
     user's notation, it is what the user's claim should have said."""
     claims = result.readings[0].claims
-    return claims[0].equation if len(claims) == 1 and not claims[0].batch else None
+    return claims[0].equation if len(claims) == 1 and not claims[0].of_batch else None
 
 
 def _same(book: Notation, other: Notation, key: str) -> bool:

@@ -100,12 +100,17 @@ def worst_reading(readings) -> Reading:
     return readings[0]
 
 
-def _in_batch(outcome: Outcome, size: int) -> Outcome:
+def _in_batch(outcome: Outcome, claim: Claim) -> Outcome:
     """A refutation of a claim about a mini-batch (latex/batch.py) says which batch: N
-    patterns, every one at the point."""
-    if not size or outcome.verdict is not Verdict.REFUTED:
+    patterns, every one at the point. A claim decided with every pattern alike only is
+    not proved by it: the patterns of a batch may differ."""
+    if claim.alike and outcome.verdict is Verdict.PROVED:
+        return Outcome(Verdict.UNDECIDED, note=f"{claim.alike}: it holds where every pattern "
+                       "of the batch is alike, and is not decided where they differ")
+    if not claim.of_batch or outcome.verdict is not Verdict.REFUTED:
         return outcome
-    where = f"in a mini-batch of N = {size} patterns, each of them at this point"
+    where = (f"in a mini-batch of N = {claim.batch} patterns, each of them at this point"
+             if claim.batch else "in a mini-batch of any size, each pattern at this point")
     return replace(outcome, note="; ".join(filter(None, (where, outcome.note))))
 
 
@@ -132,7 +137,7 @@ def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network
             with time_budget(budget):
                 outcome = decide(net.graph, cases, conditions=conditions, domain=domain,
                                  truth=truth)
-            outcomes.append(_in_batch(outcome, claim.batch))
+            outcomes.append(_in_batch(outcome, claim))
         except BudgetExceeded:
             outcomes.append(Outcome(Verdict.UNDECIDED,
                                     note=f"the time budget of {budget:g} s ran out"))

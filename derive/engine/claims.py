@@ -40,6 +40,12 @@ class Claim:
     equation: sp.Eq
     free: tuple[UnitIndex, ...]
     batch: int = 0  # the mini-batch size it is written at (latex/batch.py); 0: one pattern
+    alike: str = ""  # why it is decided with every pattern of the batch alike only
+
+    @property
+    def of_batch(self) -> bool:
+        """About a mini-batch (latex/batch.py), not one pattern."""
+        return bool(self.batch or self.alike)
 
     @property
     def kind(self) -> str:
@@ -130,7 +136,7 @@ def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
 
 def bound_claim(claim: Claim, equation: sp.Eq) -> Claim:
     """The same claim, written differently (in a notation, then bound back)."""
-    return Claim(claim.id, claim.layer, equation, claim.free, claim.batch)
+    return Claim(claim.id, claim.layer, equation, claim.free, claim.batch, claim.alike)
 
 
 def absent(expr: sp.Expr, net: Network) -> sp.Indexed | None:

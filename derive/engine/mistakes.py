@@ -208,6 +208,10 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("batch-mean-extra",
             "1/N is taken once too often: where the error is the sum of the patterns' errors "
             "its gradient has no 1/N, and where it is their mean, one", _none),
+    Mistake("batch-sum-missing",
+            "the sum over the patterns of the mini-batch is left out: the batch's error is "
+            "the sum (or the mean) of the patterns' errors, and so is its gradient; one "
+            "pattern's term stands for all of them", _none),
     Mistake("condition-left-out",
             "true only where the targets sum to 1, which this network's loss does not assume: "
             "the condition is left out", _none),

@@ -20,7 +20,7 @@ of N as its degree in N needs, which proves it for every N.
 >>> from .reader import Reader
 >>> from .tex import to_latex
 >>> reader = Reader(load_notation("bishop"), make_network(), {})
->>> sides, batched = per_pattern([parse_expression(r"\frac{\partial E}{\partial w_{ji}}"),
+>>> sides, batched, _ = per_pattern([parse_expression(r"\frac{\partial E}{\partial w_{ji}}"),
 ...                                parse_expression(r"\sum_n \delta_{nj} z_{ni}")], reader)
 >>> batched, [to_latex(s) for s in sides]
 (True, ['N \\frac{\\partial E_{n}}{\\partial w_{ji}}', 'N \\delta_{nj} z_{ni}'])
@@ -28,6 +28,7 @@ of N as its degree in N needs, which proves it for every N.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from ..errors import NotSupported
 from .ast import (Frac, Grad, Mul, Node, Number, Partial, Sum, Symbol, Transformer, Visitor,
@@ -195,28 +196,38 @@ class _PerPattern(Transformer):
         return Mul((self.size,) + (body.factors if isinstance(body, Mul) else (body,)))
 
 
-def per_pattern(sides: list[Node], reader: Reader) -> tuple[list[Node], bool]:
+class PerPattern(NamedTuple):
+    """A claim's sides about one pattern and N; whether it is about a batch; and, where
+    it sets one pattern's quantity beside the batch's, the words for why it is decided
+    with every pattern of the batch alike only (a refutation is then still a batch, N
+    copies of a pattern; a proof is not a proof for patterns that differ)."""
+
+    sides: list[Node]
+    batch: bool = False
+    alike: str = ""
+
+
+def per_pattern(sides: list[Node], reader: Reader) -> PerPattern:
     """The sides of a claim about a mini-batch as sides about one pattern and the batch
-    size N, and whether the claim is about a batch: it sums over the patterns, writes N,
-    or (where the error written without its pattern index is the batch's mean) writes
-    that error beside a pattern's quantity. Other claims are about one pattern, and bare
-    E is that pattern's E_n."""
+    size N (PerPattern). A claim is about a batch where it sums over the patterns, writes
+    N, or writes the error without its pattern index beside a pattern's quantity (E with
+    δ_nj: E is then the batch's, Bishop's E = Σ_n E_n). Other claims are about one
+    pattern, and bare E is that pattern's E_n."""
     n = reader.n
     if not n.pattern:
-        return sides, False
+        return PerPattern(sides)
     kinds = _Kinds(reader)
     for s in sides:
         kinds.visit(s)
-    mean = n.batch.total == "mean"
-    if not (kinds.sums or kinds.size or (mean and kinds.total and kinds.named)):
-        return sides, False
+    if not (kinds.sums or kinds.size or (kinds.total and kinds.named)):
+        return PerPattern(sides)
+    alike = ""
     if kinds.batch is not None and kinds.loose is not None:
-        raise NotSupported(
-            f"{to_latex(kinds.loose)} is one pattern's, beside {to_latex(kinds.batch)}, which "
-            f"is the whole batch's: write one pattern's quantities inside a sum over "
-            f"{n.pattern}, or the pattern's own error {n.symbols['error']}")
+        alike = (f"{to_latex(kinds.loose)} is one pattern's, beside {to_latex(kinds.batch)}, "
+                 "the whole batch's")
     error = parse_expression(n.symbols["error"])
     if isinstance(error, Symbol) and error.sub != (n.pattern,):
         error = replace(error, sub=(n.pattern,))  # E_p where the notation writes E for both
-    change = _PerPattern(kinds, size=parse_expression(n.batch.size), error=error, mean=mean)
-    return [change.visit(s) for s in sides], True
+    change = _PerPattern(kinds, size=parse_expression(n.batch.size), error=error,
+                         mean=n.batch.total == "mean")
+    return PerPattern([change.visit(s) for s in sides], True, alike)

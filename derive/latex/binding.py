@@ -68,7 +68,7 @@ def read(text: str, *, notation: Notation, net: Network,
         entries = shapes.entries(written)
     except Mismatch as e:  # shapes that fit no network: a verdict on the claim
         return eq, [Bound({}, [], (str(e),), shapes=True)]
-    entries, _ = per_pattern(entries, reader)
+    entries, _, alike = per_pattern(entries, reader)
     # a letter free in the equation and summed somewhere: the sum's is a letter of its own
     sides = scoped(entries, free={c for s in entries for c in free_letters(s)})
     for s in sides:
@@ -85,7 +85,7 @@ def read(text: str, *, notation: Notation, net: Network,
     for a, missing in assignments[:MAX_READINGS]:
         sizes = _sizes(shapes, reader, a) if missing else []
         out.append(Bound(_letters(a), [], tuple(sizes or missing), shapes=bool(sizes))
-                   if missing else _claims(reader, a, sides))
+                   if missing else _claims(reader, a, sides, alike))
     return eq, out
 
 
@@ -117,9 +117,10 @@ def _letters(a: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in a.items() if not k.startswith(("@", "#"))}
 
 
-def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> Bound:
+def _claims(reader: Reader, a: dict[str, int], sides: list[Node], alike: str = "") -> Bound:
     """One reading: the letters' layers and the claims, each side bound to the model
-    (this notation's delta is delta_sign times the model's)."""
+    (this notation's delta is delta_sign times the model's); `alike`, where the claim is
+    decided with every pattern of a batch alike only (latex/batch.py)."""
     builder = Builder(reader, a)
     built = [reader.n.bind(builder.visit(s)) for s in sides]
     for side, node in zip(built, sides):
@@ -133,7 +134,7 @@ def _claims(reader: Reader, a: dict[str, int], sides: list[Node]) -> Bound:
             bound = {lim[0] for s in eqn.atoms(sp.Sum) for lim in s.limits}
             free = sorted({i for i in eqn.free_symbols if isinstance(i, UnitIndex)} - bound,
                           key=str)
-            claims.append(Claim("check", 0, eqn, tuple(free), size))
+            claims.append(Claim("check", 0, eqn, tuple(free), size, alike))
     return Bound(_letters(a), claims)
 
 

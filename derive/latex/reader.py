@@ -120,6 +120,8 @@ class Reader:
         L = self.net.L
         if isinstance(node, Number) and node.text.isdigit():
             return None, int(node.text) - self.n.first_layer
+        if isinstance(node, Neg) and isinstance(node.body, Number) and node.body.text.isdigit():
+            return None, -int(node.body.text) - self.n.first_layer  # a layer there is none of
         if isinstance(node, Symbol) and not node.sub and node.sup is None:
             if self.n.output_layer and node.name == self.n.output_layer:
                 return None, L

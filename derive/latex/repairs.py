@@ -140,8 +140,9 @@ def _by_matrix(side: Node, is_weight) -> bool:
 
 def _batch_repairs(eq: Equation, pattern: str, size: Node) -> Iterator[tuple[str, Equation]]:
     """1/N put before a sum over the patterns, or before the whole right side; a 1/N
-    taken away (1/N as a factor, X/N as X, X/N^2 as X/N), or the right side times N. Only
-    for a claim about a batch (latex/batch.py)."""
+    taken away (1/N as a factor, X/N as X, X/N^2 as X/N), or the right side times N; the
+    right side summed over the patterns (or averaged). Only for a claim about a batch
+    (latex/batch.py)."""
     over = lambda n: isinstance(n, Sum) and n.index == pattern
     mean = Frac(Number("1"), size)
     yield from (("batch-mean-missing", r) for r in _everywhere(
@@ -158,6 +159,9 @@ def _batch_repairs(eq: Equation, pattern: str, size: Node) -> Iterator[tuple[str
     factors = rhs.factors if isinstance(rhs, Mul) else (rhs,)
     yield ("batch-mean-missing", replace(eq, sides=(lhs, Mul((mean,) + factors))))
     yield ("batch-mean-extra", replace(eq, sides=(lhs, Mul((size, rhs)))))
+    summed = Sum(index=pattern, body=rhs)
+    yield ("batch-sum-missing", replace(eq, sides=(lhs, summed)))
+    yield ("batch-sum-missing", replace(eq, sides=(lhs, Mul((mean, summed)))))
 
 
 def _without(n: Mul, factor: Node) -> Node:
