@@ -39,6 +39,14 @@ class KinkSide(sp.Symbol):
         of = self.of.subs(old, new)
         return KinkSide(of) if of != self.of else None
 
+    def _xreplace(self, rule):
+        # xreplace too (a claim's instances): a symbol has no args for it to reach into,
+        # and a side left at a_j with j free has no sign at a point
+        if self in rule:
+            return rule[self], True
+        of, changed = self.of._xreplace(rule)
+        return (KinkSide(of), True) if changed else (self, False)
+
 
 @dataclass(frozen=True)
 class Activation:
