@@ -53,7 +53,19 @@ MARKER = "bpcheck_networks"
 AXES = ("notation", "layers", "hidden", "output", "loss", "bias")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("bpcheck").addoption(
+        "--bpcheck-results-json", metavar="FILE", default=None,
+        help="write Gradescope's results.json: a point for each test that uses the bpcheck "
+             "fixture and passes, with its output (one file for the run, under pytest-xdist "
+             "too)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("bpcheck_results_json", None)
+    if path and not hasattr(config, "workerinput"):  # xdist's workers report to the controller
+        from .commands.graded import GradescopeResults
+        config.pluginmanager.register(GradescopeResults(path), "bpcheck-results-json")
     config.addinivalue_line(
         "markers", f"{MARKER}(notation=[...], layers=[...], hidden=[...], output=[...], "
         "loss=[...], bias=[...]): run the test on every combination of the values given; "
@@ -106,8 +118,10 @@ def _bpcheck_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def bpcheck(_bpcheck_options: dict[str, Any]) -> "BpCheck":
+def bpcheck(_bpcheck_options: dict[str, Any], request: pytest.FixtureRequest) -> "BpCheck":
     """Check equations in a notation on a network; assert they are proved or refuted."""
+    # marks the test's reports (which cross from an xdist worker) for --bpcheck-results-json
+    request.node.user_properties.append(("bpcheck", "fixture"))
     # the engine is imported here, when a test first asks for it: the one deliberate lazy
     # import of the project, so that loading the plugin costs a pytest run nothing
     from .commands.assertions import BpCheck

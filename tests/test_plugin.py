@@ -167,3 +167,48 @@ def test_a_course_with_its_own_derive_cli_and_equations_files_still_loads_the_pl
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1 passed" in p.stdout
     assert "the course file was imported" not in p.stdout + p.stderr
+
+
+COURSE = '''
+import pytest
+
+@pytest.mark.bpcheck_networks(notation=["bishop", "nielsen", "eglen"])
+def test_output_delta(bpcheck):
+    bpcheck.assert_proved({"bishop": r"\\delta_k = y_k - t_k", "nielsen": r"\\delta^L_j = a^L_j - y_j",
+                           "eglen": r"\\delta_r = t_r - y_r"})
+
+def test_wrong(bpcheck):
+    bpcheck.assert_proved(r"\\delta_j = \\sum_k w_{kj}\\delta_k", notation="bishop")
+
+def test_not_bpcheck():
+    assert True
+'''
+
+
+@pytest.mark.parametrize("spread", [("-n", "2"), ("--dist", "load", "--tx", "2*popen")],
+                         ids=["-n 2", "--tx 2*popen"])
+def test_under_xdist_the_workers_check_and_one_results_json_is_written(pytester, spread):
+    import json
+
+    import jsonschema
+    out = pytester.path / "results.json"
+    result = run(pytester, COURSE, *spread, f"--bpcheck-results-json={out}")
+    result.assert_outcomes(passed=4, failed=1)
+    assert "2 workers" in result.stdout.str() or "gw1" in result.stdout.str()
+    data = json.loads(out.read_text())
+    schema = os.path.join(os.path.dirname(__file__), "schemas", "gradescope-results.schema.json")
+    jsonschema.validate(data, json.loads(open(schema).read()))
+    # the fixture's tests only, in the order of their ids, a point for each that passed
+    assert [t["name"] for t in data["tests"]] == [
+        "test_course.py::test_output_delta[bishop]", "test_course.py::test_output_delta[eglen]",
+        "test_course.py::test_output_delta[nielsen]", "test_course.py::test_wrong"]
+    assert data["score"] == 3 and [t["status"] for t in data["tests"]][-1] == "failed"
+    assert "missing-activation-derivative" in data["tests"][-1]["output"]
+
+
+def test_results_json_without_xdist_is_the_same_file(pytester):
+    import json
+    out = pytester.path / "results.json"
+    run(pytester, COURSE, f"--bpcheck-results-json={out}").assert_outcomes(passed=4, failed=1)
+    data = json.loads(out.read_text())
+    assert data["score"] == 3 and len(data["tests"]) == 4

@@ -90,6 +90,11 @@ class Network:
     bias: bool = True
     layer_names: tuple[str, ...] = ()
 
+    def __reduce__(self):
+        # rebuilt from its options in another process (check --jobs): an activation
+        # holds functions that pickle cannot carry
+        return (_rebuilt, (self.options, self.layer_names))
+
     # -- structure ---------------------------------------------------------------
     @property
     def L(self) -> int:
@@ -248,12 +253,19 @@ class Network:
 _WIDTH_NAME = re.compile(r"^[A-Za-z](_\{?[A-Za-z0-9+-]{1,6}\}?)?$")
 
 
-def make_network(*, layers: Sequence[int | str] = (2, 3, 2), hidden: str = "abstract",
+def make_network(*, layers: Sequence[int | str] | str = (2, 3, 2), hidden: str = "abstract",
                  output: str = "identity", loss: str = "sse", bias: bool = True,
                  layer_names: Sequence[str] = ()) -> Network:
     """Build and validate a layered network; every bad value is a UsageError.
 
-    A width given as a name (n, K, n_1) is a symbol: the network stands for every width."""
+    A width given as a name (n, K, n_1) is a symbol: the network stands for every width.
+    The widths may be written as the command line writes them, "2,3,2".
+
+    >>> make_network(layers="2,3,2").widths == make_network(layers=(2, 3, 2)).widths
+    True
+    """
+    if isinstance(layers, str):  # not its characters: "2,3,2" is three widths
+        layers = [int(w) if w.strip().isdigit() else w.strip() for w in layers.split(",")]
     widths = tuple(_width(w) for w in layers)
     if len(widths) < 2:
         raise UsageError(f"layers {','.join(map(str, widths))!r}: give at least two widths "
@@ -280,6 +292,10 @@ def make_network(*, layers: Sequence[int | str] = (2, 3, 2), hidden: str = "abst
         raise UsageError(f"loss {loss!r} takes logarithms of the outputs, which output "
                          f"activation {output!r} does not keep in (0, 1); use --output {fits}")
     return net
+
+
+def _rebuilt(options: dict, layer_names: tuple[str, ...]) -> Network:
+    return make_network(**options, layer_names=layer_names)
 
 
 def _width(w: int | str | sp.Symbol) -> int | sp.Symbol:

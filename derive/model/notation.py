@@ -10,6 +10,7 @@ more file, no code. A notation renders and binds the one model, never computes.
 """
 from __future__ import annotations
 
+import copyreg
 import re
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -18,6 +19,14 @@ from typing import Mapping
 import sympy as sp
 
 from .network import UnitIndex, role_of
+
+# a notation is data, and crosses into another process (check --jobs) as such: its
+# read-only tables pickle as the dicts they wrap
+def _proxy(table: dict) -> MappingProxyType:
+    return MappingProxyType(table)
+
+
+copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
 
 BUILTIN = ("bishop", "nielsen", "eglen", "goodfellow", "ng")
 
