@@ -399,7 +399,10 @@ def test_matrix_forms_are_read_with_shapes_and_a_mismatch_is_a_verdict(text, lay
     (r"\Delta w_{ji} = -\delta_j z_i", "bishop", Verdict.REFUTED),              # eta dropped
     (r"w_{ji} \leftarrow w_{ji} - \eta \delta_j z_i", "bishop", Verdict.PROVED),
     (r"w_{ji} \gets w_{ji} + \eta \delta_j z_i", "bishop", Verdict.REFUTED),
-    (r"w_{ji} := w_{ji} - \eta \frac{\partial E_n}{\partial w_{ji}}", "bishop", Verdict.PROVED),
+    (r"w_{ji} := w_{ji} - \eta \frac{\partial E_n}{\partial w_{ji}}", "bishop", Verdict.PROVED),  # on-line
+    (r"w_{ji} := w_{ji} - \eta \sum_n \frac{\partial E_n}{\partial w_{ji}}", "bishop", Verdict.PROVED),
+    (r"w_{ji} := w_{ji} - \frac{\eta}{N} \sum_n \frac{\partial E_n}{\partial w_{ji}}", "bishop",
+     Verdict.REFUTED),                                                          # Bishop's E sums
     (r"w^l \rightarrow w^l - \eta \delta^l (a^{l-1})^T", "nielsen", Verdict.PROVED),
     (r"b^l \to b^l - \eta \delta^l", "nielsen", Verdict.PROVED),
     (r"w^l \to w^l - \eta (\delta^l)^T a^{l-1}", "nielsen", Verdict.REFUTED),
@@ -464,3 +467,18 @@ def test_without_a_notation_the_shipped_notation_that_reads_it_decides_and_is_na
     with pytest.raises(BpcheckError, match=r"no shipped notation reads this equation \(each: "
                                            r"unknown symbol \\zeta\)"):
         check_any(r"\zeta = 1", net=make_network())
+
+
+def test_the_catalogue_in_two_processes_is_the_catalogue_in_one_in_its_order():
+    key = lambda rows: [(r.entry.id, r.verdict, r.mistake) for r in rows]
+    told = []
+    two = check_catalogue(source="ng", jobs=2, progress=lambda done, total, what: told.append(done))
+    assert key(two) == key(check_catalogue(source="ng", jobs=1))
+    assert told == list(range(len(two) + 1))
+
+
+def test_jobs_below_one_is_one_line_and_exit_2():
+    out = subprocess.run([BPCHECK, "catalogue", "--source", "ng", "--jobs", "0"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == "bpcheck: error: --jobs 0: give a number of processes, 1 or more\n"

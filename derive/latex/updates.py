@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import NotSupported, UsageError
-from .ast import Add, Equation, Mul, Neg, Node, Partial, Symbol
+from .ast import Add, Equation, Mul, Neg, Node, Partial, Sum, Symbol, children
 
 ASSIGN = r"\leftarrow"  # the grammar writes \gets, ← and := as this
 STEP = r"\Delta"
@@ -27,11 +27,22 @@ def _step(x: Node, *, error: Node, rate: Node) -> Node:
     return Neg(Mul((rate, Partial(error, x))))
 
 
+def _online(node: Node, *, error: Node, pattern: str) -> bool:
+    """Whether a value writes one pattern's error outside a sum over the patterns."""
+    if node == error:
+        return True
+    if isinstance(node, Sum) and node.index == pattern:
+        return False
+    return any(_online(c, error=error, pattern=pattern) for c in children(node))
+
+
 def as_steps(eq: Equation, *, error: Node, rate: Node, pattern: str = "") -> tuple[Node, ...]:
     """The sides of an update rule as a claim about the step; other equations' sides as
     they are. `error` is the notation's error symbol: Δ_p, with the notation's pattern
-    index, is the step for one pattern, Δ and an assignment the step for the error written
-    without it (the batch's, where the claim is about a batch: latex/batch.py)."""
+    index, is the step for one pattern, Δ the step for the error written without it (the
+    batch's, where the claim is about a batch: latex/batch.py); an assignment takes the
+    step of the error its value writes (Bishop's on-line step w <- w - η ∇E_n is one
+    pattern's)."""
     total = replace(error, sub=()) if pattern and isinstance(error, Symbol) and \
         error.sub == (pattern,) else error
     if ASSIGN in eq.relations:
@@ -39,7 +50,8 @@ def as_steps(eq: Equation, *, error: Node, rate: Node, pattern: str = "") -> tup
             raise UsageError(r"an update is one assignment, as in w \leftarrow w - \eta "
                              r"\frac{\partial E}{\partial w}")
         target, value = eq.sides
-        return (_step(target, error=total, rate=rate), Add((value, Neg(target))))
+        own = error if pattern and _online(value, error=error, pattern=pattern) else total
+        return (_step(target, error=own, rate=rate), Add((value, Neg(target))))
     if any(r not in ("=", r"\equiv") for r in eq.relations):
         raise NotSupported(f"{' '.join(sorted(set(eq.relations) - {'='}))}: bpcheck decides "
                            "equations (=, \\equiv) and updates (\\leftarrow)")
