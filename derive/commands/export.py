@@ -1,20 +1,38 @@
 """bpcheck export: the report as LaTeX for lecture notes, a standalone article or a
-fragment, and its PDF on request; every file published whole (io/publish.py)."""
+fragment, and its PDF on request; every file published whole (io/publish.py).
+
+An exported equation the catalogue has is tagged with the book's number (\\tag{Bishop
+5.56}): where the claim it states on this network is one the book's equation states, each
+read by the notation as `check` reads it (latex/binding.py), never by its look alone."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from ..errors import UsageError
+from ...equations import Entry, load_catalogue
+
+from ..errors import BpcheckError, UsageError, unknown
+from ..io.notation_file import load_notation
 from ..io.publish import check_target, compile_pdf, publish
+from ..latex.binding import read
 from ..model.network import Network
 from ..model.notation import Notation
-from ..present.article import body, document
+from ..present.article import HEADINGS, Layout, body, document
+from ..present.report import NotationReport, Report
 from .report import build_report
+
+# an equation's number as the book prints it, "(5.56)" or "(BP1)"; the catalogue's other
+# places ("step 2a", "Algorithm 6.4, first line") are not numbers an equation is tagged with
+NUMBER = re.compile(r"\(([A-Za-z0-9.]+)\)")
 
 
 def export(net: Network, notations: list[Notation], *, tex: str, fragment: bool = False,
-           pdf: bool = False, force: bool = False, budget: float | None = 30.0) -> list[Path]:
-    """Write the report to `tex` (and its PDF beside it); the files written, in order."""
+           pdf: bool = False, force: bool = False, budget: float | None = 30.0,
+           heading: str | None = None) -> list[Path]:
+    """Write the report to `tex` (and its PDF beside it); the files written, in order.
+    A fragment has no preamble and, unless `heading` is given, no heading of its own."""
+    if heading is not None and heading not in HEADINGS:
+        raise unknown("--heading level", heading, HEADINGS)
     if not tex.endswith(".tex"):
         raise UsageError(f"-o {tex!r}: the file name must end in .tex")
     if pdf and fragment:
@@ -25,8 +43,65 @@ def export(net: Network, notations: list[Notation], *, tex: str, fragment: bool 
     if pdf:
         check_target(pdf_path, force=force)
     report = build_report(net, notations, budget=budget)
-    source = body(report) if fragment else document(report)
+    layout = Layout(heading or "section", titled=not fragment or heading is not None,
+                    numbers=book_numbers(report))
+    source = body(report, layout) if fragment else document(report, layout)
     written = [publish(tex, source, force=force)]
     if pdf:
         written.append(publish(pdf_path, compile_pdf(source), force=force))
     return written
+
+
+def book_numbers(report: Report) -> dict[tuple[str, str], str]:
+    """(notation name, LaTeX) -> "Bishop 5.56" for each exported equation whose claim on
+    the report's network is a claim of a numbered equation of the book the notation is
+    from: every reading of the exported equation is a reading of the book's. Where several
+    numbers state it, those the catalogue states on a network like this one; where that
+    leaves more than one, all of them; where it leaves none, no tag."""
+    entries = load_catalogue()
+    out = {}
+    for r in report.notations:
+        n = r.notation
+        book = [e for e in entries if e.source == e.notation == n.name
+                and NUMBER.fullmatch(e.number)]
+        if not book or n != load_notation(n.name):  # a user's file that took a book's name
+            continue
+        known = [(e, _readings(e.latex, n, report.net, e.index)) for e in book]
+        for equation in _equations(r):
+            mine = _readings(equation, n, report.net)
+            found = _on_this_network([e for e, theirs in known if mine and mine <= theirs],
+                                     report.net)
+            if found:
+                numbers = dict.fromkeys(NUMBER.fullmatch(e.number)[1] for e in found)
+                out[(n.name, equation)] = f"{n.name.capitalize()} {', '.join(numbers)}"
+    return out
+
+
+def _equations(r: NotationReport) -> list[str]:
+    """The LaTeX of every equation the export writes in a notation's section."""
+    return list(dict.fromkeys([f.latex for f in r.forward]
+                              + [s.equation.latex for _, steps in r.derivation for s in steps]
+                              + [c.claim.latex for c in r.checks]))
+
+
+def _readings(latex: str, n: Notation, net: Network, index=None) -> frozenset:
+    """Every reading of an equation on the network, each as its claims in the model's
+    symbols; empty where it does not read (a quantity the network has not)."""
+    try:
+        _, bound = read(latex, notation=n, net=net, index=index)
+    except BpcheckError:
+        return frozenset()
+    return frozenset(tuple((c.equation, c.batch) for c in b.claims)
+                     for b in bound if b.claims and not b.missing)
+
+
+def _on_this_network(found: list[Entry], net: Network) -> list[Entry]:
+    """Of several numbers for one claim, those with a proof expected on a network that
+    agrees with this one in every option the catalogue names (Nielsen's (66) is for
+    sigmoid and cross-entropy, (84) for softmax); one number is kept as it is."""
+    if len({e.number for e in found}) <= 1:
+        return found
+    options = {k: ",".join(map(str, v)) if k == "layers" else v for k, v in net.options.items()}
+    agrees = lambda x: x.verdict == "proved" and all(
+        str(options.get(k)).lower() == str(v).lower() for k, v in x.network.items())
+    return [e for e in found if any(agrees(x) for x in e.expect)]
