@@ -24,6 +24,7 @@ from .derive.commands.example import run as run_worked
 from .derive.commands.export import export
 from .derive.commands.graph import build_graph_report
 from .derive.commands.network import network_from
+from .derive.commands.pool import cores
 from .derive.commands.parser import PROG, build_parser, fail
 from .derive.commands.report import build_report
 from .derive.commands.translate import translate
@@ -33,9 +34,10 @@ from .derive.errors import BpcheckError, UsageError
 from .derive.io.graph_file import load_graph
 from .derive.io.notation_file import load_notation, load_notations
 from .derive.io.publish import check_target, publish
-from .derive.present.catalogue import catalogue_table
+from .derive.present.catalogue import CatalogueView
 from .derive.present.check import check_table, first_wrong
 from .derive.present.checked_file import checked_document, file_json, junit_xml, results_json
+from .derive.present.console import ProgressBar
 from .derive.present.notebook import shown
 
 NETWORK_DEFAULTS = {"layers": "2,3,2", "hidden": "abstract", "output": "identity",
@@ -62,6 +64,12 @@ def _console() -> Console:
         return Console(highlight=False)
     width = os.environ.get("COLUMNS", "")
     return Console(highlight=False, width=int(width) if width.isdigit() and int(width) > 40 else 120)
+
+
+def _progress() -> Console | None:
+    """Where a progress bar goes: stderr, when it is a terminal (never a pipe or a test's
+    capture, whatever FORCE_COLOR says), so that no output and no JSON changes."""
+    return Console(stderr=True) if sys.stderr.isatty() else None
 
 
 def _print(renderable) -> None:
@@ -153,7 +161,9 @@ def run_check(args: argparse.Namespace) -> int:
             args.latex, net=net, index=index, budget=args.budget)
         _show(shown(result), as_json=args.json)
         return result.status
-    rows = check_files(args.file, notation=notation, net=net, index=index, budget=args.budget)
+    with ProgressBar(_progress(), "checking") as bar:  # a step an equation
+        rows = check_files(args.file, notation=notation, net=net, index=index,
+                           budget=args.budget, jobs=_jobs(args), progress=bar)
     name = ", ".join(args.file)
     for path, render in outputs:
         publish(path, render(name, rows), force=args.force)
@@ -188,12 +198,23 @@ def _file_outputs(args: argparse.Namespace) -> list:
     return out
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    """--jobs, or this machine's cores."""
+    if args.jobs is None:
+        return cores()
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give a number of processes, 1 or more")
+    return args.jobs
+
+
 def run_catalogue(args: argparse.Namespace) -> int:
-    rows = check_catalogue(source=args.source, id=args.id, budget=args.budget)
+    with ProgressBar(_progress(), "catalogue") as bar:  # a step an entry
+        rows = check_catalogue(source=args.source, id=args.id, budget=args.budget,
+                               jobs=_jobs(args), progress=bar)
     if args.json:
         print(json.dumps({"entries": [r.to_json() for r in rows]}, indent=2, ensure_ascii=False))
     else:
-        _print(catalogue_table(rows))
+        _print(CatalogueView(rows))
     return 0 if all(r.agrees for r in rows) else 1
 
 
@@ -208,7 +229,7 @@ def run_translate(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     for path in export(_network(args), load_notations(args.notation), tex=args.output_file,
                        fragment=args.fragment, pdf=args.pdf, force=args.force,
-                       budget=args.budget):
+                       budget=args.budget, heading=args.heading):
         print(f"wrote {path}")
     return 0
 

@@ -4,6 +4,24 @@ pytest_plugins = ["pytester"]
 
 import functools
 
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="run the slow tier too (tests marked slow): every test, as CI does")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The quick tier by default: a test marked slow runs with --slow (or when -m asks for
+    it by name)."""
+    if config.getoption("--slow") or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow tier: run with --slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
 from bpcheck.derive import Derivation, make_network, load_notations
 from bpcheck.derive.commands.report import build_report
 

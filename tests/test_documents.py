@@ -238,3 +238,16 @@ def test_the_junit_and_results_json_of_every_document_validate_against_their_sch
     with pytest.raises(xmlschema.XMLSchemaValidationError):
         xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd")).validate(
             junit_xml(name, rows).replace('tests="', 'tests="many'))
+
+
+def test_with_jobs_the_rows_are_those_of_one_process_in_the_files_order():
+    from bpcheck.derive.commands.check import check_files
+    paths = [str(DOCS / n) for n in ("lecture.tex", "notes.md", "environments.tex")]
+    told = []
+    kw = dict(notation=load_notation("bishop"), net=make_network())
+    one = check_files(paths, **kw)
+    two = check_files(paths, **kw, jobs=2, progress=lambda done, total, what: told.append(done))
+    key = lambda rows: [(eq.source, eq.line, eq.label, str(getattr(r, "verdict", r)),
+                         getattr(getattr(r, "diagnosis", None), "id", None)) for eq, r in rows]
+    assert key(one) == key(two) and len({eq.source for eq, _ in two}) == 3
+    assert told == list(range(len(two) + 1))  # each row told in order, then the end

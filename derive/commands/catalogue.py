@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from functools import partial
 
 from ...equations import Entry, Expectation, load_catalogue
 
@@ -12,6 +13,7 @@ from ..model.network import make_network, parse_widths
 from ..io.notation_file import load_notation, parse_notation
 from ..engine.checking import CheckResult
 from .check import check_text
+from .pool import Progress, ordered
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class CatalogueRow:
     @property
     def mistake(self) -> str | None:
         return None if isinstance(self.result, BpcheckError) else self.result.diagnosis.id
+
+    @property
+    def error(self) -> str | None:
+        """What stopped the check, where something did."""
+        return str(self.result) if isinstance(self.result, BpcheckError) else None
 
     @property
     def agrees(self) -> bool:
@@ -61,7 +68,11 @@ def network_of(expectation: Expectation):
 
 
 def check_catalogue(*, source: str | None = None, id: str | None = None,
-                    budget: float | None = 30.0) -> list[CatalogueRow]:
+                    budget: float | None = 30.0, jobs: int = 1,
+                    progress: Progress | None = None) -> list[CatalogueRow]:
+    """Every entry (of a source, or one) on each network it names, in the catalogue's
+    order; with `jobs`, in as many processes. `progress` is told of each check (an entry
+    on one network) as it is taken."""
     entries = load_catalogue()
     if source is not None:
         sources = sorted({e.source for e in entries})
@@ -73,14 +84,17 @@ def check_catalogue(*, source: str | None = None, id: str | None = None,
         if not chosen:
             raise UsageError(f"no catalogue entry {id!r}; see 'bpcheck catalogue' for the ids")
         entries = chosen
-    rows = []
-    for e in entries:
-        notation = notation_of(e)
-        for x in e.expect:
-            try:
-                result: CheckResult | BpcheckError = check_text(
-                    e.latex, notation=notation, net=network_of(x), index=e.index, budget=budget)
-            except BpcheckError as err:
-                result = err
-            rows.append(CatalogueRow(e, x, result))
-    return rows
+    tasks = [(e, x) for e in entries for x in e.expect]
+    results = ordered(partial(_checked, budget=budget), tasks, jobs=jobs, progress=progress,
+                      label=lambda task: task[0].id)
+    return [CatalogueRow(e, x, r) for (e, x), r in zip(tasks, results)]
+
+
+def _checked(task: tuple[Entry, Expectation], *, budget: float | None) -> CheckResult | BpcheckError:
+    """One entry on one network (in a worker, where there are several)."""
+    e, x = task
+    try:
+        return check_text(e.latex, notation=notation_of(e), net=network_of(x), index=e.index,
+                          budget=budget)
+    except BpcheckError as err:
+        return err

@@ -16,6 +16,7 @@ it should say, the named mistake it is, and a convention in which it is true.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Mapping
 
@@ -35,6 +36,7 @@ from ..model.network import Network, make_network
 from ..model.notation import BUILTIN, Notation, conventions
 from ..present.printers import text as written_as
 from .network import network_from
+from .pool import Progress, ordered
 
 DIAGNOSIS_SECONDS = 20.0  # at most, and never more than half of what the budget has left
 
@@ -244,41 +246,63 @@ def _same(book: Notation, other: Notation, key: str) -> bool:
     return getattr(book, key) == getattr(other, key)
 
 
+Row = tuple[Equation, "CheckResult | BpcheckError | None"]
+
+
 def check_file(path: str, *, notation: Notation | None, net: Network,
-               index: Mapping[str, str] | None = None,
-               budget: float | None = 30.0) -> list[tuple[Equation, CheckResult | BpcheckError | None]]:
+               index: Mapping[str, str] | None = None, budget: float | None = 30.0,
+               jobs: int = 1, progress: Progress | None = None) -> list[Row]:
     """Every equation of a file (each with its line and label, a chain step by step), each
     with its result, the error that stopped it, or None where the file skips it; the
-    file's `% bpcheck:` settings override the notation and network given."""
-    rows: list[tuple[Equation, CheckResult | BpcheckError | None]] = []
+    file's `% bpcheck:` settings override the notation and network given. With `jobs`,
+    the equations are checked in as many processes, the rows in the file's order."""
+    return check_files([path], notation=notation, net=net, index=index, budget=budget,
+                       jobs=jobs, progress=progress)
+
+
+def check_files(paths, *, notation: Notation | None, net: Network,
+                index: Mapping[str, str] | None = None, budget: float | None = 30.0,
+                jobs: int = 1, progress: Progress | None = None) -> list[Row]:
+    """The equations of several files in order, each placed by its file where there are
+    several (a commit's files, as a pre-commit hook gives them)."""
+    planned = [(path, eq, job) for path in paths for eq, job in _planned(path, notation, net)]
+    results = ordered(partial(_run, index=index, budget=budget), [job for *_, job in planned],
+                      jobs=jobs, progress=progress,
+                      label=lambda job: job[0][:40] if isinstance(job, tuple) else "")
+    return [(replace(eq, source=Path(path).name) if len(paths) > 1 else eq, r)
+            for (path, eq, _), r in zip(planned, results)]
+
+
+def _planned(path: str, notation: Notation | None, net: Network) -> list[tuple]:
+    """Each equation of a file with what checking it takes: (its text, its notation, its
+    network), None where the file skips it, or the error its settings give."""
+    out: list[tuple] = []
     built: dict[tuple, tuple[Notation | None, Network]] = {}
     for eq in equations_of(path):
         if dict(eq.expect).get("skip"):
-            rows.append((eq, None))
+            out.append((eq, None))
             continue
         try:
             if eq.settings not in built:
                 built[eq.settings] = _configured(dict(eq.settings), notation, net)
-            n, on = built[eq.settings]
-            rows.append((eq, check_text(eq.text, notation=n, net=on, index=index, budget=budget)
-                         if n is not None else check_any(eq.text, net=on, index=index,
-                                                         budget=budget)))
+            out.append((eq, (eq.text, *built[eq.settings])))
         except BpcheckError as e:
-            rows.append((eq, e))
-    if not rows:
+            out.append((eq, e))
+    if not out:
         raise UsageError(f"{path!r} has no equations")
-    return rows
+    return out
 
 
-def check_files(paths, **options) -> list:
-    """The equations of several files in order, each placed by its file where there are
-    several (a commit's files, as a pre-commit hook gives them)."""
-    rows = []
-    for path in paths:
-        found = check_file(path, **options)
-        rows += [(replace(eq, source=Path(path).name), r) if len(paths) > 1 else (eq, r)
-                 for eq, r in found]
-    return rows
+def _run(job, *, index, budget) -> "CheckResult | BpcheckError | None":
+    """One planned equation checked (in a worker, where there are several)."""
+    if job is None or isinstance(job, BpcheckError):
+        return job
+    text, n, on = job
+    try:
+        return check_text(text, notation=n, net=on, index=index, budget=budget) \
+            if n is not None else check_any(text, net=on, index=index, budget=budget)
+    except BpcheckError as e:
+        return e
 
 
 def _configured(settings: dict[str, str], notation: Notation | None,

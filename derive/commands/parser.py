@@ -11,6 +11,7 @@ from ..errors import did_you_mean
 from ..model.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..model.loss import LOSSES
 from ..model.notation import BUILTIN
+from .pool import cores
 
 PROG = "bpcheck"
 
@@ -104,6 +105,12 @@ def _budget_option(p: argparse.ArgumentParser) -> None:
                         "proof included; what runs out is undecided (exit 3) (default: 30)")
 
 
+def _jobs_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help=f"processes to check {what} in, the results in their order "
+                        f"(default: this machine's cores, {cores()}; 1: in this process)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -165,7 +172,8 @@ def _export_command(sub) -> None:
                     "verdict, conditions or counterexample.",
         epilog="examples:\n  bpcheck export --notation nielsen -o notes.tex\n"
                "  bpcheck export --output softmax --loss ce --notation bishop -o softmax.tex --pdf\n"
-               "  bpcheck export --notation eglen --fragment -o eglen-body.tex   (for \\input)",
+               "  bpcheck export --notation eglen --fragment -o eglen-body.tex   (for \\input)\n"
+               "  bpcheck export --notation bishop --fragment --heading subsection -o bp.tex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _network_options(export)
     export.add_argument("--notation", default="all", metavar="NAME",
@@ -175,7 +183,13 @@ def _export_command(sub) -> None:
     export.add_argument("-o", "--output-file", required=True, metavar="FILE.tex",
                         help="where to write the LaTeX")
     export.add_argument("--fragment", action="store_true",
-                        help="write only the body, for \\input into existing notes")
+                        help="write only the body, for \\input into existing notes: no "
+                             "preamble and no heading of its own (give --heading for one)")
+    export.add_argument("--heading", metavar="LEVEL",
+                        help="the sectioning level of each notation's heading: chapter, "
+                             "section, subsection or subsubsection (default: section); the "
+                             "forward equations, derivation, Jacobians and checks go one "
+                             "level below")
     export.add_argument("--pdf", action="store_true",
                         help="also compile it to FILE.pdf with pdflatex (in a private folder, "
                              "never with shell escape, TeX's file access paranoid)")
@@ -240,6 +254,7 @@ def _check_command(sub) -> None:
     _index_option(check)
     _network_options(check)
     _budget_option(check)
+    _jobs_option(check, "a file's equations")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -254,6 +269,7 @@ def _catalogue_command(sub) -> None:
     cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, seeds)")
     cat.add_argument("--id", metavar="ID", help="only this entry")
     _budget_option(cat)
+    _jobs_option(cat, "the entries")
     cat.add_argument("--json", action="store_true", help="print one JSON object")
 
 

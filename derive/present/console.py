@@ -2,11 +2,14 @@
 Colour only where the console has it; the same text without it otherwise."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+import threading
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from rich import box
 from rich.console import Console, ConsoleOptions
 from rich.padding import Padding
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn)
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -157,3 +160,58 @@ def render_depth(report, console: Console, options: ConsoleOptions) -> Iterator:
                               else Text("derived", style="dim"))
                 yield Padding(t, (0, 6), expand=False)
         yield Text("")
+
+
+class ProgressBar:
+    """A bar for a command's loop, on `console` (the command line's stderr), shown once the
+    loop has run for `delay` seconds (at once for 0) and gone when it ends; nothing at all
+    where there is no console or it is not a terminal (a pipe, a test), so no output
+    changes. A context manager; called as bar(done, total, label) before each step, or its
+    `track` iterated."""
+
+    def __init__(self, console: Console | None, what: str, *, delay: float = 1.0):
+        shown = console is not None and console.is_terminal and not console.is_dumb_terminal
+        self._bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                             BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
+                             TextColumn("{task.fields[label]}"), console=console,
+                             transient=True, redirect_stdout=False,
+                             redirect_stderr=False) if shown else None
+        self._task = self._bar.add_task(what, total=None, label="") if self._bar else None
+        self._timer = threading.Timer(delay, self._bar.start) if self._bar and delay > 0 else None
+
+    def __enter__(self) -> "ProgressBar":
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+        elif self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()  # a bar being started is started before it is stopped
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int, label: str = "") -> None:
+        if self._bar is not None:  # drawn at once where it is shown, each step in its turn
+            self._bar.update(self._task, completed=done, total=total, label=label,
+                             refresh=self._bar.live.is_started)
+
+    def track(self, items: Iterable) -> list:
+        """The items as a list (its length is the bar's total) that moves the bar as the
+        command's own loop goes over it."""
+        return _Tracked(items, self)
+
+
+class _Tracked(list):
+    def __init__(self, items: Iterable, bar: ProgressBar):
+        super().__init__(items)
+        self._bar = bar
+
+    def __iter__(self) -> Iterator:
+        for done, item in enumerate(list.__iter__(self)):
+            self._bar(done, len(self), str(item))
+            yield item
+        self._bar(len(self), len(self))
