@@ -125,8 +125,9 @@ def run_report(args: argparse.Namespace) -> int:
         report = build_depth_report(hidden=args.hidden, output=args.output, loss=args.loss,
                                     bias=args.bias, notations=notations, budget=args.budget)
     else:
-        report = build_report(_network(args, names=True, notations=notations), notations,
-                              budget=args.budget)
+        net = _network(args, names=True, notations=notations)
+        with ProgressBar(_progress(), "report") as bar:  # seen where it takes over a second
+            report = build_report(net, notations, budget=args.budget, progress=bar)
     _show(report, as_json=args.json)
     return 0
 

@@ -144,3 +144,19 @@ def test_the_progress_bar_waits_a_second_and_needs_a_terminal():
     assert out.getvalue() == ""
     with ProgressBar(None, "catalogue", delay=0) as bar:  # no console: the command line's pipe
         bar(0, 1, "x")
+
+
+def test_a_report_tells_its_bar_each_stage_and_each_notation_in_order():
+    from bpcheck.derive.commands.report import build_report
+    from bpcheck.derive.io.notation_file import load_notations
+    from bpcheck.derive.model.network import make_network
+    told = []
+    build_report(make_network(), load_notations("bishop,nielsen"),
+                 progress=lambda done, total, stage: told.append((done, total, stage)))
+    assert [d for d, _, _ in told] == list(range(7)) and {t for _, t, _ in told} == {6}
+    assert [s for _, _, s in told][3:6] == ["the notations compared", "in bishop", "in nielsen"]
+    console, out = terminal()
+    with ProgressBar(console, "report", delay=0) as bar:
+        build_report(make_network(), load_notations("eglen"), progress=bar)
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert "report" in drawn and "in eglen" in drawn and "5/5" in drawn

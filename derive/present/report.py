@@ -189,15 +189,23 @@ Parts = list[tuple[str, list[Step], int]]  # (title, steps, layer) of the deriva
 
 
 def report_of(derivation: Derivation, jacobians: list[Jacobian], parts: Parts,
-              notations: list[Notation]) -> Report:
+              notations: list[Notation], *,
+              progress: Callable[[int, str], None] | None = None) -> Report:
     """The report of a derivation in each notation: its claims, each bound back through the
-    notation and proved (`Derivation.in_notation`), its steps and its Jacobians."""
+    notation and proved (`Derivation.in_notation`), its steps and its Jacobians;
+    `progress(done, stage)` is told before the cross-notation rows and each notation."""
+    step = progress or (lambda done, stage: None)
     net = derivation.net
     verified = {id(s): derivation.verify(s.equation, layer) for _, steps, layer in parts
                 for s in steps}
+    step(0, "the notations compared")
     cross = _cross(derivation, notations)
-    return Report(net, tuple(_in_notation(derivation, jacobians, parts, verified, cross, n)
-                             for n in notations), cross, _translation(net, notations))
+    views = []
+    for i, n in enumerate(notations, start=1):
+        step(i, f"in {n.name}")
+        views.append(_in_notation(derivation, jacobians, parts, verified, cross, n))
+    step(len(notations) + 1, "")
+    return Report(net, tuple(views), cross, _translation(net, notations))
 
 
 def _in_notation(derivation, jacobians, parts, verified, cross, n: Notation) -> NotationReport:
