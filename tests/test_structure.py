@@ -13,7 +13,9 @@ DERIVE = ROOT / "derive"
 # a module may import from its own package and from packages ranked below it
 RANK = {"cli": 7, "pytest_plugin": 7, "commands": 6, "io": 5, "latex": 4, "present": 4,
         "engine": 3, "model": 2, "errors": 1, "equations": 1}
-LAZY = {"derive/pytest_plugin.py", "derive/__init__.py"}  # import on first use, on purpose
+# import on first use, on purpose: the plugin and the package, and the command line, which
+# parses its arguments before it imports the engine (--help without SymPy)
+LAZY = {"derive/pytest_plugin.py", "derive/__init__.py", "cli.py"}
 LONGEST_FUNCTION, LONGEST_MODULE = 60, 500
 
 
@@ -69,7 +71,7 @@ def package(module: str) -> str:
     return parts[0] if parts[0] != "derive" else "derive"
 
 
-def test_no_function_imports_the_projects_own_modules_except_the_plugins_lazy_one():
+def test_no_function_imports_the_projects_own_modules_except_the_deliberately_lazy_ones():
     hidden = [(a, b, line) for a, b, inside, line in imports()
               if inside and str(modules()[a].relative_to(ROOT)) not in LAZY]
     assert hidden == []
@@ -143,3 +145,34 @@ def test_every_data_file_the_code_reads_is_installed_with_it():
         assert files, package
         for f in files:
             assert any(fnmatch.fnmatch(f, pattern) for pattern in data.get(package, [])), (package, f)
+
+
+def test_the_names_the_command_line_offers_are_the_tables_keys():
+    from bpcheck.derive.model import activation, loss, names
+    assert names.OUTPUT_ACTIVATIONS == tuple(activation.ACTIVATIONS)
+    assert names.HIDDEN_ACTIVATIONS == tuple(n for n, a in activation.ACTIVATIONS.items()
+                                             if a.elementwise)
+    assert names.LOSSES == tuple(loss.LOSSES)
+    shipped = ROOT / "derive" / "model" / "notations"
+    assert sorted(names.BUILTIN) == sorted(p.stem for p in shipped.glob("*.toml"))
+
+
+@pytest.mark.parametrize("argv, status, says", [
+    (["--help"], 0, "usage: bpcheck"),
+    (["--version"], 0, "bpcheck "),
+    (["report", "--help"], 0, "--hidden NAME"),
+    (["report", "--hidden", "sigmod"], 2, "unknown hidden activation 'sigmod' (did you mean"),
+    (["check", "--loss", "mse", "x"], 2, "unknown loss 'mse' (did you mean 'sse'?)"),
+    (["reprot"], 2, "did you mean 'report'"),
+    (["report", "--jobs", "2"], 2, "unrecognized arguments: --jobs"),
+])
+def test_help_version_and_a_mistyped_option_answer_without_sympy(argv, status, says):
+    import subprocess
+    import sys
+    code = ("import sys\nfrom bpcheck.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as e:\n    status = e.code or 0\n"
+            "print('sympy' in sys.modules, status, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                       timeout=60)
+    assert says in p.stdout + p.stderr
+    assert p.stderr.splitlines()[-1] == f"False {status}"

@@ -7,10 +7,8 @@ import re
 import sys
 from typing import NoReturn
 
-from ..errors import did_you_mean
-from ..model.activation import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ..model.loss import LOSSES
-from ..model.notation import BUILTIN
+from ..errors import did_you_mean, unknown
+from ..model.names import BUILTIN, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from .pool import cores
 
 PROG = "bpcheck"
@@ -74,17 +72,31 @@ def _version() -> str:
         return "unknown"
 
 
+def _known(kind: str, accepted: tuple[str, ...], *, also: tuple[str, ...] = ()):
+    """An option's type that refuses a name no table has as the engine would, but while
+    the arguments parse: before SymPy is imported. `also`: names the engine refuses with a
+    reason of its own (softmax in a hidden layer)."""
+    def name(value: str) -> str:
+        if value not in accepted + also:
+            raise argparse.ArgumentTypeError(str(unknown(kind, value, accepted)))
+        return value
+    return name
+
+
 def _network_options(p: argparse.ArgumentParser, *, unset: bool = False) -> None:
     p.add_argument("--layers", default=argparse.SUPPRESS if unset else "2,3,2", metavar="W,W,...",
                    help="layer widths, input first, any depth (default: 2,3,2), "
                         "e.g. --layers 3,4,2")
     p.add_argument("--hidden", default=argparse.SUPPRESS if unset else "abstract", metavar="NAME",
+                   type=_known("hidden activation", HIDDEN_ACTIVATIONS, also=OUTPUT_ACTIVATIONS),
                    help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} "
                         "(default: abstract, an undefined function that stands for every "
                         "elementwise activation)")
     p.add_argument("--output", default=argparse.SUPPRESS if unset else "identity", metavar="NAME",
+                   type=_known("output activation", OUTPUT_ACTIVATIONS),
                    help=f"output activation: {', '.join(OUTPUT_ACTIVATIONS)} (default: identity)")
     p.add_argument("--loss", default=argparse.SUPPRESS if unset else "sse", metavar="NAME",
+                   type=_known("loss", LOSSES),
                    help=f"loss: {', '.join(LOSSES)} (sum of squares, binary and multiclass "
                         "cross-entropy; default: sse)")
     p.add_argument("--bias", action=argparse.BooleanOptionalAction,

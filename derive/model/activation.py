@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import sympy as sp
 
 from ..errors import NotSupported, unknown
+from .names import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 
 
 class KinkSide(sp.Symbol):
@@ -135,8 +136,6 @@ ACTIVATIONS: dict[str, Activation] = {
     )
 }
 
-HIDDEN_ACTIVATIONS = tuple(n for n, a in ACTIVATIONS.items() if a.elementwise)
-OUTPUT_ACTIVATIONS = tuple(ACTIVATIONS)
 
 
 def activation(name: str, *, hidden: bool = False) -> Activation:

@@ -18,6 +18,7 @@ from typing import Mapping
 
 import sympy as sp
 
+from .names import BUILTIN  # noqa: F401 - the notations' names, re-exported
 from .network import UnitIndex, role_of
 
 # a notation is data, and crosses into another process (check --jobs) as such: its
@@ -28,7 +29,6 @@ def _proxy(table: dict) -> MappingProxyType:
 
 copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
 
-BUILTIN = ("bishop", "nielsen", "eglen", "goodfellow", "ng")
 
 SYMBOLS = ("error", "weighted_input", "unit_output", "input", "output", "weight", "bias",
            "target", "delta", "hidden_activation", "output_activation", "kronecker",

@@ -1,0 +1,298 @@
+"""The commands as the command line runs them: each run_<command> takes the parsed
+arguments, calls the command and prints one renderable once; `dispatch` runs one under
+the whole command's time budget and turns what goes wrong into one line and a status.
+cli.py imports this module only once the arguments have parsed, so --help, --version and a
+mistyped option answer without SymPy."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+from rich.console import Console
+from rich.text import Text
+
+from .catalogue import check_catalogue
+from .check import check_any, check_files, check_text, worst_status
+from .depth import build_depth_report
+from .example import run as run_worked
+from .export import export
+from .graph import build_graph_report
+from .network import network_from
+from .pool import cores
+from .parser import PROG, fail
+from .report import build_report
+from .translate import translate
+from ... import STARTED
+from ..engine.proof import BudgetExceeded, time_budget
+from ..errors import BpcheckError, UsageError
+from ..io.graph_file import load_graph
+from ..io.notation_file import load_notation, load_notations
+from ..io.publish import check_target, publish
+from ..present.catalogue import CatalogueView
+from ..present.check import check_table, first_wrong
+from ..present.checked_file import checked_document, file_json, junit_xml, results_json
+from ..present.console import ProgressBar
+from ..present.notebook import shown
+
+NETWORK_DEFAULTS = {"layers": "2,3,2", "hidden": "abstract", "output": "identity",
+                    "loss": "sse", "bias": True}
+
+
+def _given(args: argparse.Namespace) -> list[str]:
+    """The network options given on the command line (the report leaves the others unset,
+    so that a default given explicitly still counts as given), then fills in defaults."""
+    given = [k for k in NETWORK_DEFAULTS if hasattr(args, k)]
+    for k, v in NETWORK_DEFAULTS.items():
+        setattr(args, k, getattr(args, k, v))
+    return given
+
+
+def _option(dest: str, args: argparse.Namespace) -> str:
+    return ("--bias" if args.bias else "--no-bias") if dest == "bias" else f"--{dest}"
+
+
+def _console() -> Console:
+    """Rich decides colour (none when stdout is not a terminal or NO_COLOR is set); a pipe
+    gets a fixed width so that tables are not squeezed to 80 columns."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    width = os.environ.get("COLUMNS", "")
+    return Console(highlight=False, width=int(width) if width.isdigit() and int(width) > 40 else 120)
+
+
+def _progress() -> Console | None:
+    """Where a progress bar goes: stderr, when it is a terminal (never a pipe or a test's
+    capture, whatever FORCE_COLOR says), so that no output and no JSON changes."""
+    return Console(stderr=True) if sys.stderr.isatty() else None
+
+
+def _print(renderable) -> None:
+    console = _console()
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:  # a pipe: no padding at line ends
+        console.print(renderable)
+    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+
+
+def _show(result, *, as_json: bool, data=None) -> None:
+    """A result as one JSON object, or rendered once."""
+    if as_json:
+        print(json.dumps(data if data is not None else result.to_json(), indent=2,
+                         ensure_ascii=False))
+    else:
+        _print(result)
+
+
+def _check_budget(args: argparse.Namespace) -> None:
+    budget = getattr(args, "budget", None)
+    if budget is not None and not (math.isfinite(budget) and 0 < budget <= 3600):
+        raise UsageError(f"--budget {budget!r}: give a number of seconds above 0 and at most 3600")
+
+
+def _network(args: argparse.Namespace, *, names: bool = False, notations=()):
+    return network_from(layers=args.layers, hidden=args.hidden, output=args.output,
+                        loss=args.loss, bias=args.bias, width=getattr(args, "width", None),
+                        names=names, notations=notations)
+
+
+def _index(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        letter, sep, layer = p.partition("=")
+        if not sep or not letter.strip() or not layer.strip():
+            raise UsageError(f"--index {p!r}: write LETTER=LAYER, e.g. --index j=output")
+        out[letter.strip()] = layer.strip()
+    return out
+
+
+def run_report(args: argparse.Namespace) -> int:
+    if args.graph:
+        return _run_graph_report(args)
+    given = _given(args)
+    notations = load_notations(args.notation)
+    if args.depth == "any":
+        if args.width is not None or "layers" in given:
+            raise UsageError("--depth any proves every depth and every width: leave out "
+                             "--layers and --width")
+        report = build_depth_report(hidden=args.hidden, output=args.output, loss=args.loss,
+                                    bias=args.bias, notations=notations, budget=args.budget)
+    else:
+        net = _network(args, names=True, notations=notations)
+        with ProgressBar(_progress(), "report") as bar:  # seen where it takes over a second
+            report = build_report(net, notations, budget=args.budget, progress=bar)
+    _show(report, as_json=args.json)
+    return 0
+
+
+def _run_graph_report(args: argparse.Namespace) -> int:
+    """report --graph: the network comes from the file, so no network option may be given."""
+    given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
+    if given:
+        raise UsageError(f"--graph {args.graph!r} gives the whole network (units, activations, "
+                         f"loss, biases); leave out {_option(given[0], args)}")
+    report = build_graph_report(load_graph(args.graph), load_notations(args.notation),
+                                budget=args.budget)
+    _show(report, as_json=args.json)
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    if args.file is not None:  # every word after the options is a file: --file a.tex b.md
+        args.file, args.latex = args.file + args.latex, None
+        if not args.file:
+            raise UsageError("--file needs a file, e.g. --file notes.tex")
+    elif len(args.latex) != 1:
+        raise UsageError("give one equation, or --file with equations, not both")
+    else:
+        args.latex = args.latex[0]
+    net, index = _network(args), _index(args.index)
+    notation = load_notation(args.notation) if args.notation is not None else None
+    outputs = _file_outputs(args)  # each target checked before anything is computed
+    if args.latex is not None:
+        result = check_text(args.latex, notation=notation, net=net, index=index,
+                            budget=args.budget) if notation is not None else check_any(
+            args.latex, net=net, index=index, budget=args.budget)
+        _show(shown(result), as_json=args.json)
+        return result.status
+    with ProgressBar(_progress(), "checking") as bar:  # a step an equation
+        rows = check_files(args.file, notation=notation, net=net, index=index,
+                           budget=args.budget, jobs=_jobs(args), progress=bar)
+    name = ", ".join(args.file)
+    for path, render in outputs:
+        publish(path, render(name, rows), force=args.force)
+    if args.json:
+        print(json.dumps(file_json(rows), indent=2, ensure_ascii=False))
+    else:
+        _print(check_table(rows))
+        wrong = first_wrong(args.file[0], rows)
+        if wrong:
+            _print(Text(wrong, style="bold"))
+    return worst_status(rows)
+
+
+# a checked file's other forms: the option, the ending its file name needs, the writer
+FILE_OUTPUTS = (("latex_out", "--latex", ".tex", checked_document),
+                ("junit_xml", "--junit-xml", ".xml", junit_xml),
+                ("results_json", "--results-json", ".json", results_json))
+
+
+def _file_outputs(args: argparse.Namespace) -> list:
+    out = []
+    for dest, option, ending, render in FILE_OUTPUTS:
+        path = getattr(args, dest)
+        if path is None:
+            continue
+        if args.file is None:
+            raise UsageError(f"{option} writes a checked file: give --file FILE with it")
+        if not path.endswith(ending):
+            raise UsageError(f"{option} {path!r}: the file name must end in {ending}")
+        check_target(path, force=args.force)
+        out.append((path, render))
+    return out
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    """--jobs, or this machine's cores."""
+    if args.jobs is None:
+        return cores()
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give a number of processes, 1 or more")
+    return args.jobs
+
+
+def run_catalogue(args: argparse.Namespace) -> int:
+    with ProgressBar(_progress(), "catalogue") as bar:  # a step an entry
+        rows = check_catalogue(source=args.source, id=args.id, budget=args.budget,
+                               jobs=_jobs(args), progress=bar)
+    if args.json:
+        print(json.dumps({"entries": [r.to_json() for r in rows]}, indent=2, ensure_ascii=False))
+    else:
+        _print(CatalogueView(rows))
+    return 0 if all(r.agrees for r in rows) else 1
+
+
+def run_translate(args: argparse.Namespace) -> int:
+    result = translate(args.latex, source=load_notation(args.source),
+                       target=load_notation(args.target), net=_network(args),
+                       index=_index(args.index))
+    _show(result, as_json=args.json)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    for path in export(_network(args), load_notations(args.notation), tex=args.output_file,
+                       fragment=args.fragment, pdf=args.pdf, force=args.force,
+                       budget=args.budget, heading=args.heading):
+        print(f"wrote {path}")
+    return 0
+
+
+def run_example(args: argparse.Namespace) -> int:
+    if args.latex is not None:
+        if not args.latex.endswith(".tex"):
+            raise UsageError(f"--latex {args.latex!r}: the file name must end in .tex")
+        check_target(args.latex, force=args.force)
+    notation = load_notation(args.notation)
+    worked = run_worked(args.spec, notation=notation, digits=args.digits, budget=args.budget)
+    if args.latex is not None:
+        publish(args.latex, worked.to_latex(notation), force=args.force)
+    _show(worked, as_json=args.json, data=worked.to_json(notation) if args.json else None)
+    return 0
+
+
+_RUNS = []  # main() calls in this process: the first counts from the process's start
+
+
+def _left(args: argparse.Namespace) -> float | None:
+    """What remains of the budget for the whole command, less a little for printing:
+    --budget is a wall-clock bound, not one per proof. The first command of a process
+    counts from the process's start (imports included); another, run in the same process
+    (tests, notebooks), from its own."""
+    started = STARTED if not _RUNS else time.monotonic()
+    _RUNS.append(started)
+    budget = getattr(args, "budget", None)
+    if budget is None:
+        return None
+    return max(budget - (time.monotonic() - started) - 0.2, 0.01)
+
+
+def _out_of_time(args: argparse.Namespace) -> None:
+    """The whole command ran out of its budget: undecided, said where the verdict goes."""
+    note = f"the time budget of {args.budget:g} s ran out (give more with --budget)"
+    if getattr(args, "json", False):
+        text = getattr(args, "latex", None)
+        print(json.dumps({"verdict": "undecided", "claim_latex": text, "input": text,
+                          "conditions": [], "counterexample": None, "note": note,
+                          "readings": []}, ensure_ascii=False))
+    else:
+        print(f"undecided: {note}")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command: its exit status, or one line on stderr."""
+    run = {"report": run_report, "check": run_check, "catalogue": run_catalogue,
+           "translate": run_translate, "export": run_export, "example": run_example}[args.command]
+    try:
+        _check_budget(args)
+        with time_budget(_left(args)):
+            return run(args)
+    except BudgetExceeded:
+        _out_of_time(args)
+        return 3
+    except BpcheckError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except RecursionError:
+        fail("the input is nested too deeply to check")
+    except Exception as e:  # a bug of bpcheck's: one line, and a status that is not 2
+        print(f"{PROG}: internal error, please report it: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 70
