@@ -22,6 +22,14 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("slow"):
             item.add_marker(skip)
 
+
+@pytest.fixture(autouse=True)
+def _the_width_of_a_pipe(monkeypatch):
+    """pytest-xdist workers set COLUMNS=80, and the command line lays out text for a pipe at
+    COLUMNS when it is set: the tests that read that text expect the width of a plain pipe."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
 from bpcheck.derive import Derivation, make_network, load_notations
 from bpcheck.derive.commands.report import build_report
 
