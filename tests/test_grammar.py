@@ -752,3 +752,47 @@ def test_to_latex_shows_the_claim_as_understood():
     assert to_latex(parse(r"2 \cdot 3")) == r"2 \cdot 3"
     assert to_latex(parse(r"$$\text{Error function} \quad E = \frac{1}{2} \sum_k (t_k - y_k)^2 \quad (5)$$")) == \
         r"E = \frac{1}{2} \sum_{k} (t_{k} - y_{k})^{2} \quad \text{Error function} \tag{5}"
+
+
+# -- the analysed grammar kept between runs ----------------------------------------------------
+
+def _fresh_parser(monkeypatch, tmp_path, **env):
+    from bpcheck.derive.latex import grammar
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("BPCHECK_NO_CACHE", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    grammar._parser.cache_clear()
+    try:
+        return grammar._parser()
+    finally:
+        grammar._parser.cache_clear()
+
+
+def test_the_grammar_is_cached_in_the_users_own_folder_and_read_back(monkeypatch, tmp_path):
+    _fresh_parser(monkeypatch, tmp_path)
+    [kept] = (tmp_path / "bpcheck").iterdir()
+    assert kept.name.startswith("latex-grammar-") and kept.stat().st_size > 1000
+    assert (tmp_path / "bpcheck").stat().st_mode & 0o077 == 0     # no one else writes it
+    again = _fresh_parser(monkeypatch, tmp_path)
+    assert again.parse(r"\delta_k = y_k - t_k", start="start") is not None
+
+
+@pytest.mark.parametrize("content", [b"", b"not a cache\n", b"0" * 64 + b"\n\x80\x04truncated"],
+                         ids=["empty", "garbage", "half-written"])
+def test_a_spoilt_cache_file_is_rebuilt_not_trusted(monkeypatch, tmp_path, content):
+    _fresh_parser(monkeypatch, tmp_path)
+    [kept] = (tmp_path / "bpcheck").iterdir()
+    kept.write_bytes(content)
+    p = _fresh_parser(monkeypatch, tmp_path)
+    assert p.parse(r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k", start="start") is not None
+    assert kept.stat().st_size > 1000                                # written afresh
+
+
+def test_no_cache_is_written_when_turned_off_or_impossible(monkeypatch, tmp_path):
+    _fresh_parser(monkeypatch, tmp_path, BPCHECK_NO_CACHE="1")
+    assert not (tmp_path / "bpcheck").exists()
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder would go")
+    p = _fresh_parser(monkeypatch, blocked)
+    assert p.parse(r"\delta_k = y_k - t_k", start="start") is not None

@@ -37,11 +37,14 @@ The rules a reader of the AST relies on, each a choice:
 """
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
+import lark
 from lark import Lark, Token, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 from lark.visitors import Transformer_NonRecursive
@@ -82,10 +85,32 @@ class _NormBars:
                 yield Token.new_borrow_pos("_NORM_CLOSE", tok.value, tok)
 
 
+def _cache_file() -> str | bool:
+    """Where lark keeps the analysed grammar: building the LALR tables is a third of a single
+    `check`, loading them a twentieth of that. Never lark's default, a name in the shared temp
+    directory, because lark unpickles that file and another user could have put it there: the
+    user's own cache directory, or no cache at all when it cannot be made (BPCHECK_NO_CACHE=1
+    also turns it off). Lark checks the grammar's hash and its own version before it uses the
+    file, and builds the tables afresh when the file is stale, unreadable or half-written."""
+    if os.environ.get("BPCHECK_NO_CACHE"):
+        return False
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(root, "bpcheck")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            return False
+    except OSError:
+        return False
+    tag = "%s-py%d%d" % (lark.__version__, *sys.version_info[:2])
+    return os.path.join(folder, f"latex-grammar-{tag}.lark")
+
+
 @cache
 def _parser(debug: bool = False) -> Lark:
     return Lark(GRAMMAR, parser="lalr", lexer="contextual", start=["start", "expression"],
-                propagate_positions=True, postlex=_NormBars(), debug=debug)
+                propagate_positions=True, postlex=_NormBars(), debug=debug,
+                cache=False if debug else _cache_file())
 
 
 # -- public entry points ---------------------------------------------------------------------
