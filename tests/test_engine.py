@@ -117,3 +117,48 @@ def test_the_recursion_is_proved_once_for_every_unit_at_a_generic_index():
     wrong = sp.Eq(net.delta(1)[j], sp.Sum(net.W(2)[k, j] * net.delta(2)[k], (k, 1, 4)))
     outcome = d.prove(Claim("hidden-delta", 1, wrong, (j,)))
     assert outcome.verdict is Verdict.REFUTED and outcome.counterexample.index[0][1] in range(1, 7)
+
+
+# -- the Jacobian tables: the zeros decided once from the generic entry ------------------------
+
+JACOBIAN_NETS = [dict(layers=(2, 3, 2), hidden=h, output=o, loss=l, bias=b)
+                 for h, o, l, b in [("abstract", "identity", "sse", True),
+                                    ("relu", "softmax", "ce", False),
+                                    ("sigmoid", "sigmoid", "bce", True),
+                                    ("tanh", "relu", "sse", False),
+                                    ("identity", "softmax", "sse", True)]]
+
+
+@pytest.mark.parametrize("kw", JACOBIAN_NETS, ids=lambda kw: f"{kw['hidden']}-{kw['output']}")
+def test_the_zeros_from_the_generic_entry_are_the_zeros_of_every_entry(kw):
+    """The oracle: each entry of the concrete matrix, the output's differentiated from the
+    network's own outputs, decided on its own."""
+    from bpcheck.derive.engine.jacobian import jacobians
+    net = make_network(**kw)
+    maps = jacobians(net)
+    assert len(maps) == len(kw["layers"]) - 1
+    for J in maps:
+        if J.kind == "layer":
+            oracle = [[is_zero(J.entry_at(r, c)) for c in net.units(J.layer - 1)]
+                      for r in net.units(J.layer)]
+        else:
+            ys, a = net.layer_outputs(net.L), net.pre(net.L)
+            oracle = [[is_zero(sp.diff(ys[r - 1], a[c])) for c in net.units(net.L)]
+                      for r in net.units(net.L)]
+        assert [list(row) for row in J.zero] == oracle
+    out = maps[-1]
+    assert out.vanishing == ("none" if kw["output"] == "softmax" else "off-diagonal")
+
+
+def test_an_entry_whose_zeros_the_generic_one_cannot_tell_is_decided_entry_by_entry():
+    from bpcheck.derive.engine.jacobian import _pattern
+    k, j = sp.symbols("k j", integer=True, positive=True)
+    a, w = sp.IndexedBase("a"), sp.IndexedBase("w")
+    units = (1, 2, 3)
+    assert _pattern(a[j] - a[1], k, j, units, units) is None        # zero where j = 1 only
+    assert _pattern(w[k, j] * (k - 2), k, j, units, units) is None  # zero in row 2 only
+    assert _pattern(w[k, j] * sp.KroneckerDelta(k, 1), k, j, units, units) is None
+    assert _pattern(w[k, j] - w[j, k], k, j, units, units) == (
+        (True, False, False), (False, True, False), (False, False, True))
+    assert _pattern(w[k, j] * sp.KroneckerDelta(k, j), k, j, units, units) == (
+        (False, True, True), (True, False, True), (True, True, False))

@@ -55,12 +55,36 @@ class Jacobian:
 
 
     def _generic_vanishing(self) -> str:
-        """The pattern at every width, from the generic entry: a Kronecker delta of row and
-        column is 0 off the diagonal and 1 on it."""
-        deltas = {d for d in self.entry.atoms(sp.KroneckerDelta) if set(d.args) == {self.row, self.col}}
-        off = is_zero(self.entry.xreplace({d: 0 for d in deltas}))
-        on = is_zero(self.entry.xreplace({d: 1 for d in deltas}).xreplace({self.row: self.col}))
+        """The pattern at every width, from the generic entry."""
+        off, on = _off_and_on(self.entry, self.row, self.col)
         return "all" if off and on else "off-diagonal" if off else "none" if not on else "some"
+
+
+def _off_and_on(entry: sp.Expr, row: UnitIndex, col: UnitIndex) -> tuple[bool, bool]:
+    """Whether the generic entry vanishes off the diagonal and on it: a Kronecker delta of
+    row and column is 0 off it and 1 on it."""
+    deltas = {d for d in entry.atoms(sp.KroneckerDelta) if set(d.args) == {row, col}}
+    off = is_zero(entry.xreplace({d: 0 for d in deltas}))
+    on = is_zero(entry.xreplace({d: 1 for d in deltas}).xreplace({row: col}))
+    return off, on
+
+
+def _pattern(entry: sp.Expr, row: UnitIndex, col: UnitIndex, rows, cols) -> tuple | None:
+    """The concrete matrix's zeros, decided once from the generic entry instead of entry by
+    entry, where that is sound: every subscript in it is the row or the column index itself
+    and the two meet only in their Kronecker delta. Then two symbols can be one only where
+    row and column are equal, so every entry off the diagonal vanishes exactly when the
+    generic one with the delta 0 does, and every entry on it when the generic one with row
+    set to column does. Otherwise None: each entry is decided on its own.
+    """
+    indexed = entry.atoms(sp.Indexed)
+    if any(not set(x.indices) <= {row, col} for x in indexed):
+        return None  # a number or an expression for a subscript: a[1] is a[j] where j = 1
+    deltas = {d for d in entry.atoms(sp.KroneckerDelta) if set(d.args) == {row, col}}
+    if entry.xreplace({x: sp.Dummy() for x in indexed | deltas}).has(row, col):
+        return None  # the index itself in the expression
+    off, on = _off_and_on(entry, row, col)
+    return tuple(tuple(on if r == c else off for c in cols) for r in rows)
 
 
 def layer_map(net: Network, l: int) -> Jacobian:
@@ -77,8 +101,9 @@ def layer_map(net: Network, l: int) -> Jacobian:
     J = Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, ())
     if net.symbolic:
         return J
-    # each entry of the concrete matrix from the generic one, decided exactly
-    rows = tuple(tuple(is_zero(J.entry_at(kk, jj)) for jj in net.units(l)) for kk in net.units(l + 1))
+    # the concrete matrix's zeros from the generic entry, or else each entry decided exactly
+    rows = _pattern(entry, k, j, net.units(l + 1), net.units(l)) or tuple(
+        tuple(is_zero(J.entry_at(kk, jj)) for jj in net.units(l)) for kk in net.units(l + 1))
     return Jacobian("layer", l + 1, net.pre(l + 1), net.pre(l), k, j, entry, rows)
 
 
@@ -103,10 +128,14 @@ def output_activation(net: Network) -> Jacobian:
         entry = sp.factor_terms(sp.expand(d))
     if net.symbolic:
         return Jacobian("output-activation", L, y, a, m, k, entry, ())
-    ys = net.layer_outputs(L)
-    rows = tuple(tuple(is_zero(sp.diff(ys[mm - 1], a[kk])) for kk in net.units(L))
-                 for mm in net.units(L))
+    rows = _pattern(entry, m, k, net.units(L), net.units(L)) or _each_output_entry(net)
     return Jacobian("output-activation", L, y, a, m, k, entry, rows)
+
+
+def _each_output_entry(net: Network) -> tuple[tuple[bool, ...], ...]:
+    ys, a = net.layer_outputs(net.L), net.pre(net.L)
+    return tuple(tuple(is_zero(sp.diff(ys[mm - 1], a[kk])) for kk in net.units(net.L))
+                 for mm in net.units(net.L))
 
 
 def jacobians(net: Network, *, budget: float | None = None) -> list[Jacobian]:
