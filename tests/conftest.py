@@ -3,6 +3,7 @@ from __future__ import annotations
 pytest_plugins = ["pytester"]
 
 import functools
+import math
 
 import pytest
 
@@ -12,15 +13,56 @@ def pytest_addoption(parser):
                      help="run the slow tier too (tests marked slow): every test, as CI does")
 
 
-def pytest_collection_modifyitems(config, items):
-    """The quick tier by default: a test marked slow runs with --slow (or when -m asks for
-    it by name)."""
-    if config.getoption("--slow") or "slow" in (config.getoption("-m") or ""):
-        return
-    skip = pytest.mark.skip(reason="slow tier: run with --slow")
+def quick_sample(n: int) -> list[int]:
+    """Which cases of a family of n parametrised cases the quick tier runs: the first alone
+    of up to 3, else about √n/3 of them (at least 2), spread evenly from the first to the
+    last, so that every part of a table is reached in turn as the table grows and the
+    tier's cost grows like √n. The slow tier runs every case.
+
+    >>> quick_sample(3), quick_sample(9), quick_sample(66), quick_sample(522)[:3]
+    ([0], [0, 8], [0, 32, 65], [0, 74, 149])
+    """
+    if n <= 3:
+        return [0] if n else []
+    k = max(2, math.isqrt(n - 1) // 3 + 1)
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
+
+
+def _families(items):
+    by = {}
     for item in items:
-        if item.get_closest_marker("slow"):
-            item.add_marker(skip)
+        by.setdefault((item.path, getattr(item, "originalname", item.name)), []).append(item)
+    return by.values()
+
+
+def _every_test(config) -> bool:
+    return config.getoption("--slow") or bool(config.getoption("-m"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The cases of a parametrised family outside its quick sample are marked slow, like the
+    tests marked by hand; by default they are left out (deselected) before -k chooses among
+    the rest. --slow runs every test; with -m, the expression decides (-m slow is the slow
+    tier alone, -m "not slow" the quick one)."""
+    for family in _families(items):
+        kept = set(quick_sample(len(family)))
+        for i, item in enumerate(family):
+            if i not in kept:
+                item.add_marker(pytest.mark.slow)
+    if _every_test(config):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        config.hook.pytest_deselected(items=slow)
+
+
+def pytest_report_header(config):
+    return ("tier: every test" if config.getoption("--slow") else
+            "tier: chosen by -m" if config.getoption("-m") else
+            "tier: quick (a spread sample of each table of cases, no test marked slow); "
+            "pytest --slow runs every test, as CI does")
 
 
 @pytest.fixture(autouse=True)

@@ -204,6 +204,7 @@ def _rate(net):
     return false, verdicts
 
 
+@pytest.mark.slow
 def test_most_mutations_the_oracle_finds_false_are_refuted():
     for net in NETS:
         false, verdicts = _rate(net)

@@ -265,6 +265,7 @@ and \[ \delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j) \] then
     assert p.returncode == 2 and "error" in p.stdout and "proved" in p.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
 def test_catalogue_command_lists_verdicts_computed_now():
     p = run("catalogue", "--source", "nielsen", "--json")
@@ -469,6 +470,7 @@ def test_without_a_notation_the_shipped_notation_that_reads_it_decides_and_is_na
         check_any(r"\zeta = 1", net=make_network())
 
 
+@pytest.mark.slow
 def test_the_catalogue_in_two_processes_is_the_catalogue_in_one_in_its_order():
     key = lambda rows: [(r.entry.id, r.verdict, r.mistake) for r in rows]
     told = []

@@ -278,6 +278,7 @@ def test_the_diagnosis_appears_in_the_notebook_view_and_the_file_table(tmp_path)
     assert [r.diagnosis.id for _, r in rows] == ["missing-activation-derivative", None]
 
 
+@pytest.mark.slow
 def test_a_checked_file_is_exported_as_latex_with_each_diagnosis(tmp_path):
     import shutil
     import subprocess

@@ -57,6 +57,7 @@ def test_a_generated_claim_is_never_proved_or_refuted_against_the_oracle(case):
         assert judged.mistake is None
 
 
+@pytest.mark.slow
 def test_a_generated_mistake_is_named_as_the_mutation_that_made_it():
     """Of the refuted mutations that are a named mistake, at least 90% get that name; any
     other name given is one whose variant the claim was proved to be (engine/diagnose.py)."""
@@ -70,6 +71,7 @@ def test_a_generated_mistake_is_named_as_the_mutation_that_made_it():
                                               for j in refuted if j not in named]
 
 
+@pytest.mark.slow
 def test_the_quick_sample_is_decided():
     judged = [check(c) for c in SAMPLE[:40]]
     assert sum(j.correct for j in judged) >= 0.95 * len(judged)

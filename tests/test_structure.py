@@ -4,6 +4,7 @@ over 60 lines and no module over 500."""
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,15 @@ def test_help_version_and_a_mistyped_option_answer_without_sympy(argv, status, s
                        timeout=60)
     assert says in p.stdout + p.stderr
     assert p.stderr.splitlines()[-1] == f"False {status}"
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 9, 10, 66, 140, 522, 3000])
+def test_the_quick_tier_runs_a_spread_sample_of_each_table_growing_like_its_root(n):
+    from conftest import quick_sample
+    kept = quick_sample(n)
+    assert kept == sorted(set(kept)) and kept[0] == 0 and kept[-1] <= n - 1
+    if n > 3:
+        assert kept[-1] == n - 1 and len(kept) >= 2
+        gaps = [b - a for a, b in zip(kept, kept[1:])]
+        assert max(gaps) - min(gaps) <= 1                       # evenly spread
+    assert len(kept) <= max(1, math.isqrt(n) // 3 + 2)

@@ -137,6 +137,7 @@ def test_the_o_one_minus_o_recursion_of_a_sigmoid_network_is_proved_and_the_orac
             assert abs(claimed - delta(l, j)) < mp.mpf("1e-15")
 
 
+@pytest.mark.slow
 def test_the_recursion_with_its_weight_indices_swapped_is_refuted_where_the_oracle_differs():
     net = make_network(**SIGMOID)
     r = check_text(r"\delta_j = z_j (1 - z_j) \sum_k w_{jk} \delta_k",

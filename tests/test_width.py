@@ -253,6 +253,7 @@ def test_report_width_n_proves_every_claim_for_every_width():
     assert all("for every width" in c["note"] for c in n["checks"] if c["id"] != "cross-notation")
 
 
+@pytest.mark.slow
 def test_report_layers_by_name_refutes_with_the_width_where_it_fails():
     p = run("report", "--layers", "D,M,K", "--output", "softmax", "--loss", "sse",
             "--notation", "bishop")
