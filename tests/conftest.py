@@ -46,6 +46,8 @@ def pytest_collection_modifyitems(config, items):
     the rest. --slow runs every test; with -m, the expression decides (-m slow is the slow
     tier alone, -m "not slow" the quick one)."""
     for family in _families(items):
+        if family[0].get_closest_marker("every_case"):
+            continue
         kept = set(quick_sample(len(family)))
         for i, item in enumerate(family):
             if i not in kept:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from cases import KINDS, Ran, judge, run
 
 
+@pytest.mark.every_case  # every kind of input, even in the quick tier: it is cheap
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
