@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.derive.commands.check import check_file
+from bpcheck.derive.commands.check import check_file, check_files
 from bpcheck.derive.io.documents import equations_of
 from bpcheck.derive.io.notation_file import load_notation
 from bpcheck.derive.model.network import make_network
@@ -201,6 +201,26 @@ def test_junit_xml_and_results_json_say_which_equations_pass(tmp_path):
         assert t["status"] in ("passed", "failed") and t["visibility"] == "visible"
         assert isinstance(t["score"], int) and isinstance(t["output"], str)
     assert results["tests"][1]["name"] == "hw.tex line 3" and "it should read" in results["tests"][1]["output"]
+
+
+def test_a_wrong_equation_expected_wrong_passes_as_refuted_never_as_proved(tmp_path):
+    """A lecture's deliberate mistake passes by being refuted, and says so; with several
+    files, each test is named by its own file once."""
+    import xml.etree.ElementTree as ET
+    from bpcheck.derive.present.checked_file import junit_xml, results_json
+    a, b = tmp_path / "a.tex", tmp_path / "b.tex"
+    a.write_text("% bpcheck: notation=bishop expect=refuted\n"
+                 "\\[ \\delta_j = \\sum_k w_{kj}\\delta_k \\]\n")
+    b.write_text("% bpcheck: notation=bishop\n\\[ \\delta_k = y_k - t_k \\]\n")
+    rows = check_files([str(a), str(b)], notation=None, net=make_network())
+    name = f"{a}, {b}"
+    tests = json.loads(results_json(name, rows))["tests"]
+    assert [t["status"] for t in tests] == ["passed", "passed"]
+    assert tests[0]["output"].startswith("refuted as expected: ")
+    assert tests[1]["output"].startswith("proved: ")
+    assert [t["name"] for t in tests] == ["a.tex line 2", "b.tex line 2"]
+    cases = ET.fromstring(junit_xml(name, rows)).findall("testcase")
+    assert [c.get("classname") for c in cases] == ["a.tex", "b.tex"]
 
 
 @pytest.mark.skipif(shutil.which("bpcheck") is None, reason="bpcheck is not installed")

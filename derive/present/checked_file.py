@@ -59,6 +59,17 @@ def _report(eq, r) -> str:
     return "\n".join(lines + diagnosis_lines(r))
 
 
+def _passing(eq, r) -> str:
+    """What a passing equation shows: its verdict, and that the file expected it (a wrong
+    equation shown on purpose passes by being refuted)."""
+    return f"{r.verdict}{' as expected' if eq.expect else ''}: {eq.text}"
+
+
+def _name(path: str, eq) -> str:
+    """An equation's test name: its place, which names its file where several were given."""
+    return eq.where if eq.source else f"{Path(path).name} {eq.where or 'equation'}"
+
+
 def junit_xml(path: str, rows) -> str:
     """JUnit XML: a test case per equation, named by its file and place; a failure for each
     that does not pass, skipped for each the file skips."""
@@ -67,7 +78,7 @@ def junit_xml(path: str, rows) -> str:
                        failures=str(sum(passed(eq, r) is False for eq, r in rows)),
                        errors="0", skipped=str(sum(r is None for _, r in rows)))
     for eq, r in rows:
-        case = ET.SubElement(suite, "testcase", classname=name,
+        case = ET.SubElement(suite, "testcase", classname=eq.source or name,
                              name=f"{eq.where or 'equation'}: {eq.text[:120]}")
         verdict = passed(eq, r)
         if verdict is None:
@@ -87,10 +98,10 @@ def results_json(path: str, rows) -> str:
         verdict = passed(eq, r)
         if verdict is None:
             continue
-        tests.append({"name": f"{Path(path).name} {eq.where or 'equation'}",
+        tests.append({"name": _name(path, eq),
                       "score": 1 if verdict else 0, "max_score": 1,
                       "status": "passed" if verdict else "failed",
-                      "output": _report(eq, r) if not verdict else f"proved: {eq.text}",
+                      "output": _report(eq, r) if not verdict else _passing(eq, r),
                       "visibility": "visible"})
     return gradescope(tests)
 
