@@ -40,6 +40,20 @@ def test_the_wrong_step_of_a_chain_is_named_and_the_steps_after_it_still_checked
     assert rows[3][1].diagnosis.id == "missing-activation-derivative"
 
 
+@pytest.mark.parametrize("opener,closer,labels", [
+    (r"\begin{align}", r"\end{align}", ["eq:a", "", "eq:c"]),      # a number a row
+    (r"\begin{eqnarray}", r"\end{eqnarray}", ["eq:a", "", "eq:c"]),
+    (r"\begin{align*}", r"\end{align*}", ["eq:a", "eq:a", "eq:c"]),  # one chain, one name
+    (r"\[ \begin{aligned}", r"\end{aligned} \]", ["eq:a", "eq:a", "eq:c"]),
+])
+def test_a_label_names_its_own_row_where_each_row_is_numbered(tmp_path, opener, closer, labels):
+    tex = tmp_path / "c.tex"
+    rel = "&=&" if "eqnarray" in opener else "&="
+    tex.write_text(f"{opener}\n\\delta_j {rel} x \\label{{eq:a}} \\\\\n{rel} y \\\\\n"
+                   f"{rel} z \\label{{eq:c}}\n{closer}\n")
+    assert [e.label for e in equations_of(str(tex))] == labels
+
+
 @pytest.mark.parametrize("env", ["gather", "gather*", "eqnarray*", "multline*", "equation*"])
 def test_each_environment_is_read(tmp_path, env):
     tex = tmp_path / "n.tex"

@@ -135,6 +135,12 @@ def _without_parbox(text: str) -> str:
     return text
 
 
+def _numbered_rows(opener: str) -> bool:
+    """Whether each row of the display has a number of its own (not starred, not one
+    equation): then a row's \\label names that row alone."""
+    return opener in (r"\begin{align}", r"\begin{eqnarray}", r"\begin{gather}")
+
+
 def _rows(inside: str, opener: str, offset: int, line_of) -> list[Equation]:
     """The equations of one display: its rows, a chain's steps, a multline whole."""
     if "multline" in opener:
@@ -157,8 +163,11 @@ def _rows(inside: str, opener: str, offset: int, line_of) -> list[Equation]:
         head = rows[0].text
         first, _, rest = head.partition("&=") if "&=" in head else head.partition("=")
         first, rest = first.replace("&", " "), rest.replace("&", " ")
-        label = next((r.label for r in rows if r.label), "")
-        steps = [Equation(f"{first.strip()} = {rest.strip()}", rows[0].line, label, 1)]
+        # in align or eqnarray each row is numbered, and a \label names its own row; in an
+        # equation with aligned or split inside, one label names the whole chain
+        label = "" if _numbered_rows(opener) else next((r.label for r in rows if r.label), "")
+        steps = [Equation(f"{first.strip()} = {rest.strip()}", rows[0].line,
+                          rows[0].label or label, 1)]
         for n, r in enumerate(rows[1:], start=2):
             rhs = r.text.replace("&", " ").strip()[1:] if r.text.lstrip("& ").startswith("=") \
                 else r.text.replace("&", " ").strip()
