@@ -189,3 +189,15 @@ def test_the_quick_tier_runs_a_spread_sample_of_each_table_growing_like_its_root
         gaps = [b - a for a, b in zip(kept, kept[1:])]
         assert max(gaps) - min(gaps) <= 1                       # evenly spread
     assert len(kept) <= max(1, math.isqrt(n) // 3 + 2)
+
+
+def test_the_help_names_every_shipped_notation_and_every_catalogue_source():
+    from bpcheck.derive.commands.parser import build_parser
+    from bpcheck.derive.model.names import BUILTIN
+    parser = build_parser()
+    top = parser.format_help().lower()
+    assert all(name in top for name in BUILTIN), top
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    catalogue = " ".join(sub["catalogue"].format_help().lower().split())
+    sources = sorted(p.stem for p in (ROOT / "equations").glob("*.toml"))
+    assert sources and all(s in catalogue for s in sources), (sources, catalogue)

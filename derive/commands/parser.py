@@ -17,7 +17,8 @@ REPORT_EXAMPLES = """\
 examples:
   bpcheck report
       the default 2-3-2 network (abstract hidden activation, identity output,
-      sum-of-squares loss, biases) in Bishop's, Nielsen's and Eglen's notation
+      sum-of-squares loss, biases) in every shipped notation: Bishop's, Nielsen's,
+      Eglen's, Goodfellow's and Ng's
   bpcheck report --output softmax --loss ce --notation nielsen
       is Nielsen's (38) right for a softmax output? (no: see output-delta-diagonal)
   bpcheck report --layers 4,8,8,8,4 --hidden tanh
@@ -127,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Check the equations of backpropagation, symbolically, in the notation "
-                    "of your textbook: Bishop (PRML 5.3), Nielsen (NNDL ch. 2) or Eglen.",
+                    "of your textbook: Bishop (PRML 5.3), Nielsen (NNDL ch. 2), Eglen, "
+                    "Goodfellow (Deep Learning ch. 6), Ng, or one you describe in a file.",
         epilog="Run 'bpcheck report --help' for the report's options and examples.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
@@ -273,12 +275,12 @@ def _check_command(sub) -> None:
 def _catalogue_command(sub) -> None:
     cat = sub.add_parser(
         "catalogue", help="the textbook equations bpcheck knows, with verdicts computed now",
-        description="List the catalogue of textbook equations (Bishop, Nielsen, Eglen and the "
-                    "claims of readers' questions), each checked now on the networks it names "
+        description="List the catalogue of textbook equations (Bishop, Nielsen, Eglen, Goodfellow, "
+                    "Ng and the claims of readers' questions), each checked now on the networks it names "
                     "against the verdict it should have. Exit status 1 if any verdict differs.",
         epilog="examples:\n  bpcheck catalogue --source nielsen\n  bpcheck catalogue --id bishop-5.55 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, seeds)")
+    cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, goodfellow, ng, seeds)")
     cat.add_argument("--id", metavar="ID", help="only this entry")
     _budget_option(cat)
     _jobs_option(cat, "the entries")
