@@ -60,11 +60,19 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=slow)
 
 
-def pytest_report_header(config):
+def _tier(config) -> str:
     return ("tier: every test" if config.getoption("--slow") else
             "tier: chosen by -m" if config.getoption("-m") else
             "tier: quick (a spread sample of each table of cases, no test marked slow); "
             "pytest --slow runs every test, as CI does")
+
+
+def pytest_report_header(config):
+    return _tier(config)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    terminalreporter.write_line(_tier(config))  # at the end too, where -q still shows it
 
 
 @pytest.fixture(autouse=True)
