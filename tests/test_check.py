@@ -465,6 +465,10 @@ def test_without_a_notation_the_shipped_notation_that_reads_it_decides_and_is_na
     assert r.verdict is Verdict.AMBIGUOUS and r.status == 4
     assert pins(r) == [("--notation bishop", Verdict.PROVED), ("--notation eglen", Verdict.REFUTED)]
     assert check_json(r)["also_read_in"] == {"eglen": "refuted"}
+    # the verdict shown under the reading is that notation's, never the claim's
+    from bpcheck.derive.present.check import outcome_lines
+    line = next(x for x in outcome_lines(r, r.deciding) if x.verdict is not None)
+    assert (line.verdict, line.note) == (Verdict.PROVED, "in bishop's notation")
     with pytest.raises(BpcheckError, match=r"no shipped notation reads this equation \(each: "
                                            r"unknown symbol \\zeta\)"):
         check_any(r"\zeta = 1", net=make_network())

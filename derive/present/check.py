@@ -131,7 +131,10 @@ def outcome_lines(result: CheckResult, reading: Reading, *,
     out = [Line(f"at {where}: {text(lhs, n, net)}  =?  {text(rhs, n, net)}", "dim")
            for where, lhs, rhs in worked(result, reading)]
     conditions = ("if " + ", ".join(text(c, n, net) for c in o.conditions)) if o.conditions else ""
-    out.append(Line(conditions, verdict=o.verdict, note=o.note))
+    note = o.note
+    if result.also and result.verdict is Verdict.AMBIGUOUS:  # not the claim's verdict
+        note = f"in {n.name}'s notation" + (f"; {o.note}" if o.note else "")
+    out.append(Line(conditions, verdict=o.verdict, note=note))
     if o.counterexample is not None:
         ce = counterexample_json(o.counterexample, n, net)
         at = ", ".join(f"{k} = {v}" for k, v in ce["index"].items()) or "the point"
