@@ -112,10 +112,11 @@ def _index_option(p: argparse.ArgumentParser) -> None:
                         "--index j=output)")
 
 
-def _budget_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--budget", type=float, default=30.0, metavar="SECONDS",
+def _budget_option(p: argparse.ArgumentParser, *, default: float = 30.0, why: str = "") -> None:
+    p.add_argument("--budget", type=float, default=default, metavar="SECONDS",
                    help="wall-clock seconds the whole command may take, reading and every "
-                        "proof included; what runs out is undecided (exit 3) (default: 30)")
+                        f"proof included; what runs out is undecided (exit 3) "
+                        f"(default: {default:g}{why})")
 
 
 def _jobs_option(p: argparse.ArgumentParser, what: str) -> None:
@@ -282,7 +283,8 @@ def _catalogue_command(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, goodfellow, ng, seeds)")
     cat.add_argument("--id", metavar="ID", help="only this entry")
-    _budget_option(cat)
+    _budget_option(cat, default=300.0, why="; the whole catalogue takes about 20 s of CPU, "
+                   "so that a busy machine leaves it room")
     _jobs_option(cat, "the entries")
     cat.add_argument("--json", action="store_true", help="print one JSON object")
 
