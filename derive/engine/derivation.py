@@ -91,10 +91,12 @@ class Derivation:
                                  claim.equation.rhs.doit().xreplace(meaning))
             if outcome is not None:
                 return outcome
-        if claim.kind != "output":
-            outcome = self._zero(*self._generic_sides(claim))
-            if outcome is not None:
-                return outcome
+        # every unit at once at a generic index, the output layer's too; what fails there
+        # (a claim true only under the loss's condition, or false) is tried unit by unit,
+        # for the condition or the counterexample
+        outcome = self._zero(*self._generic_sides(claim))
+        if outcome is not None:
+            return outcome
         return self.unit_by_unit(claim)
 
     def unit_by_unit(self, claim: Claim) -> Outcome:
