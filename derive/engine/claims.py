@@ -113,9 +113,18 @@ def instances(claim: Claim, net: Network) -> list[tuple[tuple, sp.Expr, sp.Expr]
     out = []
     for values in product(*(net.units(i.layer) for i in claim.free)):
         at = dict(zip(claim.free, map(sp.Integer, values)))
-        lhs, rhs = (side.xreplace(at).doit() for side in (claim.equation.lhs, claim.equation.rhs))
+        lhs, rhs = (_written_out(side.xreplace(at)) for side in (claim.equation.lhs, claim.equation.rhs))
         out.append((tuple(zip(claim.free, values)), lhs, rhs))
     return out
+
+
+_UNEVALUATED = (sp.Sum, sp.Product, sp.Derivative, sp.Subs)
+
+
+def _written_out(side: sp.Expr) -> sp.Expr:
+    """The side with its sums written out and its derivatives taken; a side with none of
+    them is left as it is (doit would rebuild it whole, per unit, for nothing)."""
+    return side.doit() if side.has(*_UNEVALUATED) else side
 
 
 def loss_domain(net: Network) -> tuple[Domain, tuple[Condition, ...]]:
