@@ -91,12 +91,13 @@ class Derivation:
                                  claim.equation.rhs.doit().xreplace(meaning))
             if outcome is not None:
                 return outcome
-        # every unit at once at a generic index, the output layer's too; what fails there
-        # (a claim true only under the loss's condition, or false) is tried unit by unit,
-        # for the condition or the counterexample
-        outcome = self._zero(*self._generic_sides(claim))
-        if outcome is not None:
-            return outcome
+        # every unit at once at a generic index, the output layer's too unless its loss has
+        # a condition (Σt = 1), which only the units' own proof applies; what fails there
+        # is tried unit by unit, for the condition or the counterexample
+        if claim.kind != "output" or not self.net.loss.targets_sum_to_one:
+            outcome = self._zero(*self._generic_sides(claim))
+            if outcome is not None:
+                return outcome
         return self.unit_by_unit(claim)
 
     def unit_by_unit(self, claim: Claim) -> Outcome:
