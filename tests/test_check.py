@@ -488,3 +488,13 @@ def test_jobs_below_one_is_one_line_and_exit_2():
                          capture_output=True, text=True)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr == "bpcheck: error: --jobs 0: give a number of processes, 1 or more\n"
+
+
+def test_a_relu_output_under_an_abstract_hidden_layer_is_decided_not_a_crash():
+    """The side of the output's kink is read at the point with the hidden layer's values
+    (it was an internal error: the abstract activations were left inside the side)."""
+    r = check_text(r"\delta_k = h'(a_k)(y_k - t_k)", notation=load_notation("bishop"),
+                   net=make_network(output="relu"))
+    assert r.verdict is Verdict.REFUTED and r.diagnosis.correct is not None
+    assert check_text(r"\delta_k = f'(a_k)(y_k - t_k)", notation=load_notation("bishop"),
+                      net=make_network(output="relu")).verdict is Verdict.PROVED

@@ -169,12 +169,15 @@ class Point:
             u = g.owners[f.func]
             return self.slope[u] if f.func == slope_function(g.unit(u).own) else self.z[u]
 
-        expr = expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in g.owners, own)
+        owned = lambda e: isinstance(e, AppliedUndef) and e.func in g.owners  # noqa: E731
+        expr = expr.replace(owned, own)
         if not isinstance(expr, sp.Basic):  # the whole expression was one slope, given as an int
             expr = sp.Integer(expr)
         sides: dict = {}
         for k in _kinks(expr):  # innermost first: a side is the sign of its argument
-            v = k.of.xreplace({**values, **sides})
+            # a side is a symbol, so the replacement above did not reach into its argument
+            of = k.of.replace(owned, own)
+            v = (of if isinstance(of, sp.Basic) else sp.Integer(of)).xreplace({**values, **sides})
             sides[k] = sp.Integer(1 if v > 0 else 0)
         return sp.expand(expr.xreplace({**values, **sides}))
 
