@@ -9,6 +9,8 @@ import re
 import time
 from pathlib import Path
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -787,6 +789,50 @@ def test_a_spoilt_cache_file_is_rebuilt_not_trusted(monkeypatch, tmp_path, conte
     p = _fresh_parser(monkeypatch, tmp_path)
     assert p.parse(r"\delta_j = h'(a_j) \sum_k w_{kj}\delta_k", start="start") is not None
     assert kept.stat().st_size > 1000                                # written afresh
+
+
+class _Planted:
+    """Pickled, a command that runs when the file is unpickled."""
+
+    def __reduce__(self):
+        return (os.system, ("touch PLANTED_PICKLE_RAN",))
+
+
+def _plant(folder):
+    """A hostile pickle where the cache file would be."""
+    import pickle
+    import sys
+    import lark
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "latex-grammar-%s-py%d%d.lark" % (lark.__version__, *sys.version_info[:2])
+    (folder / name).write_bytes(b"x\n" + pickle.dumps(_Planted()))
+    return folder / name
+
+
+def test_a_relative_or_shared_cache_folder_is_never_read(monkeypatch, tmp_path):
+    """A relative XDG_CACHE_HOME (a cloned repository's .cache), a folder others may
+    write, or a link, is not read: lark unpickles the file before checking it."""
+    import subprocess
+    import sys
+    repo = tmp_path / "repo"
+    _plant(repo / ".cache" / "bpcheck")
+    shared = tmp_path / "shared"
+    _plant(shared / "bpcheck").parent.chmod(0o777)
+    home = tmp_path / "home"
+    (home / ".cache" / "bpcheck").mkdir(parents=True, mode=0o700)
+    target = _plant(tmp_path / "elsewhere")
+    link = home / ".cache" / "bpcheck" / target.name
+    link.symlink_to(target)
+    code = ("from bpcheck.derive.latex.grammar import parse; "
+            "print(parse(r'\\delta_k = y_k - t_k').relations)")
+    for xdg in (".cache", str(shared), ""):
+        env = {**os.environ, "XDG_CACHE_HOME": xdg, "HOME": str(home)}
+        env.pop("BPCHECK_NO_CACHE", None)
+        p = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and "=" in p.stdout, p.stderr
+        assert not (repo / "PLANTED_PICKLE_RAN").exists(), xdg
+    assert link.is_symlink() and link.resolve() == target    # left alone, never followed
 
 
 def test_no_cache_is_written_when_turned_off_or_impossible(monkeypatch, tmp_path):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, replace
 from functools import cache
@@ -87,23 +88,38 @@ class _NormBars:
 
 def _cache_file() -> str | bool:
     """Where lark keeps the analysed grammar: building the LALR tables is a third of a single
-    `check`, loading them a twentieth of that. Never lark's default, a name in the shared temp
-    directory, because lark unpickles that file and another user could have put it there: the
-    user's own cache directory, or no cache at all when it cannot be made (BPCHECK_NO_CACHE=1
-    also turns it off). Lark checks the grammar's hash and its own version before it uses the
-    file, and builds the tables afresh when the file is stale, unreadable or half-written."""
+    `check`, loading them a twentieth of that. Lark unpickles the file before it checks
+    anything, so it is used only in a folder no one else could have written to: never lark's
+    default in the shared temp directory, never a relative path (a cloned repository's
+    `.cache`), only the user's own cache folder, owned by the user, closed to others and
+    not a link; else no cache at all (BPCHECK_NO_CACHE=1 also turns it off). A stale,
+    unreadable or half-written file is rebuilt."""
     if os.environ.get("BPCHECK_NO_CACHE"):
         return False
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    root = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(root):  # unset, empty or relative: the XDG rule is to ignore it
+        root = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(root):  # no home (HOME unset and no passwd entry, or HOME empty)
+        return False
     folder = os.path.join(root, "bpcheck")
+    name = "latex-grammar-%s-py%d%d.lark" % (lark.__version__, *sys.version_info[:2])
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not os.access(folder, os.W_OK):
+        if not (_private(folder, directory=True) and os.access(folder, os.W_OK)):
+            return False
+        if os.path.lexists(os.path.join(folder, name)) and not _private(os.path.join(folder, name)):
             return False
     except OSError:
         return False
-    tag = "%s-py%d%d" % (lark.__version__, *sys.version_info[:2])
-    return os.path.join(folder, f"latex-grammar-{tag}.lark")
+    return os.path.join(folder, name)
+
+
+def _private(path: str, *, directory: bool = False) -> bool:
+    """Owned by this user, not a link, and (a folder) closed to group and others."""
+    st = os.lstat(path)
+    kind = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
+    mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return kind and mine and not (directory and st.st_mode & 0o077)
 
 
 @cache
