@@ -158,6 +158,10 @@ def test_an_entry_whose_zeros_the_generic_one_cannot_tell_is_decided_entry_by_en
     assert _pattern(a[j] - a[1], k, j, units, units) is None        # zero where j = 1 only
     assert _pattern(w[k, j] * (k - 2), k, j, units, units) is None  # zero in row 2 only
     assert _pattern(w[k, j] * sp.KroneckerDelta(k, 1), k, j, units, units) is None
+    d = sp.Derivative(a[k], a[j], evaluate=False)            # zero off the diagonal
+    assert _pattern(d, k, j, units, units) == tuple(
+        tuple(is_zero(d.xreplace({k: r, j: c}).doit()) for c in units) for r in units) == (
+        (False, True, True), (True, False, True), (True, True, False))
     assert _pattern(w[k, j] - w[j, k], k, j, units, units) == (
         (True, False, False), (False, True, False), (False, False, True))
     assert _pattern(w[k, j] * sp.KroneckerDelta(k, j), k, j, units, units) == (

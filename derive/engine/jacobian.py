@@ -64,8 +64,9 @@ def _off_and_on(entry: sp.Expr, row: UnitIndex, col: UnitIndex) -> tuple[bool, b
     """Whether the generic entry vanishes off the diagonal and on it: a Kronecker delta of
     row and column is 0 off it and 1 on it."""
     deltas = {d for d in entry.atoms(sp.KroneckerDelta) if set(d.args) == {row, col}}
-    off = is_zero(entry.xreplace({d: 0 for d in deltas}))
-    on = is_zero(entry.xreplace({d: 1 for d in deltas}).xreplace({row: col}))
+    # SymPy's 0 and 1, not ints: an entry that is a bare delta becomes the number itself
+    off = is_zero(entry.xreplace({d: sp.S.Zero for d in deltas}))
+    on = is_zero(entry.xreplace({d: sp.S.One for d in deltas}).xreplace({row: col}))
     return off, on
 
 
@@ -77,6 +78,7 @@ def _pattern(entry: sp.Expr, row: UnitIndex, col: UnitIndex, rows, cols) -> tupl
     generic one with the delta 0 does, and every entry on it when the generic one with row
     set to column does. Otherwise None: each entry is decided on its own.
     """
+    entry = entry.doit()  # as each entry is decided: d a_k/d a_j is a Kronecker delta
     indexed = entry.atoms(sp.Indexed)
     if any(not set(x.indices) <= {row, col} for x in indexed):
         return None  # a number or an expression for a subscript: a[1] is a[j] where j = 1
