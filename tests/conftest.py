@@ -36,15 +36,17 @@ def _families(items):
 
 
 def _every_test(config) -> bool:
-    return config.getoption("--slow") or bool(config.getoption("-m"))
+    """--slow, or a choice of one's own: -m by markers, -k by names (a case asked for by
+    name runs whether or not the quick sample holds it)."""
+    return config.getoption("--slow") or bool(config.getoption("-m") or config.getoption("-k"))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """The cases of a parametrised family outside its quick sample are marked slow, like the
-    tests marked by hand; by default they are left out (deselected) before -k chooses among
-    the rest. --slow runs every test; with -m, the expression decides (-m slow is the slow
-    tier alone, -m "not slow" the quick one)."""
+    tests marked by hand; by default they are left out (deselected). --slow runs every test;
+    with -m, the expression decides (-m slow is the slow tier alone, -m "not slow" the quick
+    one); with -k, the names do, among every test."""
     for family in _families(items):
         if family[0].get_closest_marker("every_case"):
             continue
@@ -62,7 +64,7 @@ def pytest_collection_modifyitems(config, items):
 
 def _tier(config) -> str:
     return ("tier: every test" if config.getoption("--slow") else
-            "tier: chosen by -m" if config.getoption("-m") else
+            "tier: chosen by -m or -k" if config.getoption("-m") or config.getoption("-k") else
             "tier: quick (a spread sample of each table of cases, no test marked slow); "
             "pytest --slow runs every test, as CI does")
 
