@@ -164,13 +164,17 @@ class Generic:
         i = sp.Dummy("i", integer=True, positive=True)
         act, phi, aj = net.activation(l), net.phi(l), net.pre(l)[j]
         F = sp.Function(f"F{l + 1}")
-        inner = [sp.Sum(net.W(l + 1)[k, i] * act.values([net.pre(l)[i]], phi)[0],
-                        (i, 1, net.width(l))) + (net.b(l + 1)[k] if net.bias else 0)
-                 for k in net.units(l + 1)]
         applied = [sp.Function(f"_inner{k}")(aj) for k in net.units(l + 1)]
-        back = dict(zip(applied, inner))
+        unit = dict(zip(applied, net.units(l + 1)))
+        # da_k/da_j once, at a generic k: k is only a subscript of the weights and the bias,
+        # and a_j holds no k, so differentiating and then setting k is setting k and then
+        # differentiating, for each unit k of the next layer
+        k = UnitIndex("next", l + 1)
+        slope = collapse(sp.diff(sp.Sum(net.W(l + 1)[k, i] * act.values([net.pre(l)[i]], phi)[0],
+                                        (i, 1, net.width(l))) + (net.b(l + 1)[k] if net.bias else 0),
+                                 aj), net)
         d = sp.diff(F(*applied), aj)
-        d = d.replace(lambda x: isinstance(x, sp.Derivative) and x.expr in back,
-                      lambda x: collapse(sp.diff(back[x.expr], aj), net))
+        d = d.replace(lambda x: isinstance(x, sp.Derivative) and x.expr in unit,
+                      lambda x: slope.xreplace({k: sp.Integer(unit[x.expr])}))
         return {net.delta(l)[j]: partials_read(d, F, lambda m: net.delta(l + 1)[m + 1]),
                 sp.Derivative(phi(aj), aj): act.derivative(aj, phi)}
