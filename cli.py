@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail("give a command: report, check, translate, catalogue, export or example "
              "(see 'bpcheck --help')")
     from .derive.commands.run import dispatch  # the engine, only now that it has work
-    return dispatch(args)
+    return dispatch(args, whole_process=argv is None)  # no argv: the process's own command
 
 
 if __name__ == "__main__":

@@ -272,3 +272,20 @@ def test_a_worked_example_on_a_wide_network_ends_within_its_budget(tmp_path):
         f'"2" = {rows(32, 32)}\n[biases]\n"1" = {vec}\n"2" = {vec}\n', "utf-8")
     p, seconds = timed("example", "wide.toml", "--digits", "50", "--budget", "1", cwd=tmp_path)
     assert seconds < 5 and p.returncode in (0, 3), (seconds, p.stderr)
+
+
+def test_a_command_called_late_in_a_long_process_has_its_whole_budget(monkeypatch, capsys):
+    """main([...]) in a test or a notebook counts its budget from its own start; only the
+    process's own command (no argv) counts from the process's start, imports included. It
+    used to count the first call of any process from the import, so a call a minute later
+    was out of time before it began (exit 3)."""
+    import time
+    from bpcheck.cli import main
+    from bpcheck.derive.commands import run
+    monkeypatch.setattr(run, "STARTED", time.monotonic() - 1000)
+    assert main(["check", r"\delta_k = y_k - t_k", "--notation", "bishop"]) == 0
+    assert "proved" in capsys.readouterr().out
+    monkeypatch.setattr("sys.argv", ["bpcheck", "check", r"\delta_k = y_k - t_k",
+                                     "--notation", "bishop"])
+    assert main() == 3                       # the process's own: 1000 s since it started
+    assert "time budget of 30 s ran out" in capsys.readouterr().out

@@ -246,16 +246,9 @@ def run_example(args: argparse.Namespace) -> int:
     return 0
 
 
-_RUNS = []  # main() calls in this process: the first counts from the process's start
-
-
-def _left(args: argparse.Namespace) -> float | None:
+def _left(args: argparse.Namespace, started: float) -> float | None:
     """What remains of the budget for the whole command, less a little for printing:
-    --budget is a wall-clock bound, not one per proof. The first command of a process
-    counts from the process's start (imports included); another, run in the same process
-    (tests, notebooks), from its own."""
-    started = STARTED if not _RUNS else time.monotonic()
-    _RUNS.append(started)
+    --budget is a wall-clock bound, not one per proof, counted from `started`."""
     budget = getattr(args, "budget", None)
     if budget is None:
         return None
@@ -274,13 +267,16 @@ def _out_of_time(args: argparse.Namespace) -> None:
         print(f"undecided: {note}")
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    """Run the parsed command: its exit status, or one line on stderr."""
+def dispatch(args: argparse.Namespace, *, whole_process: bool = False) -> int:
+    """Run the parsed command: its exit status, or one line on stderr. Its budget counts
+    from the process's start (imports included) where the command is the process, from now
+    where it is called within a longer one (a test, a notebook)."""
+    started = STARTED if whole_process else time.monotonic()
     run = {"report": run_report, "check": run_check, "catalogue": run_catalogue,
            "translate": run_translate, "export": run_export, "example": run_example}[args.command]
     try:
         _check_budget(args)
-        with time_budget(_left(args)):
+        with time_budget(_left(args, started)):
             return run(args)
     except BudgetExceeded:
         _out_of_time(args)
