@@ -33,7 +33,7 @@ from ..errors import NotSupported, UsageError
 from ..model.activation import KinkSide
 from ..model.network import Network, role_of
 from ..model.spec import Spec
-from .claims import Claim, instances
+from .claims import Claim, all_claims, instances
 from .derivation import Derivation
 from .expr import Partial
 from .proof import BudgetExceeded, Verdict
@@ -115,16 +115,17 @@ class _Point:
 
 
 def _proved(d: Derivation, id: str, layer: int) -> Claim:
-    """The engine's claim, which must be proved before a number is computed from it."""
-    check = d.check(id, layer)
-    if check.outcome.verdict is not Verdict.PROVED:
-        o = check.outcome
+    """The engine's claim, which must be proved before a number is computed from it (only
+    the claims a number comes from: not the output formulas that other networks use)."""
+    claim = next(c for c in all_claims(d.net) if c.id == id and c.layer == layer)
+    o = d.prove(claim)
+    if o.verdict is not Verdict.PROVED:
         if o.verdict is Verdict.UNDECIDED and "time budget" in o.note:
             raise BudgetExceeded()  # the command is undecided for want of time, not refused
         why = f"{o.verdict}: {o.note}" if o.note else str(o.verdict)
         raise NotSupported(f"the engine did not prove {id} at layer {layer} ({why}); a worked "
                            "example computes from proved formulas only")
-    return check.claim
+    return claim
 
 
 def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Worked:
@@ -155,7 +156,7 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
     loss = at(net.loss_value())
 
     # backward: the proved claims, the output layer first, then layer by layer
-    d = Derivation(net, budget=budget)
+    d = Derivation(net, budget=budget, run=False)
     truth = Truth(net.graph)
     for index, lhs, rhs in instances(_proved(d, "output-delta-general", L), net):
         (_, k), = index  # each written dE/dy, dy/da of the claim, with the real loss
