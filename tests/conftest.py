@@ -31,7 +31,8 @@ def quick_sample(n: int) -> list[int]:
 def _families(items):
     by = {}
     for item in items:
-        by.setdefault((item.path, getattr(item, "originalname", item.name)), []).append(item)
+        key = (item.path, getattr(item, "cls", None), getattr(item, "originalname", item.name))
+        by.setdefault(key, []).append(item)
     return by.values()
 
 
