@@ -79,6 +79,16 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 @pytest.fixture(autouse=True)
+def _mpmath_at_50_digits():
+    """Every test's oracles at 50 digits, whatever a module imported earlier in the same
+    worker set mpmath's global precision to: a finite difference with a step of 1e-18
+    taken at 40 digits is off by 1e-22, past the crosscheck's tolerance."""
+    import mpmath as mp
+    with mp.workdps(50):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _the_width_of_a_pipe(monkeypatch):
     """pytest-xdist workers set COLUMNS=80, and the command line lays out text for a pipe at
     COLUMNS when it is set: the tests that read that text expect the width of a plain pipe."""
