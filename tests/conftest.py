@@ -15,16 +15,16 @@ def pytest_addoption(parser):
 
 def quick_sample(n: int) -> list[int]:
     """Which cases of a family of n parametrised cases the quick tier runs: the first alone
-    of up to 3, else about √n/3 of them (at least 2), spread evenly from the first to the
+    of up to 3, else about √n/4 of them (at least 2), spread evenly from the first to the
     last, so that every part of a table is reached in turn as the table grows and the
     tier's cost grows like √n. The slow tier runs every case.
 
     >>> quick_sample(3), quick_sample(9), quick_sample(66), quick_sample(522)[:3]
-    ([0], [0, 8], [0, 32, 65], [0, 74, 149])
+    ([0], [0, 8], [0, 32, 65], [0, 104, 208])
     """
     if n <= 3:
         return [0] if n else []
-    k = max(2, math.isqrt(n - 1) // 3 + 1)
+    k = max(2, math.isqrt(n - 1) // 4 + 1)
     return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
 
 

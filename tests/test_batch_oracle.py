@@ -236,6 +236,7 @@ def test_a_refuted_missing_or_extra_mean_is_diagnosed_as_such(name, kind, mutant
 # It once raised TypeError('cannot determine truth value of Relational: out1[=j@1] > 0')
 # for an activation's derivative at a unit's output, h'(z_j), when it tried a ReLU network:
 # the kink's side kept the free index through the claim's instances (model/activation.py).
+@pytest.mark.slow
 @pytest.mark.parametrize("key,latex", [
     ("bishop", r"\frac{\partial E}{\partial w_{ji}} = \sum_n h'(z_{nj}) z_{ni} \sum_k w_{kj} "
                r"\delta_{nk}"),

@@ -148,6 +148,7 @@ def test_python_dash_m_bpcheck_works_as_well():
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
 
+@pytest.mark.slow
 def test_example_prints_the_worked_numbers_and_writes_latex(tmp_path):
     p = run("example", os.path.join(EXAMPLES, "sigmoid-2-2-2.toml"), "--json")
     assert p.returncode == 0, p.stderr

@@ -92,6 +92,7 @@ def test_writing_never_replaces_without_force_and_leaves_no_temporary_files(tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["notes.tex"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
 @needs_tex
 def test_export_command_writes_and_compiles(tmp_path):

@@ -738,6 +738,7 @@ def _equations(draw):
                     draw(st.sampled_from([(), ("Let ",), ("Hidden layer", "from 1, 2")])))
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_equations())
 def test_a_generated_ast_printed_by_to_latex_reads_back_to_itself(equation):
