@@ -30,7 +30,7 @@ from bpcheck.derive.latex.ast import (Add, Call, Mul, Neg, Node, Number, Paren, 
 from bpcheck.derive.latex.grammar import parse
 from bpcheck.derive.latex.tex import to_latex
 from bpcheck.derive.model.network import Network, UnitIndex, make_network
-from bpcheck.derive.model.notation import BUILTIN
+from bpcheck.derive.model.names import BUILTIN
 from bpcheck.derive.present.printers import latex
 from bpcheck.equations import load_catalogue
 

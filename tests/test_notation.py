@@ -7,7 +7,7 @@ import pytest
 
 from bpcheck.derive import UsageError, Verdict, load_notation, make_network
 from bpcheck.derive.io.notation_file import parse_notation
-from bpcheck.derive.model.notation import BUILTIN
+from bpcheck.derive.model.names import BUILTIN
 from bpcheck.derive.commands.check import check_text
 from bpcheck.derive.commands.report import build_report
 

@@ -33,7 +33,8 @@ from ..latex.grammar import parse, parse_expression
 from ..latex.repairs import repairs
 from ..latex.tex import to_latex
 from ..model.network import Network, make_network
-from ..model.notation import BUILTIN, Notation, conventions
+from ..model.names import BUILTIN
+from ..model.notation import Notation, conventions
 from ..present.printers import text as written_as
 from .network import network_from
 from .pool import Progress, ordered

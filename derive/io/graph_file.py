@@ -27,9 +27,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..model.activation import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation
+from ..model.activation import ACTIVATIONS, Activation
 from ..model.graph import Edge, Graph, Unit, own_function
 from ..model.loss import LOSSES
+from ..model.names import HIDDEN_ACTIVATIONS
 from .fields import Fields, quoted
 from .files import parse_toml, read_text
 

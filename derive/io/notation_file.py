@@ -18,8 +18,9 @@ from types import MappingProxyType
 from ..errors import BpcheckError, UsageError, unknown
 from ..latex.grammar import Symbol, parse_expression
 from ..model.symbols import GREEK_NAMES
-from ..model.notation import (BATCH_MATRICES, BIAS_STYLES, BUILTIN, LAYOUTS, MARKED, MARKS,
-                              ORDERS, ROLES, SYMBOLS, TOTALS, WEIGHT_MARKS, Batch, Notation)
+from ..model.names import BUILTIN
+from ..model.notation import (BATCH_MATRICES, BIAS_STYLES, LAYOUTS, MARKED, MARKS, ORDERS, ROLES,
+                              SYMBOLS, TOTALS, WEIGHT_MARKS, Batch, Notation)
 from .fields import Fields, quoted
 from .files import parse_toml, read_text
 

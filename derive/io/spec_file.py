@@ -47,8 +47,9 @@ from typing import Any
 
 import sympy as sp
 
-from ..model.activation import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from ..model.activation import ACTIVATIONS
 from ..model.loss import LOSSES
+from ..model.names import HIDDEN_ACTIVATIONS
 from ..model.network import MAX_LAYERS, MAX_WEIGHTS, MAX_WIDTH
 from ..model.spec import Spec
 from .fields import Fields

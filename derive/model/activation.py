@@ -137,7 +137,6 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-
 def activation(name: str, *, hidden: bool = False) -> Activation:
     """Look an activation up by name; softmax is an output activation only."""
     accepted = HIDDEN_ACTIVATIONS if hidden else OUTPUT_ACTIVATIONS

@@ -18,7 +18,6 @@ from typing import Mapping
 
 import sympy as sp
 
-from .names import BUILTIN  # noqa: F401 - the notations' names, re-exported
 from .network import UnitIndex, role_of
 
 # a notation is data, and crosses into another process (check --jobs) as such: its

@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..engine.proof import Counterexample, Verdict
 from ..model.activation import KinkSide
-from ..model.notation import BUILTIN
+from ..model.names import BUILTIN
 from .printers import latex, summary
 from .report import NotationReport, Report
 from .tex import escape, prose
