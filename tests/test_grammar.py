@@ -802,12 +802,10 @@ class _Planted:
 def _plant(folder):
     """A hostile pickle where the cache file would be."""
     import pickle
-    import sys
-    import lark
+    from bpcheck.derive.latex.grammar import cache_name
     folder.mkdir(parents=True, exist_ok=True)
-    name = "latex-grammar-%s-py%d%d.lark" % (lark.__version__, *sys.version_info[:2])
-    (folder / name).write_bytes(b"x\n" + pickle.dumps(_Planted()))
-    return folder / name
+    (folder / cache_name()).write_bytes(b"x\n" + pickle.dumps(_Planted()))
+    return folder / cache_name()
 
 
 def test_a_relative_or_shared_cache_folder_is_never_read(monkeypatch, tmp_path):

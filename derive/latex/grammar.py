@@ -102,16 +102,21 @@ def _cache_file() -> str | bool:
     if not os.path.isabs(root):  # no home (HOME unset and no passwd entry, or HOME empty)
         return False
     folder = os.path.join(root, "bpcheck")
-    name = "latex-grammar-%s-py%d%d.lark" % (lark.__version__, *sys.version_info[:2])
+    path = os.path.join(folder, cache_name())
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if not (_private(folder, directory=True) and os.access(folder, os.W_OK)):
             return False
-        if os.path.lexists(os.path.join(folder, name)) and not _private(os.path.join(folder, name)):
+        if os.path.lexists(path) and not _private(path):
             return False
     except OSError:
         return False
-    return os.path.join(folder, name)
+    return path
+
+
+def cache_name() -> str:
+    """The cache file's name: lark's version and Python's, whose pickles differ."""
+    return "latex-grammar-%s-py%d%d.lark" % (lark.__version__, *sys.version_info[:2])
 
 
 def _private(path: str, *, directory: bool = False) -> bool:
