@@ -65,7 +65,7 @@ def pytest_collection_modifyitems(config, items):
 
 def _tier(config) -> str:
     return ("tier: every test" if config.getoption("--slow") else
-            "tier: chosen by -m or -k" if config.getoption("-m") or config.getoption("-k") else
+            "tier: chosen by -m or -k" if _every_test(config) else
             "tier: quick (a spread sample of each table of cases, no test marked slow); "
             "pytest --slow runs every test, as CI does")
 

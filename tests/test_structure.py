@@ -188,7 +188,7 @@ def test_the_quick_tier_runs_a_spread_sample_of_each_table_growing_like_its_root
         assert kept[-1] == n - 1 and len(kept) >= 2
         gaps = [b - a for a, b in zip(kept, kept[1:])]
         assert max(gaps) - min(gaps) <= 1                       # evenly spread
-    assert len(kept) <= max(1, math.isqrt(n) // 3 + 2)
+    assert len(kept) <= max(1, math.isqrt(n) // 4 + 2)
 
 
 def test_the_help_names_every_shipped_notation_and_every_catalogue_source():
