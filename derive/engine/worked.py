@@ -114,10 +114,10 @@ class _Point:
         return v
 
 
-def _proved(d: Derivation, id: str, layer: int) -> Claim:
+def _proved(d: Derivation, claims: dict, id: str, layer: int) -> Claim:
     """The engine's claim, which must be proved before a number is computed from it (only
     the claims a number comes from: not the output formulas that other networks use)."""
-    claim = next(c for c in all_claims(d.net) if c.id == id and c.layer == layer)
+    claim = claims[id, layer]
     o = d.prove(claim)
     if o.verdict is not Verdict.PROVED:
         if o.verdict is Verdict.UNDECIDED and "time budget" in o.note:
@@ -157,14 +157,15 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
 
     # backward: the proved claims, the output layer first, then layer by layer
     d = Derivation(net, budget=budget, run=False)
+    claims = {(c.id, c.layer): c for c in all_claims(net)}
     truth = Truth(net.graph)
-    for index, lhs, rhs in instances(_proved(d, "output-delta-general", L), net):
+    for index, lhs, rhs in instances(_proved(d, claims, "output-delta-general", L), net):
         (_, k), = index  # each written dE/dy, dy/da of the claim, with the real loss
         frame = truth.frame_of([lhs, rhs], real_loss=True)
         at[net.delta(L)[k]] = at(truth.meanings([rhs], frame)[0])
     for l in range(L - 1, 0, -1):
         act, phi = net.activation(l), net.phi(l)
-        for index, _, rhs in instances(_proved(d, "hidden-delta", l), net):
+        for index, _, rhs in instances(_proved(d, claims, "hidden-delta", l), net):
             (_, j), = index  # h'(a_j) sum_k w_kj delta_k, the deltas known
             slope = sp.Derivative(phi(net.pre(l)[j]), net.pre(l)[j])
             at[net.delta(l)[j]] = at(rhs.xreplace({slope: act.derivative(net.pre(l)[j], phi)}))
@@ -172,7 +173,7 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
     for l in range(1, L + 1):
         ids = ("weight-gradient", "bias-gradient") if net.bias else ("weight-gradient",)
         for id in ids:
-            for _, lhs, rhs in instances(_proved(d, id, l), net):
+            for _, lhs, rhs in instances(_proved(d, claims, id, l), net):
                 assert isinstance(lhs, Partial) and lhs.num == E
                 gradients.append((lhs.den, at(rhs)))
     eta = spec.learning_rate
