@@ -151,3 +151,52 @@ def test_the_recursion_with_its_weight_indices_swapped_is_refuted_where_the_orac
     (_, j), = ce.index
     l = r.deciding.letters["j"]
     assert abs(sp.N(point.delta_of(f"{l}:{j}") - ce.lhs, 25)) < 1e-20
+
+
+def _graph(path: str):
+    from pathlib import Path
+    from bpcheck.derive.io.graph_file import parse_graph
+    return parse_graph(Path(__file__).parent.parent.joinpath(path).read_text(), source=path)
+
+
+def _sides(graph) -> list:
+    from bpcheck.derive.engine.graph_checks import graph_claims
+    return [(c.equation.lhs, c.equation.rhs) for c in graph_claims(graph)]
+
+
+def _layered_sides(net) -> list:
+    return [(q,) for q in quantities(net)]
+
+
+CHAIN_RULE_CASES = [("layered " + "-".join(map(str, n[0])) + f" {n[1]} {n[2]} {n[3]}",
+                     lambda n=n: make_network(layers=n[0], hidden=n[1], output=n[2],
+                                              loss=n[3]), _layered_sides) for n in NETWORKS]
+CHAIN_RULE_CASES += [(path, lambda path=path: _graph(path), _sides)
+                     for path in ("examples/graph-skip.toml", "examples/graph-two-layers.toml")]
+
+
+@pytest.mark.parametrize("name,build,written", CHAIN_RULE_CASES, ids=[c[0] for c in CHAIN_RULE_CASES])
+def test_the_chain_rule_on_the_graph_is_the_whole_frame_differentiated(name, build, written,
+                                                                       monkeypatch):
+    """Every derivative the truth takes by the chain rule on the graph (InFrame.tangent)
+    equals SymPy's derivative of the whole substituted frame, the route it replaces and
+    now the oracle: identically, in the plain and the abstract frame, with the real loss
+    and with an undefined one."""
+    from bpcheck.derive.engine.normal import is_zero
+    from bpcheck.derive.engine.truth import InFrame
+    net = build()
+    graph = getattr(net, "graph", net)
+    compared = 0
+    for exprs in written(net):
+        for abstract in (False, True):
+            for real_loss in (False, True):
+                fast = Truth(graph)
+                frame = fast.frame_of(exprs, abstract=abstract, real_loss=real_loss)
+                mine = fast.meanings(exprs, frame)
+                with monkeypatch.context() as m:
+                    m.setattr(InFrame, "tangent", lambda self, x, by: None)
+                    slow = Truth(graph).meanings(exprs, frame)
+                for a, b in zip(mine, slow):
+                    assert is_zero(a - b), (name, exprs, abstract, real_loss, a, b)
+                    compared += 1
+    assert compared >= 4 * len(written(net))

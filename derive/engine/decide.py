@@ -27,7 +27,7 @@ from .normal import NormalForm, numerator
 from .point import Point, sample
 from .proof import (DIGITS, Condition, Counterexample, Domain, Instance, Outcome, Verdict,
                     residual_of, under_condition, within)
-from .expr import Partial
+from .expr import Partial, tree_size
 from .truth import Frame, Truth
 
 KINK_NOTE = "ReLU is not differentiable at 0: proved where no ReLU argument is 0"
@@ -101,6 +101,9 @@ def _prove(truth: Truth, read: _Read, conditions, form) -> tuple[_Read | None, C
 
 
 RESIDUAL_SECONDS = 1.0  # a refutation shows its residual where it takes no longer
+# nor where the difference is larger than this, as a tree (its normal form would not come
+# within the second here, and counting nodes gives the same answer under any load)
+RESIDUAL_NODES = 50_000
 
 
 def _with_residual(refuted: Outcome, reads: list[_Read], form: NormalForm,
@@ -109,6 +112,8 @@ def _with_residual(refuted: Outcome, reads: list[_Read], form: NormalForm,
     illustrates, the point is the refutation."""
     index = refuted.counterexample.index
     read = next((r for r in reads if r.index == index), reads[0])
+    if tree_size(read.lhs - read.rhs) > RESIDUAL_NODES:
+        return refuted
     residual = within(RESIDUAL_SECONDS, lambda: truth.folded(
         residual_of(read.lhs - read.rhs, form), read.frame), None)
     return replace(refuted, residual=residual)

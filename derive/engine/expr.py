@@ -57,6 +57,47 @@ class Total(Partial):
     def _bpcheck_text(self, printer) -> str:
         return f"d{printer._print(self.num)}/d{printer._print(self.den)}"
 
+def rebuilt(expr: sp.Basic, leaf) -> sp.Expr:
+    """expr with each node that `leaf(node, rebuild)` gives a value for (not None)
+    replaced, the rest rebuilt from their leaves up, each distinct node once (`rebuild`
+    is this, for what a leaf holds outside its args). A deep graph's expressions share
+    their sub-expressions (every slope holds its unit's whole weighted input), so a tree
+    walk (xreplace, replace, atoms) would visit every path through them again.
+
+    >>> x, y = sp.symbols("x y")
+    >>> rebuilt(sp.sin(x) * sp.cos(x) + 1, lambda e, _: y if e == x else None)
+    sin(y)*cos(y) + 1
+    """
+    memo: dict[sp.Basic, sp.Expr] = {}
+
+    def go(e: sp.Basic) -> sp.Expr:
+        out = memo.get(e)
+        if out is None:
+            out = leaf(e, go)
+            if out is None:
+                out = e.func(*[go(a) for a in e.args]) if e.args else e
+            memo[e] = out
+        return out
+    return go(expr)
+
+
+def tree_size(expr: sp.Basic) -> int:
+    """The nodes of an expression as a tree, each distinct sub-expression counted once
+    with how often it occurs, so without walking every path of a deep graph's meaning.
+
+    >>> x = sp.Symbol("x")
+    >>> tree_size(sp.sin(x) * sp.cos(x) + sp.sin(x))
+    8
+    """
+    memo: dict[sp.Basic, int] = {}
+
+    def go(e: sp.Basic) -> int:
+        if e not in memo:
+            memo[e] = 1 + sum(go(a) for a in e.args)
+        return memo[e]
+    return go(expr)
+
+
 
 def partials_read(expr: sp.Expr, F: sp.FunctionClass, atom) -> sp.Expr:
     """Each partial derivative of the undefined function F replaced by `atom(position)`,

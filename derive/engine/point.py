@@ -25,7 +25,7 @@ from sympy.core.function import AppliedUndef
 
 from ..model.activation import ACTIVATIONS, KinkSide
 from ..model.graph import Graph, slope_function
-from .expr import ExitSlope
+from .expr import ExitSlope, rebuilt
 from .truth import Frame
 
 PRECISION = 60
@@ -162,38 +162,24 @@ class Point:
                 values[q] = self.z[u]
             elif kind == "delta" and u in self.a:
                 values[q] = self.delta_of(u)
-        for s in expr.atoms(ExitSlope):
-            values[s] = self.exit_slope(s.unit, frame)
 
         def own(f: AppliedUndef) -> sp.Expr:
             u = g.owners[f.func]
             return self.slope[u] if f.func == slope_function(g.unit(u).own) else self.z[u]
 
-        owned = lambda e: isinstance(e, AppliedUndef) and e.func in g.owners  # noqa: E731
-        expr = expr.replace(owned, own)
-        if not isinstance(expr, sp.Basic):  # the whole expression was one slope, given as an int
-            expr = sp.Integer(expr)
-        sides: dict = {}
-        for k in _kinks(expr):  # innermost first: a side is the sign of its argument
-            # a side is a symbol, so the replacement above did not reach into its argument
-            of = k.of.replace(owned, own)
-            v = (of if isinstance(of, sp.Basic) else sp.Integer(of)).xreplace({**values, **sides})
-            sides[k] = sp.Integer(1 if v > 0 else 0)
-        return sp.expand(expr.xreplace({**values, **sides}))
+        def leaf(e: sp.Basic, evaluated) -> sp.Expr | None:
+            if e in values:
+                return values[e]
+            if isinstance(e, ExitSlope):
+                return self.exit_slope(e.unit, frame)
+            if isinstance(e, AppliedUndef) and e.func in g.owners:
+                v = own(e)
+                return sp.Integer(v) if isinstance(v, int) else v  # a kink's slope is an int
+            if isinstance(e, KinkSide):  # a side is the sign of its argument's value
+                return sp.Integer(1 if evaluated(e.of) > 0 else 0)
+            return None
 
-
-def _kinks(expr: sp.Expr) -> list[KinkSide]:
-    """Every ReLU side in the expression and in the arguments of sides, innermost first."""
-    found: dict[KinkSide, int] = {}
-
-    def depth(k: KinkSide) -> int:
-        if k not in found:
-            found[k] = 1 + max((depth(x) for x in k.of.atoms(KinkSide)), default=0)
-        return found[k]
-
-    for k in expr.atoms(KinkSide):
-        depth(k)
-    return sorted(found, key=lambda k: (found[k], str(k)))
+        return sp.expand(rebuilt(expr, leaf))
 
 
 def sample(graph: Graph, rng: random.Random, *, simplex: bool = False,

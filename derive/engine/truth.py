@@ -38,7 +38,7 @@ from sympy.core.function import AppliedUndef
 from ..errors import NotSupported
 from ..model.activation import KinkSide
 from ..model.graph import E, Graph, slope_function
-from .expr import ExitSlope, Partial, Total, partials_read
+from .expr import ExitSlope, Partial, Total, partials_read, rebuilt
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,65 @@ class InFrame:
         return self.F(*[self.value(u, level) for u, level in self.exits])
 
     # -- derivatives ----------------------------------------------------------------------
+    def tangent(self, x: sp.Expr, by: sp.Dummy) -> sp.Expr | None:
+        """dx/d`by`, where `by` is a fresh quantity of this sub-frame or a free weighted
+        input of the frame, and x is the error or a unit's a or z, by the chain rule on the graph: each unit's derivative
+        from its predecessors', in topological order, with F's partials read as their
+        atoms. It equals differentiate(Meaning(self)(x), by) (the oracle of the tests)
+        without differentiating the whole substituted expression. None for any other x."""
+        g, memo = self.graph, {}
+        if x == E:
+            return self._loss_tangent(by, memo)
+        if x in g.symbols and g.symbols[x][1] in ("a", "z"):
+            return self._tangent(*g.symbols[x], by, memo)
+        return None
+
+    def _tangent(self, u: str, kind: str, by: sp.Dummy, memo: dict) -> sp.Expr:
+        key = (u, kind)
+        if key not in memo:
+            memo[key] = self._tangent_of(u, kind, by, memo)
+        return memo[key]
+
+    def _tangent_of(self, u: str, kind: str, by: sp.Dummy, memo: dict) -> sp.Expr:
+        g, unit = self.graph, self.graph.unit(u)
+        if (u, kind) in self.overrides:
+            return sp.Integer(int(self.overrides[(u, kind)] == by))
+        if self.base is not None and u not in self.recompute:
+            return sp.Integer(0)  # a value of the base frame: held fixed
+        if unit.kind == "input" or u not in self.frame.inside:
+            return sp.Integer(0)  # a variable of the frame
+        if kind == "a":
+            if u in self.frame.free_a:
+                return sp.Integer(int(unit.a == by))
+            return sp.Add(*[e.w * self._tangent(e.source, "z", by, memo)
+                            for e in g.edges_into(u)])
+        if unit.vector:
+            group = g.group(u)
+            return sp.Add(*[self._jacobian(u, m) * t for m in group
+                            if (t := self._tangent(m, "a", by, memo)) != 0])
+        t = self._tangent(u, "a", by, memo)
+        return self.slope(u) * t if t != 0 else t
+
+    def _jacobian(self, u: str, m: str) -> sp.Expr:
+        """dz_u/da_m of a vector activation, differentiated in symbols of its own."""
+        group = self.graph.group(u)
+        s = [sp.Dummy(f"a_{n}", real=True) for n in group]
+        z = self.graph.unit(u).activation.vector(s)[group.index(u)]
+        d = sp.diff(z, s[group.index(m)])
+        return d.xreplace({x: self.value(n, "a") for x, n in zip(s, group)})
+
+    def _loss_tangent(self, by: sp.Dummy, memo: dict) -> sp.Expr:
+        g = self.graph
+        if not self.frame.real_loss:
+            return sp.Add(*[self.atom(i) * t for i, (u, level) in enumerate(self.exits)
+                            if (t := self._tangent(u, level, by, memo)) != 0])
+        outs = g.outputs
+        y = [sp.Dummy(f"y_{k}", real=True) for k in outs]
+        loss = g.loss.value(y, [g.unit(k).target for k in outs])
+        at = {s: self.value(k, "z") for s, k in zip(y, outs)}
+        return sp.Add(*[sp.diff(loss, s).xreplace(at) * t for s, k in zip(y, outs)
+                        if (t := self._tangent(k, "z", by, memo)) != 0])
+
     def differentiate(self, expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
         """d expr / d wrt, each partial of F read as its atom, each slope of a unit's own
         function written as that unit's slope function."""
@@ -319,11 +378,14 @@ class Meaning:
         reached = along if along else g.descendants(name) & self.at.frame.inside
         recompute = self._grouped(reached | {name})
         if kind == "a" and along is None and set(g.group(name)) <= self.at.frame.free_a:
-            return self.at.differentiate(self(x), y)  # already a variable here
+            d = self.at.tangent(x, y)  # already a variable here
+            return d if d is not None else self.at.differentiate(self(x), y)
         held = g.group(name) if kind == "a" else (name,)
         fresh = {(m, kind): sp.Dummy(f"{kind}_{m}", real=True) for m in held}
         sub = InFrame(g, self.at.frame, base=self.at, overrides=fresh, recompute=recompute)
-        d = sub.differentiate(Meaning(sub)(x), fresh[(name, kind)])
+        d = sub.tangent(x, fresh[(name, kind)])
+        if d is None:
+            d = sub.differentiate(Meaning(sub)(x), fresh[(name, kind)])
         return _replace(d, {s: self.at.value(m, k) for (m, k), s in fresh.items()})
 
     def _along_edge(self, x: sp.Expr, name: str) -> set | None:
@@ -343,9 +405,14 @@ class Meaning:
 
 def _replace(expr: sp.Expr, mapping: dict) -> sp.Expr:
     """xreplace, with each ReLU's side renamed by its argument (a side is named by it)."""
-    sides = {k: KinkSide(_replace(k.of, mapping)) for k in expr.atoms(KinkSide)
-             if k.of.free_symbols & set(mapping)}
-    return expr.xreplace({**mapping, **sides})
+    def leaf(e: sp.Basic, again) -> sp.Expr | None:
+        if e in mapping:
+            return mapping[e]
+        if not isinstance(e, KinkSide):
+            return None
+        of = again(e.of)
+        return e if of == e.of else KinkSide(of)
+    return rebuilt(expr, leaf)
 
 
 class Truth:
