@@ -46,9 +46,11 @@ class _Read:
 
 def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
            conditions: Sequence[Condition] = (), domain: Domain = Domain(), seed: int = 0,
-           tries: int = 12, abstract: bool = False, truth: Truth | None = None) -> Outcome:
+           tries: int = 12, abstract: bool = False, truth: Truth | None = None,
+           residual: bool = True) -> Outcome:
     """Decide (index, lhs, rhs) instances of one claim on a network (module docstring).
-    `abstract` reads every hidden activation as an undefined function first.
+    `abstract` reads every hidden activation as an undefined function first; `residual`
+    False leaves a refutation's residual out, for a caller that never shows it.
 
     One point of the network is tried before any normal form: a false claim's normal form
     can be large, and a point where the sides differ is all a refutation needs."""
@@ -57,7 +59,7 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
     reads = [_read(truth, (lhs, rhs), index, abstract) for index, lhs, rhs in instances]
     refuted = _search(graph, reads, domain, seed, 1, truth)
     if refuted is not None:
-        return _with_residual(refuted, reads, form, truth)
+        return _with_residual(refuted, reads, form, truth) if residual else refuted
     open_, used, kinked = [], set(), False
     for read in reads:
         still, condition = _prove(truth, read, conditions, form)
@@ -70,7 +72,7 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
         return _proved(used, kinked)
     refuted = _search(graph, open_, domain, seed + 1, tries, truth)
     if refuted is not None:
-        return _with_residual(refuted, open_, form, truth)
+        return _with_residual(refuted, open_, form, truth) if residual else refuted
     still = [r for r in open_ if not _widened(truth, r, conditions, form, used)]
     if not still:
         return _proved(used, kinked)
@@ -147,7 +149,7 @@ def _search(graph: Graph, reads: list[_Read], domain: Domain, seed: int,
     rng = random.Random(seed)
     for read in reads:
         for _ in range(tries):
-            point = sample(graph, rng, simplex=domain.simplex, unit_interval=domain.unit_interval)
+            point = _sample(truth, rng, domain)
             lhs, rhs = point.evaluate(read.lhs, read.frame), point.evaluate(read.rhs, read.frame)
             if _differ(lhs, rhs):
                 return Outcome(Verdict.REFUTED, counterexample=Counterexample(
@@ -155,6 +157,20 @@ def _search(graph: Graph, reads: list[_Read], domain: Domain, seed: int,
                     bool(lhs.is_Rational and rhs.is_Rational),
                     _written_values(truth, read, point)))
     return None
+
+
+def _sample(truth: Truth, rng: random.Random, domain: Domain) -> Point:
+    """sample(), each point drawn once for the network: every claim's search starts from
+    the same seed, and a point's forward and backward pass cost more than its draw. The
+    generator is left as the draw leaves it, so the points are the same either way."""
+    key = (rng.getstate(), domain.simplex, domain.unit_interval)
+    if key not in truth.points:
+        point = sample(truth.graph, rng, simplex=domain.simplex,
+                       unit_interval=domain.unit_interval)
+        truth.points[key] = point, rng.getstate()
+    point, after = truth.points[key]
+    rng.setstate(after)
+    return point
 
 
 def written_quantities(expr: sp.Expr) -> list[sp.Expr]:

@@ -165,7 +165,8 @@ class GraphDerivation:
         try:
             with time_budget(self.budget):
                 outcome = decide(self.graph, [((), eq.lhs, eq.rhs)], conditions=conditions,
-                                 domain=domain, abstract=True, truth=self.truth)
+                                 domain=domain, abstract=True, truth=self.truth,
+                                 residual=False)  # the graph report shows the point, not a residual
         except BudgetExceeded:
             return Outcome(Verdict.UNDECIDED, note=f"the time budget of {self.budget:g} s ran out")
         return self._kinked(outcome, claim)

@@ -213,44 +213,25 @@ class InFrame:
         return self.F(*[self.value(u, level) for u, level in self.exits])
 
     # -- derivatives ----------------------------------------------------------------------
-    def tangent(self, x: sp.Expr, by: sp.Dummy) -> sp.Expr | None:
-        """dx/d`by`, where `by` is a fresh quantity of this sub-frame or a free weighted
-        input of the frame, and x is the error or a unit's a or z, by the chain rule on the graph: each unit's derivative
-        from its predecessors', in topological order, with F's partials read as their
-        atoms. It equals differentiate(Meaning(self)(x), by) (the oracle of the tests)
-        without differentiating the whole substituted expression. None for any other x."""
-        g, memo = self.graph, {}
+    def tangent(self, x: sp.Expr, seed: tuple[str, str], *, held=frozenset(),
+                through: frozenset | None = None) -> sp.Expr | None:
+        """dx by the quantity `seed` ((unit, "a" | "z")), with the quantities `held` beside it
+        fixed and only the units `through` (None: every unit) computed again from it, where
+        x is the error or a unit's a or z; None for any other x. By the chain rule on the
+        graph: each unit's derivative from its predecessors' in topological order, F's
+        partials read as their atoms, every value this frame's own. That is what a
+        sub-frame holding fresh symbols and differentiated whole gives (the oracle of the
+        tests), without differentiating the whole substituted expression; so only in a
+        frame that is not itself a sub-frame, whose every value is computed from its units."""
+        g = self.graph
+        if self.base is not None:
+            return None
+        go = _Tangent(self, seed, frozenset(held), through)
         if x == E:
-            return self._loss_tangent(by, memo)
+            return go.loss()
         if x in g.symbols and g.symbols[x][1] in ("a", "z"):
-            return self._tangent(*g.symbols[x], by, memo)
+            return go(*g.symbols[x])
         return None
-
-    def _tangent(self, u: str, kind: str, by: sp.Dummy, memo: dict) -> sp.Expr:
-        key = (u, kind)
-        if key not in memo:
-            memo[key] = self._tangent_of(u, kind, by, memo)
-        return memo[key]
-
-    def _tangent_of(self, u: str, kind: str, by: sp.Dummy, memo: dict) -> sp.Expr:
-        g, unit = self.graph, self.graph.unit(u)
-        if (u, kind) in self.overrides:
-            return sp.Integer(int(self.overrides[(u, kind)] == by))
-        if self.base is not None and u not in self.recompute:
-            return sp.Integer(0)  # a value of the base frame: held fixed
-        if unit.kind == "input" or u not in self.frame.inside:
-            return sp.Integer(0)  # a variable of the frame
-        if kind == "a":
-            if u in self.frame.free_a:
-                return sp.Integer(int(unit.a == by))
-            return sp.Add(*[e.w * self._tangent(e.source, "z", by, memo)
-                            for e in g.edges_into(u)])
-        if unit.vector:
-            group = g.group(u)
-            return sp.Add(*[self._jacobian(u, m) * t for m in group
-                            if (t := self._tangent(m, "a", by, memo)) != 0])
-        t = self._tangent(u, "a", by, memo)
-        return self.slope(u) * t if t != 0 else t
 
     def _jacobian(self, u: str, m: str) -> sp.Expr:
         """dz_u/da_m of a vector activation, differentiated in symbols of its own."""
@@ -259,18 +240,6 @@ class InFrame:
         z = self.graph.unit(u).activation.vector(s)[group.index(u)]
         d = sp.diff(z, s[group.index(m)])
         return d.xreplace({x: self.value(n, "a") for x, n in zip(s, group)})
-
-    def _loss_tangent(self, by: sp.Dummy, memo: dict) -> sp.Expr:
-        g = self.graph
-        if not self.frame.real_loss:
-            return sp.Add(*[self.atom(i) * t for i, (u, level) in enumerate(self.exits)
-                            if (t := self._tangent(u, level, by, memo)) != 0])
-        outs = g.outputs
-        y = [sp.Dummy(f"y_{k}", real=True) for k in outs]
-        loss = g.loss.value(y, [g.unit(k).target for k in outs])
-        at = {s: self.value(k, "z") for s, k in zip(y, outs)}
-        return sp.Add(*[sp.diff(loss, s).xreplace(at) * t for s, k in zip(y, outs)
-                        if (t := self._tangent(k, "z", by, memo)) != 0])
 
     def differentiate(self, expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
         """d expr / d wrt, each partial of F read as its atom, each slope of a unit's own
@@ -295,6 +264,52 @@ class InFrame:
                                                        if v in e.variables else v
                                                        for v in e.expr.expr.args]))
         return d.replace(own, lambda e: slope_at(e.expr, e.expr.args))
+
+
+class _Tangent:
+    """The derivatives of one frame's quantities by one seed (InFrame.tangent), each found
+    once from its predecessors'."""
+
+    def __init__(self, at: InFrame, seed: tuple[str, str], held: frozenset,
+                 through: frozenset | None):
+        self.at, self.seed, self.held, self.through = at, seed, held, through
+        self.memo: dict[tuple[str, str], sp.Expr] = {}
+
+    def __call__(self, u: str, kind: str) -> sp.Expr:
+        if (u, kind) not in self.memo:
+            self.memo[(u, kind)] = self._of(u, kind)
+        return self.memo[(u, kind)]
+
+    def _of(self, u: str, kind: str) -> sp.Expr:
+        at, g = self.at, self.at.graph
+        unit = g.unit(u)
+        if (u, kind) == self.seed:
+            return sp.Integer(1)
+        if (u, kind) in self.held or (self.through is not None and u not in self.through):
+            return sp.Integer(0)  # held fixed
+        if unit.kind == "input" or u not in at.frame.inside:
+            return sp.Integer(0)  # a variable of the frame
+        if kind == "a":
+            if u in at.frame.free_a:
+                return sp.Integer(0)
+            return sp.Add(*[e.w * self(e.source, "z") for e in g.edges_into(u)])
+        if unit.vector:
+            return sp.Add(*[at._jacobian(u, m) * t for m in g.group(u)
+                            if (t := self(m, "a")) != 0])
+        t = self(u, "a")
+        return at.slope(u) * t if t != 0 else t
+
+    def loss(self) -> sp.Expr:
+        at, g = self.at, self.at.graph
+        if not at.frame.real_loss:
+            return sp.Add(*[at.atom(i) * t for i, (u, level) in enumerate(at.exits)
+                            if (t := self(u, level)) != 0])
+        outs = g.outputs
+        y = [sp.Dummy(f"y_{k}", real=True) for k in outs]
+        loss = g.loss.value(y, [g.unit(k).target for k in outs])
+        values = {s: at.value(k, "z") for s, k in zip(y, outs)}
+        return sp.Add(*[sp.diff(loss, s).xreplace(values) * t for s, k in zip(y, outs)
+                        if (t := self(k, "z")) != 0])
 
 
 # -- written quantities, given their meaning ----------------------------------------------------
@@ -377,15 +392,17 @@ class Meaning:
         along = self._along_edge(x, name) if not total else None
         reached = along if along else g.descendants(name) & self.at.frame.inside
         recompute = self._grouped(reached | {name})
-        if kind == "a" and along is None and set(g.group(name)) <= self.at.frame.free_a:
-            d = self.at.tangent(x, y)  # already a variable here
-            return d if d is not None else self.at.differentiate(self(x), y)
         held = g.group(name) if kind == "a" else (name,)
+        if kind == "a" and along is None and set(held) <= self.at.frame.free_a:
+            d = self.at.tangent(x, (name, kind))  # already a variable here
+            return d if d is not None else self.at.differentiate(self(x), y)
+        d = self.at.tangent(x, (name, kind), held=frozenset((m, kind) for m in held),
+                            through=recompute)
+        if d is not None:
+            return d
         fresh = {(m, kind): sp.Dummy(f"{kind}_{m}", real=True) for m in held}
         sub = InFrame(g, self.at.frame, base=self.at, overrides=fresh, recompute=recompute)
-        d = sub.tangent(x, fresh[(name, kind)])
-        if d is None:
-            d = sub.differentiate(Meaning(sub)(x), fresh[(name, kind)])
+        d = sub.differentiate(Meaning(sub)(x), fresh[(name, kind)])
         return _replace(d, {s: self.at.value(m, k) for (m, k), s in fresh.items()})
 
     def _along_edge(self, x: sp.Expr, name: str) -> set | None:
@@ -430,6 +447,7 @@ class Truth:
         self.graph = graph
         self._in: dict[Frame, Meaning] = {}
         self._frames: dict[tuple, Frame] = {}
+        self.points: dict = {}  # the points of the network decide.py has drawn, by draw
 
     def frame_of(self, exprs, *, real_loss: bool = False, abstract: bool = False) -> Frame:
         """The frame of a claim (frame_for); the instances of one claim in a layered
