@@ -165,7 +165,10 @@ def _sides(graph) -> list:
 
 
 def _layered_sides(net) -> list:
-    return [(q,) for q in quantities(net)]
+    """Every quantity of the other tests, and the error by an input, a bias and a target."""
+    more = [Partial(E, net.out(0)[1]), Partial(E, net.t[1])]
+    more += [Partial(E, net.b(l)[1]) for l in (1, net.L)] if net.bias else []
+    return [(q,) for q in quantities(net) + more]
 
 
 CHAIN_RULE_CASES = [("layered " + "-".join(map(str, n[0])) + f" {n[1]} {n[2]} {n[3]}",

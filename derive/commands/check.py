@@ -91,11 +91,13 @@ def check_any(text: str, *, net: Network, index: Mapping[str, str] | None = None
     return replace(first, also=tuple((r.notation.name, r.verdict) for r in rest), guessed=True)
 
 
-def _decided(text: str, *, notation: Notation, net: Network, index, budget) -> CheckResult:
+def _decided(text: str, *, notation: Notation, net: Network, index, budget,
+             residual: bool = True) -> CheckResult:
     eq, readings = read(text, notation=notation, net=net, index=index)
     truth = Truth(net.graph)
     done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing,
-                                shapes=r.shapes, describe=lambda q: written_as(notation.bind(q), notation, net))
+                                shapes=r.shapes, residual=residual,
+                                describe=lambda q: written_as(notation.bind(q), notation, net))
                  for r in readings)
     return CheckResult(text, to_latex(eq), notation, net, done)
 
@@ -111,8 +113,9 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
         return Diagnosis()
     truth = Truth(net.graph)  # the refuted reading's frames, kept for every test below
     found = _of_reading(refuted, net, n, truth)
+    # a variant is only ever used where it is proved: no residual to show
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
-                                                     index=index, budget=budget)
+                                                     index=index, budget=budget, residual=False)
     batch = any(c.of_batch for c in refuted.claims)
     if batch:  # a claim about a batch: what it should say is its own LaTeX, repaired
         found = _repaired(result, again, found)

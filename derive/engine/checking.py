@@ -116,10 +116,11 @@ def _in_batch(outcome: Outcome, claim: Claim) -> Outcome:
 
 def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network, truth: Truth,
                    *, budget: float | None, missing: tuple[str, ...] = (), shapes: bool = False,
-                   describe: Callable[[sp.Expr], str] = str) -> Reading:
+                   describe: Callable[[sp.Expr], str] = str, residual: bool = True) -> Reading:
     """One reading: each claim decided; the outcome the first refuted, else the first
     undecided, else proved under every condition any claim needed. A reading that needs a
-    quantity the network does not have is refuted by it."""
+    quantity the network does not have is refuted by it. `residual` False leaves each
+    refutation's residual out, where only the verdict is wanted."""
     if missing:
         return Reading(letters, tuple(claims), Outcome(Verdict.REFUTED, note="; ".join(missing)),
                        shapes)
@@ -136,7 +137,7 @@ def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network
         try:
             with time_budget(budget):
                 outcome = decide(net.graph, cases, conditions=conditions, domain=domain,
-                                 truth=truth)
+                                 truth=truth, residual=residual)
             outcomes.append(_in_batch(outcome, claim))
         except BudgetExceeded:
             outcomes.append(Outcome(Verdict.UNDECIDED,

@@ -158,7 +158,8 @@ def equal(claim: Claim, lhs: sp.Expr, rhs: sp.Expr, net: Network,
     if any(absent(l - r, net) is not None for _, l, r in cases):
         return None
     domain, conditions = loss_domain(net)
-    outcome = decide(net.graph, cases, conditions=conditions, domain=domain, truth=truth)
+    outcome = decide(net.graph, cases, conditions=conditions, domain=domain, truth=truth,
+                     residual=False)  # only whether they are equal
     return outcome.conditions if outcome.verdict is Verdict.PROVED else None
 
 
@@ -201,7 +202,8 @@ def needs_targets_summing_to_one(claims, net: Network, truth: Truth) -> bool:
         cases = instances(claim, net)
         if any(absent(l - r, net) is not None for _, l, r in cases):
             return False
-        outcome = decide(net.graph, cases, conditions=(condition,), domain=domain, truth=truth)
+        outcome = decide(net.graph, cases, conditions=(condition,), domain=domain, truth=truth,
+                         residual=False)
         if outcome.verdict is not Verdict.PROVED or not outcome.conditions:
             return False
     return True

@@ -213,11 +213,12 @@ class InFrame:
         return self.F(*[self.value(u, level) for u, level in self.exits])
 
     # -- derivatives ----------------------------------------------------------------------
-    def tangent(self, x: sp.Expr, seed: tuple[str, str], *, held=frozenset(),
+    def tangent(self, x: sp.Expr, seed, *, held=frozenset(),
                 through: frozenset | None = None) -> sp.Expr | None:
-        """dx by the quantity `seed` ((unit, "a" | "z")), with the quantities `held` beside it
-        fixed and only the units `through` (None: every unit) computed again from it, where
-        x is the error or a unit's a or z; None for any other x. By the chain rule on the
+        """dx by the quantity `seed` ((unit, "a" | "z"), or a weight or bias), with the
+        quantities `held` beside it fixed and only the units `through` (None: every unit)
+        computed again from it, where x is the error or a unit's a or z; None for any
+        other x or seed. By the chain rule on the
         graph: each unit's derivative from its predecessors' in topological order, F's
         partials read as their atoms, every value this frame's own. That is what a
         sub-frame holding fresh symbols and differentiated whole gives (the oracle of the
@@ -226,6 +227,12 @@ class InFrame:
         g = self.graph
         if self.base is not None:
             return None
+        if not isinstance(seed, tuple) and seed not in g.weights and seed not in g.symbols:
+            return None
+        if not isinstance(seed, tuple) and seed in g.symbols:
+            name, kind = g.symbols[seed]
+            if kind != "bias":  # a target is in the loss alone: differentiated whole
+                return None
         go = _Tangent(self, seed, frozenset(held), through)
         if x == E:
             return go.loss()
@@ -233,12 +240,20 @@ class InFrame:
             return go(*g.symbols[x])
         return None
 
+    @cached_property
+    def loss_slopes(self) -> tuple[tuple[str, sp.Expr], ...]:
+        """(output, dE/dy there) of the real loss, its outputs at this frame's values."""
+        g, outs = self.graph, self.graph.outputs
+        y = [sp.Dummy(f"y_{k}", real=True) for k in outs]
+        loss = g.loss.value(y, [g.unit(k).target for k in outs])
+        values = {s: self.value(k, "z") for s, k in zip(y, outs)}
+        return tuple((k, sp.diff(loss, s).xreplace(values)) for s, k in zip(y, outs))
+
     def _jacobian(self, u: str, m: str) -> sp.Expr:
-        """dz_u/da_m of a vector activation, differentiated in symbols of its own."""
+        """dz_u/da_m of a vector activation at this frame's values."""
         group = self.graph.group(u)
-        s = [sp.Dummy(f"a_{n}", real=True) for n in group]
-        z = self.graph.unit(u).activation.vector(s)[group.index(u)]
-        d = sp.diff(z, s[group.index(m)])
+        s, d = self.graph.unit(u).activation.jacobian_entry(len(group), group.index(u),
+                                                            group.index(m))
         return d.xreplace({x: self.value(n, "a") for x, n in zip(s, group)})
 
     def differentiate(self, expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
@@ -292,7 +307,9 @@ class _Tangent:
         if kind == "a":
             if u in at.frame.free_a:
                 return sp.Integer(0)
-            return sp.Add(*[e.w * self(e.source, "z") for e in g.edges_into(u)])
+            terms = [e.w * self(e.source, "z") for e in g.edges_into(u)]
+            terms += [at.value(e.source, "z") for e in g.edges_into(u) if e.w == self.seed]
+            return sp.Add(*terms, *([1] if unit.bias == self.seed else []))
         if unit.vector:
             return sp.Add(*[at._jacobian(u, m) * t for m in g.group(u)
                             if (t := self(m, "a")) != 0])
@@ -300,16 +317,11 @@ class _Tangent:
         return at.slope(u) * t if t != 0 else t
 
     def loss(self) -> sp.Expr:
-        at, g = self.at, self.at.graph
+        at = self.at
         if not at.frame.real_loss:
             return sp.Add(*[at.atom(i) * t for i, (u, level) in enumerate(at.exits)
                             if (t := self(u, level)) != 0])
-        outs = g.outputs
-        y = [sp.Dummy(f"y_{k}", real=True) for k in outs]
-        loss = g.loss.value(y, [g.unit(k).target for k in outs])
-        values = {s: at.value(k, "z") for s, k in zip(y, outs)}
-        return sp.Add(*[sp.diff(loss, s).xreplace(values) * t for s, k in zip(y, outs)
-                        if (t := self(k, "z")) != 0])
+        return sp.Add(*[slope * t for k, slope in at.loss_slopes if (t := self(k, "z")) != 0])
 
 
 # -- written quantities, given their meaning ----------------------------------------------------
@@ -385,7 +397,9 @@ class Meaning:
         g = self.graph
         if y in g.weights or (y in g.symbols and g.symbols[y][1] in ("bias", "target")) \
                 or (y in g.symbols and g.unit(g.symbols[y][0]).kind == "input"):
-            return self.at.differentiate(self(x), y)  # a variable of every frame
+            seed = (g.symbols[y][0], "z") if g.symbols.get(y, ("", ""))[1] == "z" else y
+            d = self.at.tangent(x, seed)  # a variable of every frame
+            return d if d is not None else self.at.differentiate(self(x), y)
         if y not in g.symbols or g.symbols[y][1] not in ("a", "z"):
             raise NotSupported(f"a derivative with respect to {y} is not a quantity of the network")
         name, kind = g.symbols[y]

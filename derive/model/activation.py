@@ -12,6 +12,7 @@ exp(a1)/(exp(a1) + exp(a2))
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Sequence
 
 import sympy as sp
@@ -98,8 +99,27 @@ class Activation:
     def slope_at(self, x: sp.Expr) -> sp.Expr:
         """f'(x) of a known elementwise activation. By subs, not xreplace: a ReLU's kink
         side is named by its argument (KinkSide._eval_subs)."""
+        s, slope = self._slope
+        return slope.subs(s, x)
+
+    @cached_property
+    def _slope(self) -> tuple[sp.Dummy, sp.Expr]:
+        """f' in a symbol of its own, differentiated once (every unit's slope is it)."""
         s = sp.Dummy("s", real=True)
-        return sp.diff(self.scalar(s), s).subs(s, x)
+        return s, sp.diff(self.scalar(s), s)
+
+    def jacobian_entry(self, n: int, i: int, j: int) -> tuple[tuple[sp.Dummy, ...], sp.Expr]:
+        """dz_i/da_j of a vector activation of n units, in n symbols of its own (given
+        first), differentiated once for every layer and graph that uses it."""
+        key = (n, i, j)
+        if key not in self._jacobian:
+            s = tuple(sp.Dummy(f"a{m}", real=True) for m in range(n))
+            self._jacobian[key] = s, sp.diff(self.vector(list(s))[i], s[j])
+        return self._jacobian[key]
+
+    @cached_property
+    def _jacobian(self) -> dict:
+        return {}
 
     def derivative(self, x: sp.Expr, phi: sp.FunctionClass) -> sp.Expr:
         """f'(x) for an elementwise activation, by differentiating f."""
