@@ -291,3 +291,25 @@ def test_a_command_called_late_in_a_long_process_has_its_whole_budget(monkeypatc
     status = main()                          # the process's own: 1000 s since it started
     out = capsys.readouterr()
     assert status == 3 and "time budget of 30 s ran out" in out.out, (status, out)
+
+
+def test_a_budget_that_ends_as_its_block_starts_or_ends_leaves_no_alarm_behind():
+    """Budgets so short that the alarm lands while the timer is being armed or disarmed:
+    each must end its block or let it finish, and afterwards no timer is left running and
+    the handler before is back (a stray one raised BudgetExceeded every 50 ms elsewhere)."""
+    import signal
+    import time
+    from bpcheck.derive.engine.proof import BudgetExceeded, time_budget
+    before = signal.getsignal(signal.SIGALRM)
+    ended = finished = 0
+    for n in range(3000):
+        try:
+            with time_budget(1e-6 * (1 + n % 50)):
+                sum(range(n % 300))
+            finished += 1
+        except BudgetExceeded:
+            ended += 1
+    assert ended + finished == 3000 and ended > 0
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+    time.sleep(0.2)  # a stray alarm would raise here

@@ -65,13 +65,24 @@ def time_budget(seconds: float | None) -> Iterator[None]:
 
     outer, _ = signal.getitimer(signal.ITIMER_REAL)
     start = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
-    try:
+    previous = signal.getsignal(signal.SIGALRM)
+    try:  # armed inside the try: a budget so short it ends at once is cleaned up too
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        # An alarm that lands as the block ends raises in this cleanup; were that let
+        # through, the handler (armed again by itself) would stay installed and raise
+        # BudgetExceeded every 50 ms wherever the process went next. So the cleanup is
+        # done again until it is whole, at once, with no call before the try that an
+        # alarm could interrupt; the block's own outcome (its return or its exception) stands.
+        while True:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except BudgetExceeded:
+                continue
         if outer:  # the outer budget, less the time spent here, at least a tick
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
 
