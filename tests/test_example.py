@@ -470,15 +470,19 @@ def test_to_latex_compiles_with_pdflatex(tmp_path, notation):
 # -- every number from the engine's proved claims ---------------------------------------------
 
 def test_every_delta_and_gradient_comes_from_the_engine_claims(monkeypatch):
+    """Each number is computed at the values of a claim's free indices: the output layer's
+    from its instances (read with the real loss), the others term by term (_indices)."""
     from bpcheck.derive.engine import worked
     used = []
-    real = worked.instances
 
-    def spy(claim, net):
-        used.append((claim.id, claim.layer))
-        return real(claim, net)
+    def spy(real):
+        def at(claim, net):
+            used.append((claim.id, claim.layer))
+            return real(claim, net)
+        return at
 
-    monkeypatch.setattr(worked, "instances", spy)
+    monkeypatch.setattr(worked, "instances", spy(worked.instances))
+    monkeypatch.setattr(worked, "_indices", spy(worked._indices))
     compute(parse_spec((EXAMPLES / "sigmoid-2-2-2.toml").read_text("utf-8"), source="s.toml"))
     assert used == [("output-delta-general", 2), ("hidden-delta", 1),
                     ("weight-gradient", 1), ("bias-gradient", 1),

@@ -26,6 +26,9 @@ significant digits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from itertools import product
+import operator
 
 import sympy as sp
 
@@ -35,7 +38,7 @@ from ..model.network import Network, role_of
 from ..model.spec import Spec
 from .claims import Claim, all_claims, instances
 from .derivation import Derivation
-from .expr import Partial
+from .expr import Partial, rebuilt
 from .proof import BudgetExceeded, Verdict
 from .truth import Truth
 
@@ -83,9 +86,13 @@ class _Point:
     def __init__(self, source: str, precision: int):
         self.source, self.precision = source, precision
         self.values: dict[sp.Basic, sp.Expr] = {}
+        self._keys: dict[tuple, sp.Expr] = {}
 
     def __setitem__(self, q: sp.Basic, v: sp.Expr) -> None:
         self.values[q] = v
+        if isinstance(q, sp.Indexed) and all(i.is_Integer for i in q.indices):
+            # at_index looks it up by base and subscripts
+            self._keys[q.base, tuple(int(i) for i in q.indices)] = v
 
     def __getitem__(self, q: sp.Basic) -> sp.Expr:
         return self.values[q]
@@ -101,8 +108,51 @@ class _Point:
         return sp.Integer(1 if v > 0 else 0)
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
-        kinks = {k: self.side(k) for k in expr.atoms(KinkSide)}
-        v = expr.xreplace(kinks).xreplace(self.values)
+        def leaf(e: sp.Basic, _) -> sp.Expr | None:
+            if e in self.values:
+                return self.values[e]
+            return self.side(e) if isinstance(e, KinkSide) else None
+        return self._number(rebuilt(expr, leaf), expr)
+
+    def at_index(self, expr: sp.Expr, index: dict) -> sp.Expr:
+        """A formula with free indices, at the indices `index` gives: each sum added term
+        by term over the point's numbers, each quantity looked up by its evaluated
+        subscripts, so no unit's instance of the formula is written out.
+
+        >>> at, W, x = _Point("", 25), sp.IndexedBase("W"), sp.IndexedBase("x")
+        >>> j, i = sp.symbols("j i", integer=True)
+        >>> at[W[2, 1]], at[W[2, 2]], at[x[1]], at[x[2]] = 3, 5, sp.Rational(1, 2), 2
+        >>> at.at_index(sp.Sum(W[j, i] * x[i], (i, 1, 2)), {j: 2})
+        23/2
+        """
+        # numbers are added and multiplied as numbers (Add(...) and Mul(...) would first
+        # sort and flatten their arguments as expressions), and a quantity is looked up by
+        # its base and subscripts (building each Indexed would deduce its assumptions)
+        def go(e: sp.Basic, env: dict) -> sp.Expr:
+            if e in env:
+                return env[e]
+            if isinstance(e, sp.Sum) and len(e.limits) == 1:
+                (k, lo, hi), = e.limits
+                return reduce(operator.add, [go(e.function, {**env, k: sp.Integer(v)}) for v
+                                             in range(int(go(lo, env)), int(go(hi, env)) + 1)],
+                              sp.Integer(0))
+            if isinstance(e, sp.Indexed):
+                return self._keys[e.base, tuple(int(go(i, env)) for i in e.indices)]
+            if isinstance(e, KinkSide):
+                return self.side(KinkSide(e.of.xreplace(env)))
+            if isinstance(e, (sp.Sum, sp.Derivative, sp.Subs, sp.Product)):
+                raise NotSupported(f"no value for {e} term by term")
+            if isinstance(e, (sp.Add, sp.Mul)):
+                return reduce(operator.add if e.is_Add else operator.mul,
+                              [go(a, env) for a in e.args])
+            if isinstance(e, sp.Pow):
+                return go(e.base, env) ** go(e.exp, env)
+            return e.func(*[go(a, env) for a in e.args]) if e.args else e
+        return self._number(go(expr, dict(index)), expr)
+
+
+    def _number(self, v: sp.Expr, expr: sp.Expr) -> sp.Expr:
+        """A value at the working precision, exact while rational."""
         if v.free_symbols:
             raise AssertionError(f"no value for {sorted(map(str, v.free_symbols))} in {expr}")
         if v.is_Rational:
@@ -128,6 +178,12 @@ def _proved(d: Derivation, claims: dict, id: str, layer: int) -> Claim:
     return claim
 
 
+def _indices(claim: Claim, net: Network) -> list[dict]:
+    """Every value of the claim's free indices, in the order instances() takes them."""
+    return [dict(zip(claim.free, map(sp.Integer, values)))
+            for values in product(*(net.units(i.layer) for i in claim.free))]
+
+
 def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Worked:
     """One step of backpropagation on the spec's network, every delta and gradient from the
     engine's proved formulas. `budget`: seconds each proof may take (see Derivation)."""
@@ -149,10 +205,17 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
 
     # forward: the engine's own expressions of the network
     for l in range(1, L + 1):
-        for j in net.units(l):
-            at[net.pre(l)[j]] = at(net.weighted_input(l, j))
-        for j, y in zip(net.units(l), net.layer_outputs(l)):
-            at[net.out(l)[j]] = at(y)
+        j = net.index("this", l, forward=True)
+        pre, act = net.weighted_sum(l, j), net.activation(l)
+        for v in net.units(l):
+            at[net.pre(l)[v]] = at.at_index(pre, {j: sp.Integer(v)})
+        if act.elementwise:  # one formula for every unit of the layer
+            out = act.values([net.pre(l)[j]], net.phi(l))[0]
+            for v in net.units(l):
+                at[net.out(l)[v]] = at.at_index(out, {j: sp.Integer(v)})
+        else:
+            for v, y in zip(net.units(l), net.layer_outputs(l)):
+                at[net.out(l)[v]] = at(y)
     loss = at(net.loss_value())
 
     # backward: the proved claims, the output layer first, then layer by layer
@@ -164,18 +227,22 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
         frame = truth.frame_of([lhs, rhs], real_loss=True)
         at[net.delta(L)[k]] = at(truth.meanings([rhs], frame)[0])
     for l in range(L - 1, 0, -1):
-        act, phi = net.activation(l), net.phi(l)
-        for index, _, rhs in instances(_proved(d, claims, "hidden-delta", l), net):
-            (_, j), = index  # h'(a_j) sum_k w_kj delta_k, the deltas known
-            slope = sp.Derivative(phi(net.pre(l)[j]), net.pre(l)[j])
-            at[net.delta(l)[j]] = at(rhs.xreplace({slope: act.derivative(net.pre(l)[j], phi)}))
+        # h'(a_j) sum_k w_kj delta_k at each j, the deltas known, its slope h' taken once
+        claim, act, phi = _proved(d, claims, "hidden-delta", l), net.activation(l), net.phi(l)
+        (j,), rhs = claim.free, claim.equation.rhs
+        slope = sp.Derivative(phi(net.pre(l)[j]), net.pre(l)[j])
+        rhs = rhs.xreplace({slope: act.derivative(net.pre(l)[j], phi)})
+        for index in _indices(claim, net):
+            at[claim.equation.lhs.xreplace(index)] = at.at_index(rhs, index)
     gradients: list[tuple[sp.Indexed, sp.Expr]] = []
     for l in range(1, L + 1):
         ids = ("weight-gradient", "bias-gradient") if net.bias else ("weight-gradient",)
         for id in ids:
-            for _, lhs, rhs in instances(_proved(d, claims, id, l), net):
-                assert isinstance(lhs, Partial) and lhs.num == E
-                gradients.append((lhs.den, at(rhs)))
+            claim = _proved(d, claims, id, l)
+            lhs, rhs = claim.equation.lhs, claim.equation.rhs
+            assert isinstance(lhs, Partial) and lhs.num == E
+            gradients += [(lhs.den.xreplace(index), at.at_index(rhs, index))
+                          for index in _indices(claim, net)]
     eta = spec.learning_rate
     updated = tuple((p, at(at[p] - eta * g)) for p, g in gradients)
     return Worked(spec, net, digits, tuple(at.values.items()), loss, tuple(gradients), updated)

@@ -214,6 +214,14 @@ class Network:
         total = sp.Add(*[W[j, i] * o for i, o in zip(self.units(l - 1), outs)])
         return total + self.b(l)[j] if self.bias else total
 
+    def weighted_sum(self, l: int, j: sp.Expr, *, bias: bool = True) -> sp.Expr:
+        """pre[l][j] as one sum over layer l-1, at any unit j (a UnitIndex or a number);
+        `bias=False` leaves the bias out, for a notation that has none."""
+        i = self.index("prev", l - 1, forward=True)
+        s = sp.Sum(sp.Mul(self.W(l)[j, i], self.out(l - 1)[i], evaluate=False),
+                   (i, 1, self.width(l - 1)))
+        return sp.Add(s, self.b(l)[j], evaluate=False) if self.bias and bias else s
+
     def layer_outputs(self, l: int, pre: Sequence[sp.Expr] | None = None) -> list[sp.Expr]:
         """out[l] as expressions in pre[l] (or in the given weighted inputs)."""
         if pre is None:
@@ -231,11 +239,9 @@ class Network:
         `bias=False` leaves the biases out, for a notation that has none."""
         eqs: list[tuple[int, sp.Eq]] = []
         for l in range(1, self.L + 1):
-            j, i = self.index("this", l, forward=True), self.index("prev", l - 1, forward=True)
-            s = sp.Sum(sp.Mul(self.W(l)[j, i], self.out(l - 1)[i], evaluate=False),
-                       (i, 1, self.width(l - 1)))
-            rhs = sp.Add(s, self.b(l)[j], evaluate=False) if self.bias and bias else s
-            eqs.append((l, sp.Eq(self.pre(l)[j], rhs, evaluate=False)))
+            j = self.index("this", l, forward=True)
+            eqs.append((l, sp.Eq(self.pre(l)[j], self.weighted_sum(l, j, bias=bias),
+                                 evaluate=False)))
             if self.activation(l).elementwise:
                 value = self.phi(l)(self.pre(l)[j])
             else:

@@ -164,15 +164,15 @@ def counterexample_json(check: GraphCheck, n: Notation, g: Graph) -> dict[str, A
     ce = check.outcome.counterexample
     if ce is None:
         return None
-    entries = []
+    entries, printer = [], GraphTextPrinter(n, g)  # one printer for the whole point
     for q, v in ce.point:
         if isinstance(q, KinkSide):  # a ReLU's side follows from its argument's sign
             continue
         var = g.variable(q)
         if var is None:
             continue
-        entries.append({"variable": var[0], "role": var[1], "symbol": render(q, n, g).text,
-                        "value": _value(v, n, g), "decimal": str(sp.N(v, 30))})
+        entries.append({"variable": var[0], "role": var[1], "symbol": printer.doprint(q),
+                        "value": shown(v, printer.doprint), "decimal": str(sp.N(v, 30))})
     # inputs, weights in the file's order, biases and targets in the units' order
     order = {u.name: i for i, u in enumerate(g.units)}
     order.update({e.weight: i for i, e in enumerate(g.edges)})
