@@ -1,5 +1,25 @@
-"""One exception base for everything the user can get wrong."""
+"""One exception base for everything the user can get wrong, and the ends of a budget."""
 from __future__ import annotations
+
+
+class BudgetExceeded(BaseException):
+    """A budget ran out. Not an Exception, so that no `except Exception` inside SymPy can
+    swallow it. `why` says which, for the verdict's note."""
+
+    def __init__(self, why: str = "the time budget ran out"):
+        super().__init__(why)
+        self.why = why
+
+
+class TooMuchWork(BudgetExceeded):
+    """A normal form would be larger than the engine expands: counted, so the same claim
+    ends here on any machine under any load, and at once."""
+
+    def __init__(self, terms: int, limit: int):
+        super().__init__(f"the difference in normal form could have more than {limit:,} "
+                         "terms, the most the engine expands (counted work: the same on any "
+                         "machine, under any load)")
+        self.terms, self.limit = terms, limit
 
 
 class BpcheckError(Exception):

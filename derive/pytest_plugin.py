@@ -19,7 +19,7 @@ README), so a course can test that its feedback fires.
 ``check``, ``assert_proved``, ``assert_refuted`` and ``assert_mistake`` take the equation and the options of
 ``bpcheck check``, keyword-only: ``notation`` (a name or a path to a notation file),
 ``layers`` (``"2,3,2"`` or ``(2, 3, 2)``), ``hidden``, ``output``, ``loss``, ``bias``,
-``index`` (``{"j": "output"}``, as ``--index``) and ``budget`` (seconds a proof may take).
+``index`` (``{"j": "output"}``, as ``--index``) and ``budget`` (seconds of CPU time a proof may take).
 Each returns the ``CheckResult``. A failed assertion fails the test with the claim as
 understood, how it was read, the verdict, its conditions, the counterexample and the
 residual, all in the notation's symbols; bad input fails it with its one-line error.

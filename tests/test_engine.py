@@ -166,3 +166,47 @@ def test_an_entry_whose_zeros_the_generic_one_cannot_tell_is_decided_entry_by_en
         (True, False, False), (False, True, False), (False, False, True))
     assert _pattern(w[k, j] * sp.KroneckerDelta(k, j), k, j, units, units) == (
         (False, True, True), (True, False, True), (True, True, False))
+
+
+_ATOMS = sp.symbols("v1:6", positive=True)
+
+
+def _expressions():
+    """Rational expressions of a few atoms: sums, products, integer powers (negative ones
+    too), so common denominators and expansions of every shape."""
+    leaf = st.one_of(st.sampled_from(_ATOMS), st.integers(1, 3).map(sp.Integer))
+    return st.recursive(leaf, lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: sp.Add(*xs)),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: sp.Mul(*xs)),
+        st.tuples(inner, st.integers(-2, 3)).map(lambda p: sp.Pow(p[0], p[1]))),
+        max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_expressions())
+def test_the_counted_work_bound_is_never_below_the_terms_the_expansion_forms(expr):
+    """The work limit refuses by expansion_bound: it must be an upper bound of the terms of
+    the numerator the engine then forms, or a refusal would not say what it says."""
+    from bpcheck.derive.engine.normal import expansion_bound, numerator
+    if expr.has(sp.zoo, sp.nan):
+        return
+    got = numerator(expr, limit=10 ** 9)
+    assert len(sp.Add.make_args(got)) <= max(expansion_bound(expr), 1), (expr, got)
+
+
+v1, v2, v3, v4 = _ATOMS[:4]  # not u1: the module has its own
+BOUND_CASES = [  # (expression, the bound, the terms of its numerator)
+    ((v1 + v2 + v3) ** 3, 10, 10),
+    (1 / (v1 + v2) + 1 / (v3 + v4), 4, 4),
+    (v1 / (1 + v2) ** 2 + v3 / (1 + v2), 5, 5),  # (1 + v2)^2 expanded is a factor of its own
+    ((v1 + v2) / (v3 + v4) - (v3 + v4) / (v1 + v2), 8, 6),
+    ((v1 + 1) ** 70 * (v2 + v3 + v4) ** 70, 10 ** 12, None),  # past 64 a power is the cap
+]
+
+
+@pytest.mark.parametrize("expr,bound,terms", BOUND_CASES, ids=[str(c[0])[:30] for c in BOUND_CASES])
+def test_the_counted_work_bound_of_sums_products_and_common_denominators(expr, bound, terms):
+    from bpcheck.derive.engine.normal import expansion_bound, numerator
+    assert expansion_bound(expr) == bound
+    if terms is not None:
+        assert len(sp.Add.make_args(numerator(expr))) == terms

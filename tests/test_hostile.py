@@ -313,3 +313,44 @@ def test_a_budget_that_ends_as_its_block_starts_or_ends_leaves_no_alarm_behind()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGALRM) is before
     time.sleep(0.2)  # a stray alarm would raise here
+
+
+_X = r"(w^{(2)}_{11} + w^{(2)}_{12} + w^{(2)}_{21} + w^{(2)}_{22} + y_k + t_k)"
+# true (X^16 = X^15 (A + B) with X = A + B), equal at every point, and its normal form
+# would be over 20,000 terms: X^15 alone expands to 15,504
+_TOO_LARGE = (rf"\delta_k = y_k - t_k + {_X}^{{16}} - {_X}^{{15}} (w^{{(2)}}_{{11}} + "
+              rf"w^{{(2)}}_{{12}} + w^{{(2)}}_{{21}}) - {_X}^{{15}} (w^{{(2)}}_{{22}} + y_k + t_k)")
+
+
+def test_a_normal_form_too_large_to_expand_is_undecided_by_counted_work_at_once():
+    """The work limit is counted (terms the expansion could form), not timed: the same
+    verdict and note on any machine under any load, reached before any expansion."""
+    import time
+    from bpcheck.derive import load_notation, make_network
+    from bpcheck.derive.commands.check import check_text
+    start = time.process_time()
+    r = check_text(_TOO_LARGE, notation=load_notation("bishop"),
+                   net=make_network(layers=(2, 2, 2), output="identity"), budget=600)
+    assert str(r.verdict) == "undecided"
+    assert [x.outcome.note for x in r.readings] == [
+        "the difference in normal form could have more than 20,000 terms, the most the "
+        "engine expands (counted work: the same on any machine, under any load)"]
+    assert time.process_time() - start < 10
+
+
+def test_a_proofs_budget_counts_this_processs_cpu_time_not_the_wall():
+    """A proof's budget is CPU time: waiting (another process's turn) does not use it up,
+    computing does."""
+    import time
+    from bpcheck.derive.engine.proof import BudgetExceeded, time_budget
+    with time_budget(0.2, clock="cpu"):
+        time.sleep(0.5)
+    with pytest.raises(BudgetExceeded) as e:
+        with time_budget(0.2, clock="cpu"):
+            while True:
+                sum(range(1000))
+    assert e.value.why == "the time budget of 0.2 s of CPU time ran out"
+    with pytest.raises(BudgetExceeded) as e:
+        with time_budget(0.2):
+            time.sleep(0.5)
+    assert e.value.why == "the time budget of 0.2 s ran out"

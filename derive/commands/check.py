@@ -23,9 +23,9 @@ from typing import Mapping
 from ..engine.checking import WORST_STATUS_FIRST, CheckResult, Reading, decide_reading
 from ..engine.diagnose import Diagnosis, diagnose, needs_targets_summing_to_one
 from ..engine.mistakes import BY_ID, CONVENTION_MISTAKES
-from ..engine.proof import BudgetExceeded, Verdict, remaining, time_budget
+from ..engine.proof import Verdict, remaining, time_budget
 from ..engine.truth import Truth
-from ..errors import BpcheckError, UsageError
+from ..errors import BpcheckError, BudgetExceeded, UsageError
 from ..io.documents import Equation, equations_of
 from ..io.notation_file import load_notation
 from ..latex.binding import read
@@ -53,7 +53,7 @@ def check_text(text: str, *, notation: Notation, net: Network,
         seconds = min(DIAGNOSIS_SECONDS, budget or DIAGNOSIS_SECONDS,
                       left / 2 if left else DIAGNOSIS_SECONDS)
         try:
-            with time_budget(seconds):
+            with time_budget(seconds, clock="cpu"):
                 found = diagnosis(result, index=index, budget=budget)
         except BudgetExceeded:  # a diagnosis only explains: the verdict stands without it
             found = Diagnosis()

@@ -27,8 +27,8 @@ from .parser import PROG, fail
 from .report import build_report
 from .translate import translate
 from ... import STARTED
-from ..engine.proof import BudgetExceeded, time_budget
-from ..errors import BpcheckError, UsageError
+from ..engine.proof import time_budget
+from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph
 from ..io.notation_file import load_notation, load_notations
 from ..io.publish import check_target, publish
@@ -248,16 +248,28 @@ def run_example(args: argparse.Namespace) -> int:
 
 def _left(args: argparse.Namespace, started: float) -> float | None:
     """What remains of the budget for the whole command, less a little for printing:
-    --budget is a wall-clock bound, not one per proof, counted from `started`."""
+    --budget is a wall-clock bound, not one per proof, counted from `started`. Spent
+    before the command begins (a process started long ago), it is out of time at once."""
     budget = getattr(args, "budget", None)
     if budget is None:
         return None
-    return max(budget - (time.monotonic() - started) - 0.2, 0.01)
+    left = budget - (time.monotonic() - started) - 0.2
+    if left <= 0:
+        raise BudgetExceeded(_ran_out(args))
+    return max(left, 0.01)
 
 
-def _out_of_time(args: argparse.Namespace) -> None:
-    """The whole command ran out of its budget: undecided, said where the verdict goes."""
-    note = f"the time budget of {args.budget:g} s ran out (give more with --budget)"
+def _ran_out(args: argparse.Namespace) -> str:
+    budget = getattr(args, "budget", None)
+    if budget is None or not isinstance(budget, (int, float)):
+        return "the time budget ran out"
+    return f"the time budget of {budget:g} s ran out (give more with --budget)"
+
+
+def _out_of_time(args: argparse.Namespace, why: BudgetExceeded) -> None:
+    """The whole command ran out of its budget (or of the work a normal form may take):
+    undecided, said where the verdict goes."""
+    note = why.why if isinstance(why, TooMuchWork) else _ran_out(args)
     if getattr(args, "json", False):
         text = getattr(args, "latex", None)
         print(json.dumps({"verdict": "undecided", "claim_latex": text, "input": text,
@@ -276,10 +288,11 @@ def dispatch(args: argparse.Namespace, *, whole_process: bool = False) -> int:
            "translate": run_translate, "export": run_export, "example": run_example}[args.command]
     try:
         _check_budget(args)
-        with time_budget(_left(args, started)):
+        # a proof the command's time ends says so in the same words as the command
+        with time_budget(_left(args, started), why=_ran_out(args)):
             return run(args)
-    except BudgetExceeded:
-        _out_of_time(args)
+    except BudgetExceeded as e:
+        _out_of_time(args, e)
         return 3
     except BpcheckError as e:
         fail(str(e))

@@ -11,12 +11,13 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
+from ..errors import BudgetExceeded
 from ..model.network import Network
 from ..model.notation import Notation
 from .claims import Claim, absent, instances, loss_domain
 from .decide import decide
 from .diagnose import Diagnosis
-from .proof import BudgetExceeded, Outcome, Verdict, time_budget
+from .proof import Outcome, Verdict, time_budget
 from .truth import Truth
 
 
@@ -135,13 +136,12 @@ def decide_reading(letters: Mapping[str, int], claims: list[Claim], net: Network
                 return Reading(letters, tuple(claims), Outcome(
                     Verdict.REFUTED, note=f"at {at}: {describe(q)} does not exist"))
         try:
-            with time_budget(budget):
+            with time_budget(budget, clock="cpu"):
                 outcome = decide(net.graph, cases, conditions=conditions, domain=domain,
                                  truth=truth, residual=residual)
             outcomes.append(_in_batch(outcome, claim))
-        except BudgetExceeded:
-            outcomes.append(Outcome(Verdict.UNDECIDED,
-                                    note=f"the time budget of {budget:g} s ran out"))
+        except BudgetExceeded as e:
+            outcomes.append(Outcome(Verdict.UNDECIDED, note=e.why))
     worst = next((o for o in outcomes if o.verdict is Verdict.REFUTED),
                  next((o for o in outcomes if o.verdict is Verdict.UNDECIDED), None))
     if worst is None:

@@ -19,13 +19,14 @@ from dataclasses import replace
 
 import sympy as sp
 
+from ..errors import BudgetExceeded
 from ..model.network import Network
 from ..model.notation import Notation
 from .claims import Check, Claim, all_claims, bound_claim, instances, loss_domain
 from .expr import Partial
 from .generic import Generic
 from .normal import NormalForm, numerator
-from .proof import BudgetExceeded, Instance, Outcome, Verdict, prove, time_budget
+from .proof import Instance, Outcome, Verdict, prove, time_budget
 from .truth import Truth
 
 
@@ -64,7 +65,10 @@ class Derivation:
             return None
         claim = Claim("output-delta-general" if layer == net.L else "hidden-delta", layer,
                       equation, (lhs.indices[0],))
-        return self.prove(claim).verdict
+        key = (claim.id, layer, equation)  # the step that ends a part is a check's claim
+        if key not in self._bound:
+            self._bound[key] = self.prove(claim)
+        return self._bound[key].verdict
 
     def check(self, id: str, layer: int | None = None) -> Check:
         for c in self.checks:
@@ -75,12 +79,12 @@ class Derivation:
     def prove(self, claim: Claim) -> Outcome:
         """Decide a claim; building its truth counts against the same time budget."""
         try:
-            with time_budget(self.budget):
+            with time_budget(self.budget, clock="cpu"):
                 if self.net.symbolic:
                     return self._kinked(self._every_width(claim), claim)
                 return self._kinked(self._at_concrete_width(claim), claim)
-        except BudgetExceeded:
-            return Outcome(Verdict.UNDECIDED, note=f"the time budget of {self.budget:g} s ran out")
+        except BudgetExceeded as e:
+            return Outcome(Verdict.UNDECIDED, note=e.why)
 
     # -- a concrete width ------------------------------------------------------------------
     def _at_concrete_width(self, claim: Claim) -> Outcome:

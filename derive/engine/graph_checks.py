@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..errors import BudgetExceeded
 from ..model.graph import E, Edge, Graph
 from .decide import decide
 from .expr import Partial, Total
-from .proof import BudgetExceeded, Condition, Domain, Outcome, Verdict, time_budget
+from .proof import Condition, Domain, Outcome, Verdict, time_budget
 from .truth import Truth
 
 CHECK_IDS = (
@@ -163,12 +164,12 @@ class GraphDerivation:
         domain, conditions = self.domain()
         eq = claim.equation
         try:
-            with time_budget(self.budget):
+            with time_budget(self.budget, clock="cpu"):
                 outcome = decide(self.graph, [((), eq.lhs, eq.rhs)], conditions=conditions,
                                  domain=domain, abstract=True, truth=self.truth,
                                  residual=False)  # the graph report shows the point, not a residual
-        except BudgetExceeded:
-            return Outcome(Verdict.UNDECIDED, note=f"the time budget of {self.budget:g} s ran out")
+        except BudgetExceeded as e:
+            return Outcome(Verdict.UNDECIDED, note=e.why)
         return self._kinked(outcome, claim)
 
     def _kinked(self, outcome: Outcome, claim: GraphClaim) -> Outcome:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..errors import BudgetExceeded
 from .expr import Partial, collapse
 from ..model.network import Network, UnitIndex
 from .normal import is_zero
-from .proof import BudgetExceeded, time_budget
+from .proof import time_budget
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def jacobians(net: Network, *, budget: float | None = None) -> list[Jacobian]:
     out = []
     for make, args in [(layer_map, (net, l)) for l in range(1, net.L)] + [(output_activation, (net,))]:
         try:
-            with time_budget(budget):
+            with time_budget(budget, clock="cpu"):
                 out.append(make(*args))
         except BudgetExceeded:
             pass

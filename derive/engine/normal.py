@@ -18,12 +18,13 @@ True
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..errors import as_expr
+from ..errors import TooMuchWork, as_expr
 
 
 def _is_applied_derivative(e: sp.Basic) -> bool:
@@ -66,15 +67,85 @@ class NormalForm:
         return expr
 
 
-def numerator(expr: sp.Expr) -> sp.Expr:
+# The most terms a normal form's numerator may have: about 5 s of expansion here, and a
+# hundred times what any proof of the tests, the catalogue or a report has needed.
+WORK_LIMIT = 20_000
+
+
+def numerator(expr: sp.Expr, *, limit: int = WORK_LIMIT) -> sp.Expr:
     """The expanded numerator of a rational function put over one denominator: zero
     exactly when the function is. A polynomial is its own numerator, and its expanded
-    form is canonical, so the costly common denominator is formed only when needed."""
+    form is canonical, so the costly common denominator is formed only when needed.
+    TooMuchWork where it could have more than `limit` terms (expansion_bound)."""
+    terms = expansion_bound(expr, cap=limit + 1)
+    if terms > limit:
+        raise TooMuchWork(terms, limit)
     expanded = sp.expand(expr)
     if expanded == 0 or not any(p.exp.is_negative for p in expanded.atoms(sp.Pow)):
         return expanded
     num, _ = sp.fraction(sp.together(expanded))
     return sp.expand(num)
+
+
+def expansion_bound(expr: sp.Expr, *, cap: int = 10 ** 12) -> int:
+    """At most how many terms the numerator of expr has once put over one denominator and
+    expanded (a count of products formed, not a time), up to `cap`: what the expansion's
+    work grows with. Each node's (numerator terms, denominator factors); a sum's common
+    denominator is the least common multiple of its terms' factors, each distinct factor
+    counted once, as SymPy's together() forms it; a factor is a power of a sum expanded,
+    as numerator() expands before it puts anything over one denominator. Linear in the
+    distinct nodes.
+
+    >>> x, y, z = sp.symbols("x y z")
+    >>> expansion_bound((x + y + z) ** 2), expansion_bound(x / (1 + y) + z / (1 + y) + 1)
+    (6, 4)
+    """
+    size: dict[sp.Basic, int] = {}  # a denominator factor's own numerator terms
+    memo: dict[sp.Basic, tuple[int, dict]] = {}
+    sat = lambda v: min(v, cap)  # noqa: E731  (saturated: a count past the cap is the cap)
+
+    def power(n: int, k: int) -> int:
+        return cap if n > 1 and k > 64 else sat(math.comb(n + k - 1, k)) if n else 0
+
+    def go(e: sp.Basic) -> tuple[int, dict]:
+        if e in memo:
+            return memo[e]
+        if e.is_Add or e.is_Mul:
+            parts = [go(a) for a in e.args]
+            den: dict[sp.Basic, int] = {}
+            for _, d in parts:
+                for f, x in d.items():
+                    den[f] = max(den.get(f, 0), x) if e.is_Add else den.get(f, 0) + x
+            if e.is_Add:  # each term brought over the common denominator
+                num = sat(sum(sat(n * _product(size, den, d, cap)) for n, d in parts))
+            else:
+                num = 1
+                for n, _ in parts:
+                    num = sat(num * n)
+            out = (num, den)
+        elif e.is_Pow and e.exp.is_Integer:
+            n, d = go(e.base)
+            k = int(e.exp)
+            if k >= 0:
+                out = (power(n, k), {f: x * k for f, x in d.items()})
+            else:  # 1/b^k: b's denominator comes up; b^k, expanded (numerator() expands
+                # first), is a new factor of its own, the same only as the same power of b
+                size[e] = power(n, -k)
+                out = (_product(size, {f: x * -k for f, x in d.items()}, {}, cap), {e: 1})
+        else:  # an atom, a number, or what the normal form left whole
+            out = (1, {})
+        memo[e] = out
+        return out
+    return go(as_expr(expr))[0]
+
+
+def _product(size: dict, den: dict, have: dict, cap: int) -> int:
+    """The terms a numerator is multiplied by to bring its factors `have` up to `den`."""
+    out = 1
+    for f, x in den.items():
+        for _ in range(x - have.get(f, 0)):
+            out = min(out * size[f], cap)
+    return out
 
 
 def is_zero(expr: sp.Expr, form: NormalForm | None = None) -> bool:

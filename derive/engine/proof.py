@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..model.activation import KinkSide
-from ..errors import as_expr
+from ..errors import BudgetExceeded, as_expr
 from .expr import ExitSlope
 from .normal import NormalForm, numerator
 
@@ -43,32 +43,45 @@ class Verdict(str, Enum):
         return self.value
 
 
-class BudgetExceeded(BaseException):
-    """Not an Exception, so that no `except Exception` inside SymPy can swallow it."""
+# a budget's clock: the wall's bounds a whole command (hostile input must end); a proof's
+# is this process's CPU time, which other processes on a busy machine do not use up, so a
+# claim gets the same verdict under any load
+_CLOCKS = {"wall": (signal.ITIMER_REAL, signal.SIGALRM),
+           "cpu": (signal.ITIMER_PROF, signal.SIGPROF)}
+_WHY: dict[str, list[str]] = {"wall": [], "cpu": []}  # the budgets in force, innermost last
 
 
 @contextmanager
-def time_budget(seconds: float | None) -> Iterator[None]:
-    """Raise BudgetExceeded inside the block after `seconds` (main thread only).
+def time_budget(seconds: float | None, *, clock: str = "wall",
+                why: str | None = None) -> Iterator[None]:
+    """Raise BudgetExceeded inside the block after `seconds` of `clock` ("wall", or "cpu":
+    this process's CPU time), main thread only; its `why` says which budget it was (by
+    default, this one's seconds).
 
-    Budgets nest: an inner one never outlasts the one around it, and the outer one's
-    clock keeps running while the inner one is in force."""
+    Budgets of one clock nest: an inner one never outlasts the one around it (and then
+    ends as that one), and the outer one's clock keeps running while the inner one is in
+    force. The two clocks are independent."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
+    which, signum = _CLOCKS[clock]
+    outer, _ = signal.getitimer(which)
+    own = why or (f"the time budget of {seconds:g} s"
+                  + (" of CPU time" if clock == "cpu" else "") + " ran out")
+    why = _WHY[clock][-1] if outer and outer < seconds and _WHY[clock] else own
 
     def expire(signum, frame):
         # armed again at once: a raise that lands in a garbage collector's callback is
         # swallowed there, and the budget must still end the block
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
-        raise BudgetExceeded()
+        signal.setitimer(which, 0.05)
+        raise BudgetExceeded(why)
 
-    outer, _ = signal.getitimer(signal.ITIMER_REAL)
-    start = time.monotonic()
-    previous = signal.getsignal(signal.SIGALRM)
+    start = _now(clock)
+    previous = signal.getsignal(signum)
+    _WHY[clock].append(why)
     try:  # armed inside the try: a budget so short it ends at once is cleaned up too
-        signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
+        signal.signal(signum, expire)
+        signal.setitimer(which, min(seconds, outer) if outer else seconds)
         yield
     finally:
         # An alarm that lands as the block ends raises in this cleanup; were that let
@@ -78,13 +91,18 @@ def time_budget(seconds: float | None) -> Iterator[None]:
         # alarm could interrupt; the block's own outcome (its return or its exception) stands.
         while True:
             try:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                signal.setitimer(which, 0)
+                signal.signal(signum, previous)
                 break
             except BudgetExceeded:
                 continue
+        _WHY[clock].pop()
         if outer:  # the outer budget, less the time spent here, at least a tick
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+            signal.setitimer(which, max(outer - (_now(clock) - start), 1e-3))
+
+
+def _now(clock: str) -> float:
+    return time.process_time() if clock == "cpu" else time.monotonic()
 
 
 def remaining() -> float | None:
@@ -99,7 +117,7 @@ def within(seconds: float, work: Callable[[], T], default: T) -> T:
     """work(), or `default` when it takes longer than `seconds`: for what only
     illustrates a verdict (a residual), never for the verdict itself."""
     try:
-        with time_budget(seconds):
+        with time_budget(seconds, clock="cpu"):
             return work()
     except BudgetExceeded:
         return default
@@ -163,10 +181,10 @@ def prove(instances: Sequence[Instance], *, conditions: Sequence[Condition] = ()
     if not budget:  # an enclosing budget, if any, is the caller's to catch
         return _decide(instances, conditions, domain, seed)
     try:
-        with time_budget(budget):
+        with time_budget(budget, clock="cpu"):
             return _decide(instances, conditions, domain, seed)
-    except BudgetExceeded:
-        return Outcome(Verdict.UNDECIDED, note=f"the time budget of {budget:g} s ran out")
+    except BudgetExceeded as e:
+        return Outcome(Verdict.UNDECIDED, note=e.why)
 
 
 def _decide(instances, conditions, domain, seed) -> Outcome:

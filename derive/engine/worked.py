@@ -32,14 +32,14 @@ import operator
 
 import sympy as sp
 
-from ..errors import NotSupported, UsageError
+from ..errors import BudgetExceeded, NotSupported, UsageError
 from ..model.activation import KinkSide
 from ..model.network import Network, role_of
 from ..model.spec import Spec
 from .claims import Claim, all_claims, instances
 from .derivation import Derivation
 from .expr import Partial, rebuilt
-from .proof import BudgetExceeded, Verdict
+from .proof import Verdict
 from .truth import Truth
 
 MAX_DIGITS = 50
