@@ -185,8 +185,11 @@ def test_the_chain_rule_on_the_graph_is_the_whole_frame_differentiated(name, bui
     equals SymPy's derivative of the whole substituted frame, the route it replaces and
     now the oracle: identically, in the plain and the abstract frame, with the real loss
     and with an undefined one."""
-    from bpcheck.derive.engine.normal import is_zero
+    from bpcheck.derive.engine.normal import NormalForm, numerator
     from bpcheck.derive.engine.truth import InFrame
+    # an oracle may expand past the engine's limit: the two forms of a softmax frame's
+    # derivatives differ in shape, and their difference is large before it cancels
+    is_zero = lambda d: numerator(NormalForm()(d), limit=10 ** 7) == 0  # noqa: E731
     net = build()
     graph = getattr(net, "graph", net)
     compared = 0

@@ -215,24 +215,20 @@ class InFrame:
     # -- derivatives ----------------------------------------------------------------------
     def tangent(self, x: sp.Expr, seed, *, held=frozenset(),
                 through: frozenset | None = None) -> sp.Expr | None:
-        """dx by the quantity `seed` ((unit, "a" | "z"), or a weight or bias), with the
+        """dx by `seed` (a quantity (unit, "a" | "z"), or a weight or bias), with the
         quantities `held` beside it fixed and only the units `through` (None: every unit)
-        computed again from it, where x is the error or a unit's a or z; None for any
-        other x or seed. By the chain rule on the
-        graph: each unit's derivative from its predecessors' in topological order, F's
-        partials read as their atoms, every value this frame's own. That is what a
-        sub-frame holding fresh symbols and differentiated whole gives (the oracle of the
-        tests), without differentiating the whole substituted expression; so only in a
-        frame that is not itself a sub-frame, whose every value is computed from its units."""
+        computed again from it, x the error or a unit's a or z; None for any other x or
+        seed. By the chain rule on the graph: each unit's derivative from its predecessors'
+        in topological order, F's partials read as their atoms, every value this frame's.
+        It is what a sub-frame holding fresh symbols, differentiated whole, gives (the
+        oracle of the tests) without differentiating the whole substituted expression; so
+        only in a frame that is not itself a sub-frame, whose every value is computed from
+        its units. A target is in the loss alone: None, differentiated whole."""
         g = self.graph
-        if self.base is not None:
+        variable = not isinstance(seed, tuple)
+        if self.base is not None or (variable and seed not in g.weights
+                                     and g.symbols.get(seed, ("", ""))[1] != "bias"):
             return None
-        if not isinstance(seed, tuple) and seed not in g.weights and seed not in g.symbols:
-            return None
-        if not isinstance(seed, tuple) and seed in g.symbols:
-            name, kind = g.symbols[seed]
-            if kind != "bias":  # a target is in the loss alone: differentiated whole
-                return None
         go = _Tangent(self, seed, frozenset(held), through)
         if x == E:
             return go.loss()
@@ -249,7 +245,7 @@ class InFrame:
         values = {s: self.value(k, "z") for s, k in zip(y, outs)}
         return tuple((k, sp.diff(loss, s).xreplace(values)) for s, k in zip(y, outs))
 
-    def _jacobian(self, u: str, m: str) -> sp.Expr:
+    def jacobian_at(self, u: str, m: str) -> sp.Expr:
         """dz_u/da_m of a vector activation at this frame's values."""
         group = self.graph.group(u)
         s, d = self.graph.unit(u).activation.jacobian_entry(len(group), group.index(u),
@@ -285,7 +281,7 @@ class _Tangent:
     """The derivatives of one frame's quantities by one seed (InFrame.tangent), each found
     once from its predecessors'."""
 
-    def __init__(self, at: InFrame, seed: tuple[str, str], held: frozenset,
+    def __init__(self, at: InFrame, seed: tuple[str, str] | sp.Expr, held: frozenset,
                  through: frozenset | None):
         self.at, self.seed, self.held, self.through = at, seed, held, through
         self.memo: dict[tuple[str, str], sp.Expr] = {}
@@ -311,7 +307,7 @@ class _Tangent:
             terms += [at.value(e.source, "z") for e in g.edges_into(u) if e.w == self.seed]
             return sp.Add(*terms, *([1] if unit.bias == self.seed else []))
         if unit.vector:
-            return sp.Add(*[at._jacobian(u, m) * t for m in g.group(u)
+            return sp.Add(*[at.jacobian_at(u, m) * t for m in g.group(u)
                             if (t := self(m, "a")) != 0])
         t = self(u, "a")
         return at.slope(u) * t if t != 0 else t

@@ -184,6 +184,23 @@ def _indices(claim: Claim, net: Network) -> list[dict]:
             for values in product(*(net.units(i.layer) for i in claim.free))]
 
 
+def _forward(net: Network, at: _Point) -> None:
+    """The forward pass from the engine's own expressions of the network: each layer's
+    generic formula at every unit."""
+    for l in range(1, net.L + 1):
+        j = net.index("this", l, forward=True)
+        pre, act = net.weighted_sum(l, j), net.activation(l)
+        for v in net.units(l):
+            at[net.pre(l)[v]] = at.at_index(pre, {j: sp.Integer(v)})
+        if act.elementwise:  # one formula for every unit of the layer
+            out = act.values([net.pre(l)[j]], net.phi(l))[0]
+            for v in net.units(l):
+                at[net.out(l)[v]] = at.at_index(out, {j: sp.Integer(v)})
+        else:
+            for v, y in zip(net.units(l), net.layer_outputs(l)):
+                at[net.out(l)[v]] = at(y)
+
+
 def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Worked:
     """One step of backpropagation on the spec's network, every delta and gradient from the
     engine's proved formulas. `budget`: seconds each proof may take (see Derivation)."""
@@ -203,19 +220,7 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
     for k in net.units(L):
         at[net.t[k]] = spec.target[k - 1]
 
-    # forward: the engine's own expressions of the network
-    for l in range(1, L + 1):
-        j = net.index("this", l, forward=True)
-        pre, act = net.weighted_sum(l, j), net.activation(l)
-        for v in net.units(l):
-            at[net.pre(l)[v]] = at.at_index(pre, {j: sp.Integer(v)})
-        if act.elementwise:  # one formula for every unit of the layer
-            out = act.values([net.pre(l)[j]], net.phi(l))[0]
-            for v in net.units(l):
-                at[net.out(l)[v]] = at.at_index(out, {j: sp.Integer(v)})
-        else:
-            for v, y in zip(net.units(l), net.layer_outputs(l)):
-                at[net.out(l)[v]] = at(y)
+    _forward(net, at)
     loss = at(net.loss_value())
 
     # backward: the proved claims, the output layer first, then layer by layer
