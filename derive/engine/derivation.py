@@ -16,6 +16,7 @@ concrete width where it fails (DESIGN.md, "Width").
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cached_property
 
 import sympy as sp
 
@@ -42,9 +43,15 @@ class Derivation:
     def __init__(self, net: Network, *, budget: float | None = 30.0, run: bool = True):
         self.net, self.budget = net, budget
         self.generic = Generic(net)
-        self.truth = None if net.symbolic else Truth(net.graph)
         self.checks: list[Check] = [Check(c, self.prove(c)) for c in all_claims(net)] if run else []
         self._bound = {(c.claim.id, c.claim.layer, c.claim.equation): c.outcome for c in self.checks}
+
+    @cached_property
+    def truth(self) -> Truth | None:
+        """The one truth of the network's graph, built only when a claim is read unit by
+        unit: a claim proved at a generic index never needs the graph (8448 edges at 8
+        layers of 32)."""
+        return None if self.net.symbolic else Truth(self.net.graph)
 
     def in_notation(self, claim: Claim, n: Notation) -> Outcome:
         """The claim as the notation writes it, bound back to the model and proved: the

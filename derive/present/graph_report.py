@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator
 
 import sympy as sp
@@ -158,6 +159,13 @@ def _value(v: sp.Expr, n: Notation, g: Graph) -> str:
     return shown(v, lambda e: GraphTextPrinter(n, g).doprint(e))
 
 
+@lru_cache(maxsize=4096)
+def _decimal(v: sp.Expr) -> str:
+    """A value to 30 digits: a graph's claims share their points, so each value is
+    written once for every check and notation that shows it."""
+    return str(sp.N(v, 30))
+
+
 def counterexample_json(check: GraphCheck, n: Notation, g: Graph) -> dict[str, Any] | None:
     """Both sides' values and the point, in the graph's own variables (the names of the
     file) and in the notation's symbols."""
@@ -172,14 +180,14 @@ def counterexample_json(check: GraphCheck, n: Notation, g: Graph) -> dict[str, A
         if var is None:
             continue
         entries.append({"variable": var[0], "role": var[1], "symbol": printer.doprint(q),
-                        "value": shown(v, printer.doprint), "decimal": str(sp.N(v, 30))})
+                        "value": shown(v, printer.doprint), "decimal": _decimal(v)})
     # inputs, weights in the file's order, biases and targets in the units' order
     order = {u.name: i for i, u in enumerate(g.units)}
     order.update({e.weight: i for i, e in enumerate(g.edges)})
     order.update({g.labels[u.bias][0]: i for i, u in enumerate(g.units) if u.bias is not None})
     entries.sort(key=lambda x: (_ROLE_ORDER.index(x["role"]), order.get(x["variable"], 0)))
     return {"lhs": _value(ce.lhs, n, g), "rhs": _value(ce.rhs, n, g),
-            "lhs_decimal": str(sp.N(ce.lhs, 30)), "rhs_decimal": str(sp.N(ce.rhs, 30)),
+            "lhs_decimal": _decimal(ce.lhs), "rhs_decimal": _decimal(ce.rhs),
             "exact": ce.exact, "point": entries}
 
 
