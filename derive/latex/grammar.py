@@ -42,7 +42,7 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import lark
@@ -157,6 +157,14 @@ def parse_expression(text: str) -> Node:
 def _run(text: str, start: str):
     if not isinstance(text, str):
         raise UsageError(f"LaTeX must be a str, not {type(text).__name__}")
+    return _parsed(text, start)
+
+
+# A check reads its equation again in each notation, convention and repair it tries: the
+# catalogue parses 155 texts 6,231 times. The AST is immutable (frozen dataclasses), so a
+# text's tree is built once; a text that fails to parse raises each time (not cached).
+@lru_cache(maxsize=1024)
+def _parsed(text: str, start: str):
     src = prepare(text)
     try:
         tree = _parser().parse(src, start=start)
