@@ -316,10 +316,10 @@ def test_a_budget_that_ends_as_its_block_starts_or_ends_leaves_no_alarm_behind()
 
 
 _X = r"(w^{(2)}_{11} + w^{(2)}_{12} + w^{(2)}_{21} + w^{(2)}_{22} + y_k + t_k)"
-# true (X^16 = X^15 (A + B) with X = A + B), equal at every point, and its normal form
-# would be over 20,000 terms: X^15 alone expands to 15,504
-_TOO_LARGE = (rf"\delta_k = y_k - t_k + {_X}^{{16}} - {_X}^{{15}} (w^{{(2)}}_{{11}} + "
-              rf"w^{{(2)}}_{{12}} + w^{{(2)}}_{{21}}) - {_X}^{{15}} (w^{{(2)}}_{{22}} + y_k + t_k)")
+# true (X^20 = X^19 (A + B) with X = A + B), equal at every point, and its normal form
+# would be over 100,000 terms: X^20 alone expands to 53,130, X^19 to 42,504
+_TOO_LARGE = (rf"\delta_k = y_k - t_k + {_X}^{{20}} - {_X}^{{19}} (w^{{(2)}}_{{11}} + "
+              rf"w^{{(2)}}_{{12}} + w^{{(2)}}_{{21}}) - {_X}^{{19}} (w^{{(2)}}_{{22}} + y_k + t_k)")
 
 
 def test_a_normal_form_too_large_to_expand_is_undecided_by_counted_work_at_once():
@@ -333,7 +333,7 @@ def test_a_normal_form_too_large_to_expand_is_undecided_by_counted_work_at_once(
                    net=make_network(layers=(2, 2, 2), output="identity"), budget=600)
     assert str(r.verdict) == "undecided"
     assert [x.outcome.note for x in r.readings] == [
-        "the difference in normal form could have more than 20,000 terms, the most the "
+        "the difference in normal form could have more than 100,000 terms, the most the "
         "engine expands (counted work: the same on any machine, under any load)"]
     assert time.process_time() - start < 10
 

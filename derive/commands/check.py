@@ -53,7 +53,8 @@ def check_text(text: str, *, notation: Notation, net: Network,
         seconds = min(DIAGNOSIS_SECONDS, budget or DIAGNOSIS_SECONDS,
                       left / 2 if left else DIAGNOSIS_SECONDS)
         try:
-            with time_budget(seconds, clock="cpu"):
+            # on the wall clock, as `left` is: it only explains, and must end in time
+            with time_budget(seconds):
                 found = diagnosis(result, index=index, budget=budget)
         except BudgetExceeded:  # a diagnosis only explains: the verdict stands without it
             found = Diagnosis()

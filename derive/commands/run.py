@@ -260,6 +260,7 @@ def _left(args: argparse.Namespace, started: float) -> float | None:
 
 
 def _ran_out(args: argparse.Namespace) -> str:
+    """The note of a command that ran out of its --budget."""
     budget = getattr(args, "budget", None)
     if budget is None or not isinstance(budget, (int, float)):
         return "the time budget ran out"

@@ -21,6 +21,7 @@ from typing import Sequence
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from ..errors import TooMuchWork
 from ..model.activation import KinkSide
 from ..model.graph import Graph
 from .normal import NormalForm, numerator
@@ -60,9 +61,12 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
     refuted = _search(graph, reads, domain, seed, 1, truth)
     if refuted is not None:
         return _with_residual(refuted, reads, form, truth) if residual else refuted
-    open_, used, kinked = [], set(), False
+    open_, used, kinked, too_large = [], set(), False, None
     for read in reads:
-        still, condition = _prove(truth, read, conditions, form)
+        try:
+            still, condition = _prove(truth, read, conditions, form)
+        except TooMuchWork as e:  # not expanded: the points below may still refute it
+            still, condition, too_large = read, None, e
         kinked |= read.lhs.has(KinkSide) or read.rhs.has(KinkSide)
         if still is not None:
             open_.append(still)
@@ -73,12 +77,15 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
     refuted = _search(graph, open_, domain, seed + 1, tries, truth)
     if refuted is not None:
         return _with_residual(refuted, open_, form, truth) if residual else refuted
+    if too_large is not None:
+        raise too_large  # undecided, in the words of the work limit
     still = [r for r in open_ if not _widened(truth, r, conditions, form, used)]
     if not still:
         return _proved(used, kinked)
-    return Outcome(Verdict.UNDECIDED, residual=residual_of(still[0].lhs - still[0].rhs, form),
-                   note="the normal form is not zero, but no point of the network where the "
-                        "sides differ was found")
+    return Outcome(Verdict.UNDECIDED, residual=within(
+        RESIDUAL_SECONDS, lambda: residual_of(still[0].lhs - still[0].rhs, form), None),
+        note="the normal form is not zero, but no point of the network where the sides "
+             "differ was found")
 
 
 def _read(truth: Truth, written, index, abstract: bool) -> _Read:

@@ -75,7 +75,8 @@ def rebuilt(expr: sp.Basic, leaf) -> sp.Expr:
         if out is None:
             out = leaf(e, go)
             if out is None:
-                out = e.func(*[go(a) for a in e.args]) if e.args else e
+                args = [go(a) for a in e.args]
+                out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
             memo[e] = out
         return out
     return go(expr)
@@ -96,7 +97,6 @@ def tree_size(expr: sp.Basic) -> int:
             memo[e] = 1 + sum(go(a) for a in e.args)
         return memo[e]
     return go(expr)
-
 
 
 def partials_read(expr: sp.Expr, F: sp.FunctionClass, atom) -> sp.Expr:

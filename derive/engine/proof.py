@@ -48,7 +48,7 @@ class Verdict(str, Enum):
 # claim gets the same verdict under any load
 _CLOCKS = {"wall": (signal.ITIMER_REAL, signal.SIGALRM),
            "cpu": (signal.ITIMER_PROF, signal.SIGPROF)}
-_WHY: dict[str, list[str]] = {"wall": [], "cpu": []}  # the budgets in force, innermost last
+_WHY: dict[str, list[list[str]]] = {"wall": [], "cpu": []}  # the budgets in force, innermost last
 
 
 @contextmanager
@@ -68,7 +68,7 @@ def time_budget(seconds: float | None, *, clock: str = "wall",
     outer, _ = signal.getitimer(which)
     own = why or (f"the time budget of {seconds:g} s"
                   + (" of CPU time" if clock == "cpu" else "") + " ran out")
-    why = _WHY[clock][-1] if outer and outer < seconds and _WHY[clock] else own
+    why = _WHY[clock][-1][0] if outer and outer < seconds and _WHY[clock] else own
 
     def expire(signum, frame):
         # armed again at once: a raise that lands in a garbage collector's callback is
@@ -78,8 +78,9 @@ def time_budget(seconds: float | None, *, clock: str = "wall",
 
     start = _now(clock)
     previous = signal.getsignal(signum)
-    _WHY[clock].append(why)
+    entry = [why]  # this budget's place among those in force, removed by identity
     try:  # armed inside the try: a budget so short it ends at once is cleaned up too
+        _WHY[clock].append(entry)
         signal.signal(signum, expire)
         signal.setitimer(which, min(seconds, outer) if outer else seconds)
         yield
@@ -93,15 +94,16 @@ def time_budget(seconds: float | None, *, clock: str = "wall",
             try:
                 signal.setitimer(which, 0)
                 signal.signal(signum, previous)
+                _WHY[clock][:] = [e for e in _WHY[clock] if e is not entry]
+                if outer:  # the outer budget, less the time spent here, at least a tick
+                    signal.setitimer(which, max(outer - (_now(clock) - start), 1e-3))
                 break
-            except BudgetExceeded:
+            except BudgetExceeded:  # of the other clock: it arms itself again, 50 ms on
                 continue
-        _WHY[clock].pop()
-        if outer:  # the outer budget, less the time spent here, at least a tick
-            signal.setitimer(which, max(outer - (_now(clock) - start), 1e-3))
 
 
 def _now(clock: str) -> float:
+    """The seconds a clock has counted: the wall's, or this process's CPU."""
     return time.process_time() if clock == "cpu" else time.monotonic()
 
 

@@ -292,6 +292,8 @@ class _Tangent:
         return self.memo[(u, kind)]
 
     def _of(self, u: str, kind: str) -> sp.Expr:
+        """d(u's a or z): 1 at the seed, 0 where held or not computed again, else the
+        chain rule through the unit's edges in or its activation."""
         at, g = self.at, self.at.graph
         unit = g.unit(u)
         if (u, kind) == self.seed:
@@ -313,6 +315,7 @@ class _Tangent:
         return at.slope(u) * t if t != 0 else t
 
     def loss(self) -> sp.Expr:
+        """dE: through F's atoms at what leaves the frame, or the real loss's slopes."""
         at = self.at
         if not at.frame.real_loss:
             return sp.Add(*[at.atom(i) * t for i, (u, level) in enumerate(at.exits)

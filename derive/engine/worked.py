@@ -25,10 +25,10 @@ significant digits.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from functools import reduce
 from itertools import product
-import operator
 
 import sympy as sp
 
