@@ -471,7 +471,7 @@ def test_to_latex_compiles_with_pdflatex(tmp_path, notation):
 
 def test_every_delta_and_gradient_comes_from_the_engine_claims(monkeypatch):
     """Each number is computed at the values of a claim's free indices: the output layer's
-    from its instances (read with the real loss), the others term by term (_indices)."""
+    from its instances (read with the real loss), the others term by term (index_values)."""
     from bpcheck.derive.engine import worked
     used = []
 
@@ -482,7 +482,7 @@ def test_every_delta_and_gradient_comes_from_the_engine_claims(monkeypatch):
         return at
 
     monkeypatch.setattr(worked, "instances", spy(worked.instances))
-    monkeypatch.setattr(worked, "_indices", spy(worked._indices))
+    monkeypatch.setattr(worked, "index_values", spy(worked.index_values))
     compute(parse_spec((EXAMPLES / "sigmoid-2-2-2.toml").read_text("utf-8"), source="s.toml"))
     assert used == [("output-delta-general", 2), ("hidden-delta", 1),
                     ("weight-gradient", 1), ("bias-gradient", 1),

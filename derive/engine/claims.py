@@ -108,13 +108,18 @@ def all_claims(net: Network) -> list[Claim]:
     return out
 
 
+def index_values(claim: Claim, net: Network) -> list[dict]:
+    """Every value of the claim's free indices, {index: number}, first index slowest."""
+    return [dict(zip(claim.free, map(sp.Integer, values)))
+            for values in product(*(net.units(i.layer) for i in claim.free))]
+
+
 def instances(claim: Claim, net: Network) -> list[tuple[tuple, sp.Expr, sp.Expr]]:
     """(index, lhs, rhs) at every value of the claim's free indices, sums written out."""
     out = []
-    for values in product(*(net.units(i.layer) for i in claim.free)):
-        at = dict(zip(claim.free, map(sp.Integer, values)))
+    for at in index_values(claim, net):
         lhs, rhs = (_written_out(side.xreplace(at)) for side in (claim.equation.lhs, claim.equation.rhs))
-        out.append((tuple(zip(claim.free, values)), lhs, rhs))
+        out.append((tuple((i, int(v)) for i, v in at.items()), lhs, rhs))
     return out
 
 

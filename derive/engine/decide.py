@@ -121,10 +121,11 @@ def _with_residual(refuted: Outcome, reads: list[_Read], form: NormalForm,
     illustrates, the point is the refutation."""
     index = refuted.counterexample.index
     read = next((r for r in reads if r.index == index), reads[0])
-    if tree_size(read.lhs - read.rhs) > RESIDUAL_NODES:
+    difference = read.lhs - read.rhs
+    if tree_size(difference) > RESIDUAL_NODES:
         return refuted
     residual = within(RESIDUAL_SECONDS, lambda: truth.folded(
-        residual_of(read.lhs - read.rhs, form), read.frame), None)
+        residual_of(difference, form), read.frame), None)
     return replace(refuted, residual=residual)
 
 

@@ -57,6 +57,7 @@ class Total(Partial):
     def _bpcheck_text(self, printer) -> str:
         return f"d{printer._print(self.num)}/d{printer._print(self.den)}"
 
+
 def rebuilt(expr: sp.Basic, leaf) -> sp.Expr:
     """expr with each node that `leaf(node, rebuild)` gives a value for (not None)
     replaced, the rest rebuilt from their leaves up, each distinct node once (`rebuild`

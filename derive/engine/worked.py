@@ -28,7 +28,6 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from functools import reduce
-from itertools import product
 
 import sympy as sp
 
@@ -36,7 +35,7 @@ from ..errors import BudgetExceeded, NotSupported, UsageError
 from ..model.activation import KinkSide
 from ..model.network import Network, role_of
 from ..model.spec import Spec
-from .claims import Claim, all_claims, instances
+from .claims import Claim, all_claims, index_values, instances
 from .derivation import Derivation
 from .expr import Partial, rebuilt
 from .proof import Verdict
@@ -150,7 +149,6 @@ class _Point:
             return e.func(*[go(a, env) for a in e.args]) if e.args else e
         return self._number(go(expr, dict(index)), expr)
 
-
     def _number(self, v: sp.Expr, expr: sp.Expr) -> sp.Expr:
         """A value at the working precision, exact while rational."""
         if v.free_symbols:
@@ -176,12 +174,6 @@ def _proved(d: Derivation, claims: dict, id: str, layer: int) -> Claim:
         raise NotSupported(f"the engine did not prove {id} at layer {layer} ({why}); a worked "
                            "example computes from proved formulas only")
     return claim
-
-
-def _indices(claim: Claim, net: Network) -> list[dict]:
-    """Every value of the claim's free indices, in the order instances() takes them."""
-    return [dict(zip(claim.free, map(sp.Integer, values)))
-            for values in product(*(net.units(i.layer) for i in claim.free))]
 
 
 def _forward(net: Network, at: _Point) -> None:
@@ -237,7 +229,7 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
         (j,), rhs = claim.free, claim.equation.rhs
         slope = sp.Derivative(phi(net.pre(l)[j]), net.pre(l)[j])
         rhs = rhs.xreplace({slope: act.derivative(net.pre(l)[j], phi)})
-        for index in _indices(claim, net):
+        for index in index_values(claim, net):
             at[claim.equation.lhs.xreplace(index)] = at.at_index(rhs, index)
     gradients: list[tuple[sp.Indexed, sp.Expr]] = []
     for l in range(1, L + 1):
@@ -247,7 +239,7 @@ def compute(spec: Spec, *, digits: int = 10, budget: float | None = 30.0) -> Wor
             lhs, rhs = claim.equation.lhs, claim.equation.rhs
             assert isinstance(lhs, Partial) and lhs.num == E
             gradients += [(lhs.den.xreplace(index), at.at_index(rhs, index))
-                          for index in _indices(claim, net)]
+                          for index in index_values(claim, net)]
     eta = spec.learning_rate
     updated = tuple((p, at(at[p] - eta * g)) for p, g in gradients)
     return Worked(spec, net, digits, tuple(at.values.items()), loss, tuple(gradients), updated)
