@@ -29,7 +29,8 @@ from .point import Point, sample
 from .proof import (DIGITS, Condition, Counterexample, Domain, Instance, Outcome, Verdict,
                     residual_of, under_condition, within)
 from .expr import Partial, tree_size
-from .truth import Frame, Truth
+from .frames import Frame
+from .truth import Truth
 
 KINK_NOTE = "ReLU is not differentiable at 0: proved where no ReLU argument is 0"
 
@@ -55,7 +56,7 @@ def decide(graph: Graph, instances: Sequence[tuple[tuple, sp.Expr, sp.Expr]], *,
 
     One point of the network is tried before any normal form: a false claim's normal form
     can be large, and a point where the sides differ is all a refutation needs."""
-    truth = truth or Truth(graph)
+    truth = truth or Truth.of(graph)
     form = NormalForm()
     reads = [_read(truth, (lhs, rhs), index, abstract) for index, lhs, rhs in instances]
     refuted = _search(graph, reads, domain, seed, 1, truth)

@@ -29,7 +29,6 @@ everything else held fixed), else along every path. delta_u is dE/da_u.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import sympy as sp
@@ -39,88 +38,7 @@ from ..errors import NotSupported
 from ..model.activation import KinkSide
 from ..model.graph import E, Graph, slope_function
 from .expr import ExitSlope, Partial, Total, partials_read, rebuilt
-
-
-@dataclass(frozen=True)
-class Frame:
-    """Which units a claim is read in: `free_a` with free weighted inputs, `inside` computed
-    from them (free_a among them), with the real loss or an undefined one; `abstract`
-    holds every hidden unit's activation as an undefined function (a generalization that
-    keeps deep expressions small)."""
-
-    free_a: frozenset[str]
-    inside: frozenset[str]
-    real_loss: bool
-    abstract: bool = False
-    by_output: frozenset[str] = frozenset()  # units the claim differentiates by z_u
-
-
-# -- which frame a claim is read in --------------------------------------------------------
-
-@dataclass
-class _Mentions:
-    units: set
-    computed: set          # units whose incoming weight or bias the claim mentions
-    loss: bool             # the claim speaks of the loss itself
-    by_output: set = None  # units whose output the claim differentiates by
-
-
-def mentions(graph: Graph, exprs) -> _Mentions:
-    """The units, computed units and need of the real loss that the expressions show."""
-    m = _Mentions(set(), set(), False, set())
-    for expr in exprs:
-        for p in expr.atoms(Partial):
-            if p.den in graph.symbols and graph.symbols[p.den][1] == "z":
-                m.by_output.add(graph.symbols[p.den][0])
-        bare = expr.replace(lambda e: isinstance(e, Partial),
-                            lambda e: sp.Integer(0) if e.num == E else e.num)
-        m.loss |= bare.has(E)
-        for q in expr.atoms(sp.Indexed, sp.Symbol):
-            _mention(graph, q, m)
-        for f in expr.atoms(AppliedUndef):
-            for q in f.args:
-                _mention(graph, q, m)
-    return m
-
-
-def _mention(graph: Graph, q: sp.Basic, m: _Mentions) -> None:
-    if q in graph.weights:
-        m.computed.add(graph.weights[q].target)
-        m.units.add(graph.weights[q].target)
-    elif q in graph.symbols:
-        name, kind = graph.symbols[q]
-        m.units.add(name)
-        if kind == "bias":
-            m.computed.add(name)
-        m.loss |= kind == "target"
-
-
-def _closed(graph: Graph, names) -> set[str]:
-    """The units whose outputs move together with these: a vector activation's group, and
-    in a layered network the whole layer, as its lemma holds whole layers."""
-    if graph.layered:
-        return {m for u in names for m in graph.layer_of(u)}
-    return {m for u in names for m in graph.group(u)}
-
-
-def frame_for(graph: Graph, found: _Mentions, *, real_loss: bool = False,
-              abstract: bool = False) -> Frame:
-    """The smallest frame that holds what a claim mentions (see the module docstring)."""
-    return _frame(graph, frozenset(_closed(graph, found.units)),
-                  frozenset(_closed(graph, found.computed)), real_loss or found.loss,
-                  abstract, frozenset(found.by_output))
-
-
-def _frame(graph: Graph, mentioned: frozenset, computed: frozenset, real_loss: bool,
-           abstract: bool, by_output: frozenset) -> Frame:
-    ancestors = {u: graph.ancestors(u) for u in mentioned}
-    roots = {u for u in mentioned if not (ancestors[u] & mentioned) - set(graph.group(u))}
-    free_a = _closed(graph, {r for r in roots if graph.unit(r).kind != "input"}) - computed
-    above = set().union(*ancestors.values()) | mentioned if mentioned else set()
-    below = graph.descendants(roots) | roots
-    inside = _closed(graph, below if real_loss else below & above)
-    inside -= {u for u in inside if graph.unit(u).kind == "input"}
-    return Frame(frozenset(free_a), frozenset(inside | free_a), real_loss, abstract, by_output)
+from .frames import Frame, frame_for, frame_key
 
 
 # -- what the quantities are in a frame --------------------------------------------------------
@@ -332,12 +250,15 @@ class Meaning:
     def __init__(self, inframe: InFrame):
         self.at, self.graph = inframe, inframe.graph
         self._partials: dict[tuple, sp.Expr] = {}
+        self._meant: dict[sp.Expr, sp.Expr] = {}  # a claim read again, or in another check
         self.written = {u.written: u.name for u in self.graph.units if u.written is not None}
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
-        mapping: dict[sp.Basic, sp.Expr] = {}
-        self._collect(expr, mapping)
-        return expr.xreplace(mapping)
+        if expr not in self._meant:
+            mapping: dict[sp.Basic, sp.Expr] = {}
+            self._collect(expr, mapping)
+            self._meant[expr] = expr.xreplace(mapping)
+        return self._meant[expr]
 
     def _collect(self, expr: sp.Basic, mapping: dict) -> None:
         """The meaning of each written node, outermost first: a partial derivative's own
@@ -445,6 +366,10 @@ def _replace(expr: sp.Expr, mapping: dict) -> sp.Expr:
     return rebuilt(expr, leaf)
 
 
+KEPT_GRAPHS = 64
+_KEPT: dict[int, tuple[Graph, "Truth"]] = {}
+
+
 class Truth:
     """The network's quantities in the frame of a claim.
 
@@ -457,20 +382,32 @@ class Truth:
     """
 
     def __init__(self, graph: Graph):
-        self.graph = graph
+        self.graph = graph  # Truth.of(graph) is the one this process keeps for the graph
         self._in: dict[Frame, Meaning] = {}
-        self._frames: dict[tuple, Frame] = {}
+        self._frames: dict[tuple, Frame] = {}  # by what decides a frame
+        self._read: dict[tuple, Frame] = {}  # by the expressions read
         self.points: dict = {}  # the points of the network decide.py has drawn, by draw
 
+    @classmethod
+    def of(cls, graph: Graph) -> "Truth":
+        """The graph's truth, kept for the checks that follow on the same network (the
+        catalogue's entries, a diagnosis's re-checks); the last few graphs' are kept."""
+        if id(graph) not in _KEPT:
+            while len(_KEPT) >= KEPT_GRAPHS:
+                del _KEPT[next(iter(_KEPT))]
+            _KEPT[id(graph)] = graph, cls(graph)  # the graph held, so its id stays its own
+        return _KEPT[id(graph)][1]
+
     def frame_of(self, exprs, *, real_loss: bool = False, abstract: bool = False) -> Frame:
-        """The frame of a claim (frame_for); the instances of one claim in a layered
-        network share theirs, found once."""
-        g, found = self.graph, mentions(self.graph, exprs)
-        key = (frozenset(_closed(g, found.units)), frozenset(_closed(g, found.computed)),
-               real_loss or found.loss, abstract, frozenset(found.by_output))
-        if key not in self._frames:
-            self._frames[key] = _frame(g, *key)
-        return self._frames[key]
+        """The frame of a claim (engine/frames.py); the instances of one claim in a layered
+        network share theirs, found once, and a claim read again finds it at once."""
+        exprs = tuple(exprs)
+        if (exprs, real_loss, abstract) not in self._read:
+            key = frame_key(self.graph, exprs, real_loss=real_loss, abstract=abstract)
+            if key not in self._frames:
+                self._frames[key] = frame_for(self.graph, *key)
+            self._read[exprs, real_loss, abstract] = self._frames[key]
+        return self._read[exprs, real_loss, abstract]
 
     def meanings(self, exprs, frame: Frame) -> list[sp.Expr]:
         """Each expression's meaning in the frame; a frame's values and derivatives are

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Sequence
 
 import sympy as sp
@@ -66,6 +66,11 @@ def role_of(base: sp.IndexedBase) -> tuple[str, int | None]:
 def _base(name: str) -> sp.IndexedBase:
     """One IndexedBase a name: the model's quantities are built from them many times."""
     return sp.IndexedBase(name, real=True)
+
+
+@lru_cache(maxsize=64)
+def _graph_of(net: "Network") -> Graph:
+    return net._graph()
 
 
 BATCH_SIZE = sp.Symbol("N_batch", integer=True, positive=True)  # never a width's N
@@ -132,10 +137,14 @@ class Network:
     def activation(self, l: int) -> Activation:
         return self.output if l == self.L else self.hidden
 
-    @cached_property
+    @property
     def graph(self) -> Graph:
         """The network as the graph of its units (a concrete size only): unit j of layer l
-        is named "l:j", and its quantities are this network's symbols."""
+        is named "l:j", and its quantities are this network's symbols. Equal networks have
+        one graph, so what the engine keeps for a graph serves each of them."""
+        return _graph_of(self)
+
+    def _graph(self) -> Graph:
         units, edges, names = [], [], {}
         for l in range(self.L + 1):
             act = self.activation(l) if l else None
