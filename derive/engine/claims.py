@@ -17,7 +17,7 @@ from itertools import product
 import sympy as sp
 
 from ..model.network import Network, UnitIndex, role_of
-from .expr import Partial
+from .expr import Partial, rebuilt
 from .proof import Condition, Domain, Outcome
 
 CHECK_IDS = (
@@ -133,9 +133,14 @@ def _written_out(side: sp.Expr) -> sp.Expr:
     form, which is most of a worked example's time at width 32."""
     if not side.has(*_UNEVALUATED):
         return side
-    side = side.replace(_over_numbers, _terms)
-    # what is left unevaluated taken on its own: doit on the whole would walk every term
-    return side.replace(lambda e: isinstance(e, _UNEVALUATED), lambda e: e.doit())
+
+    def leaf(e: sp.Basic, again) -> sp.Expr | None:
+        if _over_numbers(e):
+            return again(_terms(e))
+        if isinstance(e, _UNEVALUATED):  # what is left, taken on its own, its sums out first
+            return e.func(*map(again, e.args)).doit()
+        return None
+    return rebuilt(side, leaf)
 
 
 def _over_numbers(e: sp.Basic) -> bool:

@@ -18,7 +18,7 @@ values at the point.
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -26,7 +26,7 @@ from sympy.core.function import AppliedUndef
 from ..model.activation import ACTIVATIONS, KinkSide
 from ..model.graph import Graph, slope_function
 from .expr import ExitSlope, rebuilt
-from .truth import Frame
+from .frames import Frame
 
 PRECISION = 60
 
@@ -152,16 +152,22 @@ class Point:
         return out
 
     # -- a frame's expression here ----------------------------------------------------------
-    def evaluate(self, expr: sp.Expr, frame: Frame) -> sp.Expr:
-        """The value of an expression of the truth's, read in `frame`, at this point."""
-        g, values = self.graph, dict(self.values)
-        for q, (u, kind) in g.symbols.items():
+    @cached_property
+    def known(self) -> dict[sp.Basic, sp.Expr]:
+        """Every quantity's value here: the variables, each unit's a, z and delta."""
+        values = dict(self.values)
+        for q, (u, kind) in self.graph.symbols.items():
             if kind == "a" and u in self.a:
                 values[q] = self.a[u]
             elif kind == "z":
                 values[q] = self.z[u]
             elif kind == "delta" and u in self.a:
                 values[q] = self.delta_of(u)
+        return values
+
+    def evaluate(self, expr: sp.Expr, frame: Frame) -> sp.Expr:
+        """The value of an expression of the truth's, read in `frame`, at this point."""
+        g, values = self.graph, self.known
 
         def own(f: AppliedUndef) -> sp.Expr:
             u = g.owners[f.func]
