@@ -95,6 +95,6 @@ def _checked(task: tuple[Entry, Expectation], *, budget: float | None) -> CheckR
     e, x = task
     try:
         return check_text(e.latex, notation=notation_of(e), net=network_of(x), index=e.index,
-                          budget=budget)
+                          budget=budget, residual=False)  # a row shows no residual
     except BpcheckError as err:
         return err

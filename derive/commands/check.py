@@ -44,10 +44,12 @@ DIAGNOSIS_SECONDS = 20.0  # at most, and never more than half of what the budget
 
 def check_text(text: str, *, notation: Notation, net: Network,
                index: Mapping[str, str] | None = None, budget: float | None = 30.0,
-               diagnose_it: bool = True) -> CheckResult:
+               diagnose_it: bool = True, residual: bool = True) -> CheckResult:
     """Read an equation in a notation and decide it on the network, in every reading; a
-    refuted or ambiguous claim is diagnosed (module docstring)."""
-    result = _decided(text, notation=notation, net=net, index=index, budget=budget)
+    refuted or ambiguous claim is diagnosed (module docstring). `residual`: whether a
+    refutation carries the difference in normal form, which only a check's view shows."""
+    result = _decided(text, notation=notation, net=net, index=index, budget=budget,
+                      residual=residual)
     if diagnose_it and result.verdict in (Verdict.REFUTED, Verdict.AMBIGUOUS):
         left = remaining()
         seconds = min(DIAGNOSIS_SECONDS, budget or DIAGNOSIS_SECONDS,
@@ -95,7 +97,7 @@ def check_any(text: str, *, net: Network, index: Mapping[str, str] | None = None
 def _decided(text: str, *, notation: Notation, net: Network, index, budget,
              residual: bool = True) -> CheckResult:
     eq, readings = read(text, notation=notation, net=net, index=index)
-    truth = Truth(net.graph)
+    truth = Truth.of(net.graph)
     done = tuple(decide_reading(r.letters, r.claims, net, truth, budget=budget, missing=r.missing,
                                 shapes=r.shapes, residual=residual,
                                 describe=lambda q: written_as(notation.bind(q), notation, net))
@@ -112,7 +114,7 @@ def diagnosis(result: CheckResult, *, index=None, budget=None) -> Diagnosis:
     refuted = next((r for r in result.readings if r.outcome.verdict is Verdict.REFUTED), None)
     if refuted is None:  # ambiguous between proved and undecided: nothing to diagnose
         return Diagnosis()
-    truth = Truth(net.graph)  # the refuted reading's frames, kept for every test below
+    truth = Truth.of(net.graph)  # the refuted reading's frames, kept for every test below
     found = _of_reading(refuted, net, n, truth)
     # a variant is only ever used where it is proved: no residual to show
     again = lambda text, notation=n, on=net: _decided(text, notation=notation, net=on,
