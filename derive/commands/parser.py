@@ -176,6 +176,13 @@ def _report_command(sub) -> None:
                              "later layer. It replaces --layers, --hidden, --output, --loss and "
                              "--bias, which come from the file; giving one of them with it is "
                              "an error")
+    report.add_argument("--net", metavar="FILE",
+                        help="a network of typed layers from a TOML file (dense, activation, "
+                             "softmax, layernorm, batchnorm, residual, attention; see "
+                             "examples/layernorm.toml and the README): proves each layer's "
+                             "backward equations as published, refutes the well-known wrong "
+                             "versions at a point, and says which Jacobian entries vanish. The "
+                             "network options and --notation do not apply")
 
 
 def _export_command(sub) -> None:

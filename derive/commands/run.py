@@ -27,15 +27,18 @@ from .parser import PROG, fail
 from .report import build_report
 from .translate import translate
 from ... import STARTED
-from ..engine.proof import time_budget
+from ..engine.proof import Verdict, time_budget
+from ..engine.typed import typed_report
 from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph
+from ..io.net_file import load_net
 from ..io.notation_file import load_notation, load_notations
 from ..io.publish import check_target, publish
 from ..present.catalogue import CatalogueView
 from ..present.check import check_table, first_wrong
 from ..present.checked_file import checked_document, file_json, junit_xml, results_json
 from ..present.console import ProgressBar
+from ..present.typed_report import TypedReportView, typed_json
 from ..present.notebook import shown
 
 NETWORK_DEFAULTS = {"layers": "2,3,2", "hidden": "abstract", "output": "identity",
@@ -112,6 +115,8 @@ def _index(pairs: list[str]) -> dict[str, str]:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    if args.net:
+        return _run_net_report(args)
     if args.graph:
         return _run_graph_report(args)
     given = _given(args)
@@ -128,6 +133,21 @@ def run_report(args: argparse.Namespace) -> int:
             report = build_report(net, notations, budget=args.budget, progress=bar)
     _show(report, as_json=args.json)
     return 0
+
+
+def _run_net_report(args: argparse.Namespace) -> int:
+    """report --net: a network of typed layers, all of it from the file."""
+    given = _given(args) + [k for k in ("width", "depth", "graph") if getattr(args, k) is not None]
+    if given:
+        raise UsageError(f"--net {args.net!r} gives the whole network (its layers and loss); "
+                         f"leave out {_option(given[0], args)}")
+    with ProgressBar(_progress(), "report") as bar:
+        report = typed_report(load_net(args.net), progress=bar)
+    if args.json:
+        print(json.dumps(typed_json(report), indent=2, ensure_ascii=False))
+    else:
+        _print(TypedReportView(report))
+    return 0 if report.worst is Verdict.PROVED else 1
 
 
 def _run_graph_report(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Normal form: every expression of the engine as a rational function of independent atoms.
 
 e^(a_j) becomes a positive atom u_j; a value h(a_j) or a derivative h'(a_j) of an abstract
-activation becomes an atom of its own; what is left of a logarithm becomes an atom too.
+activation becomes an atom of its own; what is left of a logarithm becomes an atom too, and
+so does each root (sqrt(var + epsilon) of a normalisation).
 Sigmoid, tanh, softmax, their derivatives and the derivatives of the cross-entropies are
 then rational functions of the atoms, and whether a rational function is identically
 zero is decidable: put it over one denominator and expand the numerator.
@@ -64,6 +65,9 @@ class NormalForm:
         expr = expr.replace(lambda e: isinstance(e, AppliedUndef), self._atom)
         expr = expr.replace(sp.exp, self._exp)
         expr = expr.replace(sp.log, lambda x: self._atom(sp.log(x)))
+        # b^(p/q) = r^p, one atom r for each q-th root (a normalisation's sqrt(var + eps))
+        expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
+                            lambda e: self._atom(e.base ** sp.Rational(1, e.exp.q)) ** e.exp.p)
         return expr
 
 

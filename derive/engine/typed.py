@@ -1,0 +1,276 @@
+"""Networks of typed layers: each layer's backward equations proved against its forward
+map differentiated, each wrong version refuted at a point, and each Jacobian's vanishing
+pattern decided.
+
+Locality, as for dense layers (DESIGN.md): a layer's input X and the error's gradient at
+its output G = dE/dY are free variables, so a layer's equation is proved for whatever
+network lies before and after it; the loss gives the last G (the base case), and the
+layers' equations taken back from it are the backward pass of the whole network. The
+truth is the chain rule, dE/dX_rj = sum_sk G_sk dY_sk/dX_rj, each dY/dX differentiated
+from the forward map; a parameter's gradient alike.
+
+A square root (sqrt(var + epsilon)) and an exponential are atoms of the normal form
+(engine/normal.py), which can only make a difference look less zero than it is: zero
+is a proof, under epsilon > 0; a refutation is a point where the two sides differ.
+
+>>> from bpcheck.derive.model.layers import LayerNorm, TypedNetwork
+>>> net = TypedNetwork("ln", rows=1, width=2, layers=(LayerNorm("1", 2),))
+>>> [(c.id, c.verdict.value) for c in layer_checks(net.layers[0], rows=1)][:1]
+[('layer1.layernorm.x', 'proved')]
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..model.activation import KinkSide
+from ..model.layers import EPSILON, Exp, Grid, Layer, TypedNetwork, grid
+from ..model.loss import loss as loss_named
+from .layer_claims import BACKWARD, WRONG
+from .normal import NormalForm, numerator
+from .proof import Verdict
+
+TRIES = 4  # random points tried before a proof and after one fails
+DIGITS = 30
+
+
+@dataclass(frozen=True)
+class TypedCheck:
+    """One gradient's backward equation on one layer: proved, or refuted at `point` (the
+    entry where the sides differ and their values), or undecided."""
+
+    id: str
+    layer: str
+    kind: str
+    gradient: str          # "x", or the parameter's name
+    verdict: Verdict
+    mistake: str = ""      # a wrong version's id
+    entry: tuple = ()
+    values: tuple = ()     # (claimed, true) at the point
+    point: tuple = ()      # ((variable, value), ...)
+    conditions: tuple[str, ...] = ()
+
+
+def _truth(layer: Layer, X: Grid, G: Grid) -> dict[str, object]:
+    """dE/dX and dE/dparameter by the chain rule through the differentiated forward map."""
+    Y = layer.forward(X)
+    pairs = [(g, y) for gr, yr in zip(G, Y) for g, y in zip(gr, yr)]
+    def grad(v):
+        return sp.Add(*(g * sp.diff(y, v) for g, y in pairs))
+    out: dict[str, object] = {"x": tuple(tuple(grad(x) for x in row) for row in X)}
+    for p, shape in layer.params().items():
+        out[str(p)] = {ix: grad(p[ix]) for ix in _indices(shape)}
+    return out
+
+
+def _indices(shape: tuple[int, ...]):
+    if len(shape) == 1:
+        return [(i,) for i in range(1, shape[0] + 1)]
+    return [(i, j) for i in range(1, shape[0] + 1) for j in range(1, shape[1] + 1)]
+
+
+def _entries(value) -> list[tuple[tuple, sp.Expr]]:
+    if isinstance(value, dict):
+        return list(value.items())
+    return [((r, c), v) for r, row in enumerate(value, 1) for c, v in enumerate(row, 1)]
+
+
+def layer_checks(layer: Layer, *, rows: int, seed: int = 0) -> list[TypedCheck]:
+    """Every backward equation of the layer (its input's gradient, each parameter's)
+    decided, then each wrong version of its kind (must be refuted)."""
+    X, G = grid(f"x{_tag(layer)}", rows, layer.width), grid(f"g{_tag(layer)}", rows, layer.out)
+    truth = _truth(layer, X, G)
+    out = []
+    claimed = BACKWARD[layer.kind](layer, X, G)
+    for name in truth:
+        out.append(_decide(layer, name, claimed[name], truth[name], seed=seed))
+    for mistake, _, kind, wrong in WRONG:
+        if kind == layer.kind:
+            out.append(_decide(layer, "x", wrong(layer, X, G)["x"], truth["x"], seed=seed,
+                               mistake=mistake))
+    return out
+
+
+def _tag(layer: Layer) -> str:
+    return layer.at.replace(".", "_")
+
+
+def _decide(layer: Layer, name: str, claimed, true, *, seed: int, mistake: str = "") -> TypedCheck:
+    base = dict(id=f"layer{layer.at}.{layer.kind}.{name}" + (f".{mistake}" if mistake else ""),
+                layer=layer.at, kind=layer.kind, gradient=name, mistake=mistake)
+    pairs = list(zip(_entries(claimed), _entries(true)))
+    rng = random.Random(seed)
+    for _ in range(TRIES):
+        found = _differs_at(pairs, rng)
+        if found:
+            return TypedCheck(verdict=Verdict.REFUTED, **base, **found)
+    if all(is_zero(c - t) for (_, c), (_, t) in pairs):
+        exprs = [e for (_, c), (_, t) in pairs for e in (c, t)]
+        needs = (("epsilon > 0",) if any(e.has(EPSILON) for e in exprs) else ()) + \
+            (("no ReLU's input at its kink, 0",) if any(e.has(KinkSide) for e in exprs) else ())
+        return TypedCheck(verdict=Verdict.PROVED, conditions=needs, **base)
+    for _ in range(TRIES * 3):
+        found = _differs_at(pairs, rng)
+        if found:
+            return TypedCheck(verdict=Verdict.REFUTED, **base, **found)
+    return TypedCheck(verdict=Verdict.UNDECIDED, **base)
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    """Identically zero, decided in normal form: each softmax's exponential, as written,
+    and each root an atom (attention's exponent is a sum of products: split into its
+    monomials, as engine/normal.py does for a unit's, it would blow up)."""
+    if expr == 0:
+        return True
+    atoms: dict[sp.Basic, sp.Symbol] = {}
+
+    def atom(e: sp.Basic) -> sp.Symbol:
+        return atoms.setdefault(e, sp.Symbol(f"_typed{len(atoms)}"))
+    expr = expr.replace(lambda e: isinstance(e, Exp), atom)
+    expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
+                        lambda e: atom(e.base ** sp.Rational(1, e.exp.q)) ** e.exp.p)
+    return numerator(NormalForm()(expr)) == 0
+
+
+def random_point(exprs, rng: random.Random) -> dict[sp.Basic, sp.Rational]:
+    """Small rationals for every variable (the entries of the grids and parameters),
+    epsilon a positive one."""
+    free = sorted(set().union(*(_variables(e) for e in exprs)), key=str)
+    point = {v: sp.Rational(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 2, 3, 4]))
+             for v in free}
+    if any(e.has(EPSILON) for e in exprs):
+        point[EPSILON] = sp.Rational(rng.randint(1, 4), rng.randint(2, 8))
+    return point
+
+
+def _variables(e: sp.Expr) -> set:
+    """The grids' and parameters' entries in e, a ReLU side's argument's too (a side is
+    a symbol, its argument no arg of it)."""
+    return e.atoms(sp.Indexed).union(*(k.of.atoms(sp.Indexed) for k in e.atoms(KinkSide)))
+
+
+def value_at(expr: sp.Expr, point: dict) -> sp.Expr:
+    """The expression's value at the point; a ReLU's side is 1 where its argument is
+    positive, 0 where negative (and no value on the kink)."""
+    e = expr.xreplace(point)
+    sides = {k: sp.Integer(1 if k.of > 0 else 0) for k in e.atoms(KinkSide) if k.of.is_number
+             and k.of != 0}
+    return sp.N(e.xreplace(sides), DIGITS)
+
+
+def _differs_at(pairs, rng: random.Random) -> dict | None:
+    point = random_point([e for (_, c), (_, t) in pairs for e in (c, t)], rng)
+    for (entry, c), (_, t) in pairs:
+        a, b = value_at(c, point), value_at(t, point)
+        if a.is_number and b.is_number and abs(a - b) > sp.Float(10) ** (5 - DIGITS):
+            return dict(entry=entry, values=(a, b), point=tuple(point.items()))
+    return None
+
+
+# -- Jacobians --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Block:
+    """Entries dY_sk/dX_rj of one kind: within a row or across rows, the same feature
+    (k = j) or others; `vanish` True, False (an entry proved non-zero at a point), or None
+    where they are mixed."""
+
+    rows: str        # "same" or "other"
+    features: str    # "same", "other" or "any" (where Y and X differ in width)
+    vanish: bool | None
+    count: int
+    example: str = ""
+
+
+@dataclass
+class LayerJacobian:
+    layer: str
+    kind: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def jacobian(layer: Layer, *, rows: int, seed: int = 0) -> LayerJacobian:
+    """Which entries of dY/dX vanish identically, by block."""
+    X = grid(f"x{_tag(layer)}", rows, layer.width)
+    Y = layer.forward(X)
+    square = layer.out == layer.width
+    groups: dict[tuple[str, str], list] = {}
+    for s, yr in enumerate(Y):
+        for k, y in enumerate(yr):
+            for r, xr in enumerate(X):
+                for j, x in enumerate(xr):
+                    key = ("same" if r == s else "other",
+                           ("same" if j == k else "other") if square else "any")
+                    groups.setdefault(key, []).append(((s + 1, k + 1, r + 1, j + 1), y, x))
+    rng = random.Random(seed)
+    out = LayerJacobian(layer.at, layer.kind)
+    for (rws, fts), items in sorted(groups.items(), reverse=True):
+        zero, example = 0, ""
+        for ix, y, x in items:
+            d = sp.diff(y, x)
+            if d == 0 or is_zero(d):
+                zero += 1
+            elif not example:
+                example = _nonzero_example(ix, d, rng)
+        vanish = True if zero == len(items) else False if example and zero == 0 else None
+        out.blocks.append(Block(rws, fts, vanish, len(items), example))
+    return out
+
+
+def _nonzero_example(ix: tuple, d: sp.Expr, rng: random.Random) -> str:
+    """The entry's value at a point where it is not zero (a proof that it does not vanish)."""
+    for _ in range(TRIES):
+        v = value_at(d, random_point([d], rng))
+        if v.is_number and v != 0:
+            return f"dY[{ix[0]},{ix[1]}]/dX[{ix[2]},{ix[3]}] = {sp.Float(v, 6)}"
+    return ""
+
+
+# -- the whole network ------------------------------------------------------------------------
+
+@dataclass
+class TypedReport:
+    net: TypedNetwork
+    checks: list[TypedCheck]
+    jacobians: list[LayerJacobian]
+
+    @property
+    def worst(self) -> Verdict:
+        right = [c for c in self.checks if not c.mistake]
+        wrong = [c for c in self.checks if c.mistake]
+        if any(c.verdict is Verdict.REFUTED for c in right) or \
+                any(c.verdict is Verdict.PROVED for c in wrong):
+            return Verdict.REFUTED
+        if any(c.verdict is Verdict.UNDECIDED for c in self.checks):
+            return Verdict.UNDECIDED
+        return Verdict.PROVED
+
+
+def loss_check(net: TypedNetwork, *, seed: int = 0) -> TypedCheck:
+    """The base case: dE/dY of the last layer, the loss's slope per entry, against the
+    loss differentiated."""
+    width = net.layers[-1].out
+    Y, T = grid("y", net.rows, width), grid("t", net.rows, width)
+    e = loss_named(net.loss)
+    E = sp.Add(*(e.value(y, t) for y, t in zip(Y, T)))
+    true = tuple(tuple(sp.diff(E, v) for v in row) for row in Y)
+    claimed = tuple(tuple(e.slope(v, t) for v, t in zip(yr, tr)) for yr, tr in zip(Y, T))
+    base = _decide(Layer("out", width), "y", claimed, true, seed=seed)
+    return TypedCheck(**{**base.__dict__, "id": f"loss.{net.loss}.y", "kind": "loss"})
+
+
+def typed_report(net: TypedNetwork, *, seed: int = 0, progress=None) -> TypedReport:
+    """Every layer's checks and Jacobian, then the loss's base case; `progress(done,
+    total, what)` is told before each layer."""
+    checks, jacs = [], []
+    step = progress or (lambda done, total, what: None)
+    for n, layer in enumerate(net.layers):
+        step(n, len(net.layers) + 1, f"layer {layer.at} ({layer.kind})")
+        checks += layer_checks(layer, rows=net.rows, seed=seed)
+        jacs.append(jacobian(layer, rows=net.rows, seed=seed))
+    step(len(net.layers), len(net.layers) + 1, "the loss")
+    checks.append(loss_check(net, seed=seed))
+    step(len(net.layers) + 1, len(net.layers) + 1, "")
+    return TypedReport(net, checks, jacs)

@@ -1,0 +1,109 @@
+"""A network file: a network of typed layers, read and validated (`report --net FILE`).
+
+The file (TOML, at most 64 kB):
+
+    title = "layer norm after a dense layer"   # optional
+    rows = 2              # patterns of the mini-batch (tokens, where attention mixes them)
+    inputs = 3            # features of each row
+    loss = "sse"          # sse, or ce (after a softmax layer)
+
+    [[layers]]            # in order from the input
+    kind = "dense"        # dense, activation, softmax, layernorm, batchnorm, residual, attention
+    units = 3
+
+Each kind's keys: dense: units, bias (default true); activation: function (identity,
+sigmoid, tanh, relu, softplus); softmax: none; layernorm and batchnorm: affine (gamma and
+beta, default true); residual: block, a list of layer tables of the same kinds (not
+residual) that keeps the width; attention: d_k, d_v (default: the width). Every problem
+is one UsageError line that names the key.
+
+>>> net = parse_net('rows = 2\\ninputs = 2\\n[[layers]]\\nkind = "batchnorm"\\n', source="bn.toml")
+>>> net.layers[0].kind, net.rows
+('batchnorm', 2)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.layers import (Attention, BatchNorm, Dense, Elementwise, Layer, LayerNorm, Residual,
+                            Softmax, TypedNetwork)
+from .fields import Fields, quoted
+from .files import parse_toml, read_text
+
+MAX_ROWS, MAX_WIDTH, MAX_LAYERS, MAX_ENTRIES = 6, 6, 8, 16
+KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention")
+FUNCTIONS = ("identity", "sigmoid", "tanh", "relu", "softplus")
+KEYS = {"dense": ("units", "bias"), "activation": ("function",), "softmax": (),
+        "layernorm": ("affine",), "batchnorm": ("affine",), "residual": ("block",),
+        "attention": ("d_k", "d_v")}
+
+
+def load_net(path: str) -> TypedNetwork:
+    """Read and validate a network file."""
+    return parse_net(read_text(path, what="network"), source=path)
+
+
+def parse_net(text: str, *, source: str) -> TypedNetwork:
+    f = Fields(parse_toml(text, source=source, what="network"), source=source)
+    f.only(("title", "rows", "inputs", "loss", "layers"))
+    title = f.string("title", longest=200, default="a network of typed layers")
+    rows = f.integer("rows", 1, MAX_ROWS)
+    inputs = width = f.integer("inputs", 1, MAX_WIDTH)
+    loss = f.choice("loss", ("sse", "ce"), default="sse")
+    tables = f.get("layers")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise f.fail(f"layers must be a list of tables ([[layers]]), got {quoted(tables)}")
+    if len(tables) > MAX_LAYERS:
+        raise f.fail(f"{len(tables)} layers is beyond the bound of {MAX_LAYERS}")
+    layers = []
+    for n, table in enumerate(tables, 1):
+        layer = _layer(Fields(table, source=source, where=f"[[layers]] {n}"), str(n), width,
+                       rows, inner=False)
+        layers.append(layer)
+        width = layer.out
+    if loss == "ce" and layers[-1].kind != "softmax":
+        raise f.fail("loss = 'ce' takes logarithms of the outputs: the last layer must be "
+                     "a softmax")
+    return TypedNetwork(title, rows, inputs, tuple(layers), loss)
+
+
+def _layer(f: Fields, at: str, width: int, rows: int, *, inner: bool) -> Layer:
+    kinds = tuple(k for k in KINDS if not (inner and k == "residual"))
+    kind = f.choice("kind", kinds)
+    f.only(("kind",) + KEYS[kind])
+    if kind == "dense":
+        layer: Layer = Dense(at, width, units=f.integer("units", 1, MAX_WIDTH),
+                             bias=f.choice("bias", (True, False), default=True))
+    elif kind == "activation":
+        layer = Elementwise(at, width, function=f.choice("function", FUNCTIONS))
+    elif kind == "softmax":
+        layer = Softmax(at, width)
+    elif kind in ("layernorm", "batchnorm"):
+        cls = LayerNorm if kind == "layernorm" else BatchNorm
+        layer = cls(at, width, affine=f.choice("affine", (True, False), default=True))
+    elif kind == "attention":
+        layer = Attention(at, width, d_k=f.integer("d_k", 1, 4),
+                          d_v=f.integer("d_v", 1, MAX_WIDTH, default=width))
+    else:
+        layer = _residual(f, at, width, rows)
+    if rows * max(layer.width, layer.out) > MAX_ENTRIES:
+        raise f.fail(f"{rows} rows of {max(layer.width, layer.out)} features is beyond the "
+                     f"bound of {MAX_ENTRIES} entries a layer")
+    return layer
+
+
+def _residual(f: Fields, at: str, width: int, rows: int) -> Residual:
+    block: Any = f.get("block")
+    if not isinstance(block, list) or not block or not all(isinstance(t, dict) for t in block):
+        raise f.fail(f"block must be a list of layer tables ([[layers.block]]), got "
+                     f"{quoted(block)}")
+    inner, w = [], width
+    for m, table in enumerate(block, 1):
+        layer = _layer(Fields(table, source=f.source, where=f"{f.where} block {m}"),
+                       f"{at}.{m}", w, rows, inner=True)
+        inner.append(layer)
+        w = layer.out
+    if w != width:
+        raise f.fail(f"the block maps {width} features to {w}: y = x + F(x) needs F to keep "
+                     "the width")
+    return Residual(at, width, inner=tuple(inner))

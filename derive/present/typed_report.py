@@ -1,0 +1,138 @@
+"""The report of a network of typed layers (`report --net FILE`): the layers and their
+forward equations, every backward check with its verdict, each wrong version refuted
+with its point, and each layer's Jacobian by block, which vanish and why. A view of the
+engine's TypedReport: `__rich_console__` for the terminal, `to_json()` for machines.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import sympy as sp
+from rich.console import Console, ConsoleOptions
+from rich.table import Table
+from rich.text import Text
+
+from ..engine.layer_claims import WRONG
+from ..engine.typed import Block, TypedCheck, TypedReport
+from ..model.layers import Layer, Residual
+from .console import _box, verdict_text
+
+# each kind's forward map, with r a row (pattern or token) and j, k features
+FORWARD = {
+    "dense": "y_rk = sum_j W_kj x_rj + b_k",
+    "activation": "y_rj = f(x_rj)",
+    "softmax": "y_rj = e^(x_rj) / sum_k e^(x_rk)",
+    "layernorm": "mu_r = mean_j x_rj, var_r = mean_j (x_rj - mu_r)^2, "
+                 "xhat_rj = (x_rj - mu_r) / sqrt(var_r + eps), y_rj = gamma_j xhat_rj + beta_j",
+    "batchnorm": "mu_j = mean_r x_rj, var_j = mean_r (x_rj - mu_j)^2, "
+                 "xhat_rj = (x_rj - mu_j) / sqrt(var_j + eps), y_rj = gamma_j xhat_rj + beta_j",
+    "residual": "y = x + F(x), F the block's layers",
+    "attention": "Q = X W_Q, K = X W_K, V = X W_V, A_r = softmax(Q_r K^T / sqrt(d_k)), Y = A V",
+}
+# why a block of the Jacobian vanishes or not: what each output entry depends on
+WHY = {
+    "dense": "a row's outputs are sums over that row's inputs alone",
+    "activation": "each output is a function of its own input alone (diagonal)",
+    "softmax": "a row's outputs share its normaliser (every feature); rows are apart",
+    "layernorm": "a row's mean and variance are over its own features: features of a row "
+                 "couple, rows do not",
+    "batchnorm": "a feature's mean and variance are over the mini-batch's patterns: patterns "
+                 "of a feature couple, features do not",
+    "residual": "the identity plus the block's Jacobian",
+    "attention": "every token's output is a mixture of every token's value, weighted by a "
+                 "softmax over every token's key",
+}
+MISTAKE_WORDS = {m: words for m, words, _, _ in WRONG}
+
+
+class TypedReportView:
+    """The rich view of a TypedReport."""
+
+    def __init__(self, report: TypedReport):
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
+        r, net = self.report, self.report.net
+        yield Text(net.title, style="bold")
+        yield Text(f"{net.rows} {net.row_word}{'s' if net.rows > 1 else ''} of {net.width} "
+                   f"features; loss {net.loss}, summed over the rows")
+        yield Text("\nforward", style="bold")
+        for layer in _flat(net.layers):
+            yield Text(f"  layer {layer.at} ({layer.kind}): {FORWARD[layer.kind]}")
+        yield Text("\nbackward checks (g = dE/dy at the layer's output; each proved for "
+                   "every g, so for whatever follows the layer)", style="bold")
+        yield _checks_table(r.checks, console)
+        yield Text("\nJacobians dY_sk/dX_rj by block", style="bold")
+        yield _jacobian_table(r, console)
+        yield Text(f"\nworst: {r.worst}", style="bold")
+
+
+def _flat(layers) -> list[Layer]:
+    out = []
+    for layer in layers:
+        out.append(layer)
+        if isinstance(layer, Residual):
+            out += _flat(layer.inner)
+    return out
+
+
+def _checks_table(checks: list[TypedCheck], console: Console) -> Table:
+    t = Table(box=_box(console))
+    for col in ("check", "verdict", "what"):
+        t.add_column(col, overflow="fold")
+    for c in checks:
+        what = (f"the mistake: {MISTAKE_WORDS[c.mistake]}" if c.mistake else
+                "dE/dy by the loss's slope" if c.kind == "loss" else
+                f"dE/d{c.gradient} by the layer's backward equation")
+        if c.conditions:
+            what += "; under " + ", ".join(c.conditions)
+        if c.entry:
+            claimed, true = c.values
+            what += (f"; at entry {c.entry}: claimed {sp.Float(claimed, 8)}, "
+                     f"true {sp.Float(true, 8)}; point " + _point(c.point))
+        t.add_row(c.id, verdict_text(c.verdict), what)
+    return t
+
+
+def _point(point: tuple) -> str:
+    shown = ", ".join(f"{k}={v}" for k, v in point[:8])
+    return shown + (f", ... ({len(point)} values)" if len(point) > 8 else "")
+
+
+def _vanish(b: Block) -> str:
+    return {True: "all vanish", False: "do not vanish", None: "some vanish"}[b.vanish]
+
+
+def _jacobian_table(r: TypedReport, console: Console) -> Table:
+    t = Table(box=_box(console))
+    for col in ("layer", "rows", "features", "entries", "why"):
+        t.add_column(col, overflow="fold")
+    for J in r.jacobians:
+        for n, b in enumerate(J.blocks):
+            rows = "same row (s = r)" if b.rows == "same" else "other rows (s != r)"
+            feats = {"same": "same (k = j)", "other": "other (k != j)", "any": "any"}[b.features]
+            t.add_row(f"{J.layer} {J.kind}" if n == 0 else "", rows, feats,
+                      f"{b.count}: {_vanish(b)}" + (f" (e.g. {b.example})" if b.example else ""),
+                      WHY[J.kind] if n == 0 else "")
+    return t
+
+
+def typed_json(r: TypedReport) -> dict[str, Any]:
+    """The report as JSON: each check by id, each Jacobian block."""
+    return {
+        "title": r.net.title, "rows": r.net.rows, "inputs": r.net.width, "loss": r.net.loss,
+        "layers": [{"at": l.at, "kind": l.kind, "forward": FORWARD[l.kind]}
+                   for l in _flat(r.net.layers)],
+        "checks": [{"id": c.id, "layer": c.layer, "kind": c.kind, "gradient": c.gradient,
+                    "verdict": str(c.verdict), "mistake": c.mistake or None,
+                    "conditions": list(c.conditions),
+                    **({"entry": list(c.entry), "claimed": str(c.values[0]),
+                        "true": str(c.values[1]),
+                        "point": {str(k): str(v) for k, v in c.point}} if c.entry else {})}
+                   for c in r.checks],
+        "jacobians": [{"layer": J.layer, "kind": J.kind, "why": WHY[J.kind],
+                       "blocks": [{"rows": b.rows, "features": b.features, "count": b.count,
+                                   "vanish": b.vanish, "example": b.example or None}
+                                  for b in J.blocks]} for J in r.jacobians],
+        "worst": str(r.worst),
+    }
