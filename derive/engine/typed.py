@@ -154,7 +154,7 @@ def _variables(e: sp.Expr) -> set:
 def value_at(expr: sp.Expr, point: dict) -> sp.Expr:
     """The expression's value at the point; a ReLU's side is 1 where its argument is
     positive, 0 where negative (and no value on the kink)."""
-    e = expr.xreplace(point)
+    e = sp.Tuple(expr).xreplace(point)[0]  # a side alone is an atom: xreplace passes it by
     sides = {k: sp.Integer(1 if k.of > 0 else 0) for k in e.atoms(KinkSide) if k.of.is_number
              and k.of != 0}
     return sp.N(e.xreplace(sides), DIGITS)
