@@ -85,10 +85,10 @@ def layer_checks(layer: Layer, *, rows: int, seed: int = 0) -> list[TypedCheck]:
     out = []
     claimed = BACKWARD[layer.kind](layer, X, G)
     for name in truth:
-        out.append(_decide(layer, name, claimed[name], truth[name], seed=seed))
+        out.append(decide_gradient(layer, name, claimed[name], truth[name], seed=seed))
     for mistake, _, kind, wrong in WRONG:
         if kind == layer.kind:
-            out.append(_decide(layer, "x", wrong(layer, X, G)["x"], truth["x"], seed=seed,
+            out.append(decide_gradient(layer, "x", wrong(layer, X, G)["x"], truth["x"], seed=seed,
                                mistake=mistake))
     return out
 
@@ -97,7 +97,7 @@ def _tag(layer: Layer) -> str:
     return layer.at.replace(".", "_")
 
 
-def _decide(layer: Layer, name: str, claimed, true, *, seed: int, mistake: str = "") -> TypedCheck:
+def decide_gradient(layer: Layer, name: str, claimed, true, *, seed: int, mistake: str = "") -> TypedCheck:
     base = dict(id=f"layer{layer.at}.{layer.kind}.{name}" + (f".{mistake}" if mistake else ""),
                 layer=layer.at, kind=layer.kind, gradient=name, mistake=mistake)
     pairs = list(zip(_entries(claimed), _entries(true)))
@@ -257,7 +257,7 @@ def loss_check(net: TypedNetwork, *, seed: int = 0) -> TypedCheck:
     E = sp.Add(*(e.value(y, t) for y, t in zip(Y, T)))
     true = tuple(tuple(sp.diff(E, v) for v in row) for row in Y)
     claimed = tuple(tuple(e.slope(v, t) for v, t in zip(yr, tr)) for yr, tr in zip(Y, T))
-    base = _decide(Layer("out", width), "y", claimed, true, seed=seed)
+    base = decide_gradient(Layer("out", width), "y", claimed, true, seed=seed)
     return TypedCheck(**{**base.__dict__, "id": f"loss.{net.loss}.y", "kind": "loss"})
 
 

@@ -71,14 +71,18 @@ class Fields:
     def choice(self, key: str, accepted: tuple, default: Any = _MISSING) -> Any:
         """One of the accepted values (compared by type too: true is not 1)."""
         value = self.data.get(key, default)
+        toml = lambda a: str(a).lower() if isinstance(a, bool) else str(a)  # true, not True
+        if value is _MISSING:
+            raise self.fail(f"missing key {key}: one of {', '.join(map(toml, accepted))}")
         if not any(value == a and type(value) is type(a) for a in accepted):
-            toml = lambda a: str(a).lower() if isinstance(a, bool) else str(a)  # true, not True
             raise self.fail(f"{key} = {quoted(value)} is not one of "
                             f"{', '.join(map(toml, accepted))}")
         return value
 
     def integer(self, key: str, lo: int, hi: int, default: Any = _MISSING) -> int:
         value = self.data.get(key, default)
+        if value is _MISSING:
+            raise self.fail(f"missing key {key}: give an integer from {lo} to {hi}")
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
             raise self.fail(f"{key} = {quoted(value)} is not an integer from {lo} to {hi}")
         return value

@@ -1,0 +1,198 @@
+"""Networks of typed layers (report --net): each layer's published backward equations are
+proved and agree with an independent forward pass in mpmath (tests/layers_oracle.py);
+each wrong version, and every generated mutation of a right one, is refuted at a point
+where the oracle sees the same difference; the Jacobians vanish where the definitions
+say; bad network files are one line naming the key."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import mpmath as mp
+import pytest
+import sympy as sp
+
+from bpcheck.derive.engine.layer_claims import BACKWARD, WRONG
+from bpcheck.derive.engine.proof import Verdict
+from bpcheck.derive.engine.typed import (_indices, _truth, decide_gradient, is_zero, jacobian, layer_checks,
+                                         value_at)
+from bpcheck.derive.errors import UsageError
+from bpcheck.derive.io.net_file import load_net, parse_net
+from bpcheck.derive.model.layers import (EPSILON, Attention, BatchNorm, Dense, Elementwise,
+                                         LayerNorm, Residual, Softmax, grid)
+
+from layers_oracle import AGREE, DIFFER, gradient
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+# (layer, rows): every kind, small enough to prove in a second or two
+LAYERS = [
+    (Dense("1", 2, units=3), 2),
+    (Dense("1", 3, units=2, bias=False), 2),
+    (Elementwise("1", 2, function="sigmoid"), 2),
+    (Elementwise("1", 2, function="tanh"), 1),
+    (Elementwise("1", 2, function="softplus"), 1),
+    (Elementwise("1", 2, function="relu"), 2),
+    (Softmax("1", 3), 2),
+    (LayerNorm("1", 3), 2),
+    (LayerNorm("1", 2, affine=False), 1),
+    (BatchNorm("1", 2), 3),
+    (BatchNorm("1", 2, affine=False), 2),
+    (Residual("1", 2, inner=(Dense("1.1", 2, units=2), Elementwise("1.2", 2, function="tanh"))), 2),
+    (Residual("1", 3, inner=(LayerNorm("1.1", 3),)), 1),
+    (Attention("1", 1, d_k=1), 2),
+    (Attention("1", 2, d_k=1, d_v=1), 2),
+]
+IDS = [f"{l.kind}-{rows}x{l.width}" + ("" if getattr(l, "affine", True) and getattr(l, "bias", True)
+                                        else "-bare") for l, rows in LAYERS]
+
+
+def full_point(layer, rows: int, rng: random.Random) -> tuple:
+    """Every variable of the layer's local frame at small rationals, epsilon positive."""
+    X, G = grid(f"x{layer.at.replace('.', '_')}", rows, layer.width), \
+        grid(f"g{layer.at.replace('.', '_')}", rows, layer.out)
+    truth = _truth(layer, X, G)
+    free = set()
+    for grads in truth.values():
+        items = grads.values() if isinstance(grads, dict) else [v for row in grads for v in row]
+        for e in items:
+            free |= e.atoms(sp.Indexed)
+    free |= {x for row in X + G for x in row}
+    free |= {p[ix] for p, shape in layer.params().items() for ix in _indices(shape)}
+    point = {q: sp.Rational(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 2, 3, 4]))
+             for q in sorted(free, key=str)}
+    point[EPSILON] = sp.Rational(rng.randint(1, 4), 4)
+    return X, G, truth, point
+
+
+def entries(grads) -> list[tuple[tuple, sp.Expr]]:
+    if isinstance(grads, dict):
+        return list(grads.items())
+    return [((r, c), v) for r, row in enumerate(grads, 1) for c, v in enumerate(row, 1)]
+
+
+@pytest.mark.parametrize("layer, rows", LAYERS, ids=IDS)
+def test_every_published_backward_equation_is_proved(layer, rows):
+    checks = [c for c in layer_checks(layer, rows=rows) if not c.mistake]
+    assert checks and {c.verdict for c in checks} == {Verdict.PROVED}, checks
+    assert {c.gradient for c in checks} == {"x"} | {str(p) for p in layer.params()}
+
+
+@pytest.mark.parametrize("layer, rows", LAYERS, ids=IDS)
+def test_each_proved_equation_agrees_with_the_forward_pass_differenced(layer, rows):
+    rng = random.Random(7)
+    for _ in range(2):
+        X, G, _, point = full_point(layer, rows, rng)
+        claimed = BACKWARD[layer.kind](layer, X, G)
+        for name, grads in claimed.items():
+            for ix, e in entries(grads):
+                wrt = ("x", *ix) if name == "x" else (name, *ix)
+                fd = gradient(layer, rows, tuple(point.items()), wrt)
+                assert abs(mp.mpf(str(value_at(e, point))) - fd) < AGREE * 1e9, (name, ix)
+
+
+@pytest.mark.parametrize("mistake, words, kind, wrong", WRONG, ids=[w[0] for w in WRONG])
+def test_each_wrong_version_is_refuted_where_the_oracle_sees_it_wrong(mistake, words, kind, wrong):
+    layer, rows = next((l, r) for l, r in LAYERS if l.kind == kind)
+    check = next(c for c in layer_checks(layer, rows=rows) if c.mistake == mistake)
+    assert check.verdict is Verdict.REFUTED and check.entry
+    claimed, true = (mp.mpf(str(v)) for v in check.values)
+    fd = gradient(layer, rows, check.point, ("x", *check.entry))
+    assert abs(true - fd) < AGREE * 1e9
+    assert abs(claimed - fd) > DIFFER
+
+
+def _mutants(expr: sp.Expr) -> list[tuple[str, sp.Expr]]:
+    """Mutations a hand might make: the sign flipped, doubled, one term of a sum dropped."""
+    out = [("sign flipped", -expr), ("doubled", 2 * expr)]
+    if expr.is_Add:
+        out += [(f"term {n} dropped", expr - t) for n, t in enumerate(expr.args[:3])]
+    return out
+
+
+@pytest.mark.parametrize("layer, rows", LAYERS, ids=IDS)
+def test_generated_mutations_are_refuted_or_proved_as_the_oracle_says(layer, rows):
+    X, G, truth, point = full_point(layer, rows, random.Random(3))
+    claimed = BACKWARD[layer.kind](layer, X, G)
+    for name in claimed:
+        grads = claimed[name]
+        (ix, first), *rest = entries(grads)
+        for what, mutant in _mutants(first):
+            wrong = {ix: mutant, **dict(rest)}
+            check = decide_gradient(layer, name, wrong, dict(entries(truth[name])), seed=1)
+            if check.verdict is Verdict.REFUTED:
+                wrt = ("x", *check.entry) if name == "x" else (name, *check.entry)
+                fd = gradient(layer, rows, check.point, wrt)
+                assert abs(mp.mpf(str(check.values[0])) - fd) > DIFFER, (name, what)
+            else:  # an equivalent mutant (0 doubled): the oracle must agree it is right
+                assert check.verdict is Verdict.PROVED and is_zero(mutant - first), (name, what)
+
+
+JACOBIAN = [  # (layer, rows, {(rows, features): vanish}) as the definitions say
+    (BatchNorm("1", 2), 3, {("same", "other"): True, ("other", "other"): True,
+                            ("other", "same"): False, ("same", "same"): False}),
+    (LayerNorm("1", 3), 2, {("same", "other"): False, ("other", "same"): True,
+                            ("other", "other"): True, ("same", "same"): False}),
+    (Softmax("1", 3), 2, {("same", "other"): False, ("other", "same"): True}),
+    (Elementwise("1", 2, function="sigmoid"), 2, {("same", "other"): True, ("same", "same"): False}),
+    (Attention("1", 2, d_k=1), 2, {("other", "same"): False, ("other", "other"): False}),
+    (Dense("1", 2, units=3), 2, {("other", "any"): True, ("same", "any"): False}),
+]
+
+
+@pytest.mark.parametrize("layer, rows, expected", JACOBIAN, ids=[j[0].kind for j in JACOBIAN])
+def test_the_jacobian_vanishes_by_block_as_the_definition_says(layer, rows, expected):
+    blocks = {(b.rows, b.features): b for b in jacobian(layer, rows=rows).blocks}
+    for key, vanish in expected.items():
+        assert blocks[key].vanish is vanish, key
+        assert bool(blocks[key].example) is (not vanish)
+
+
+@pytest.mark.parametrize("kind", ["dense", "activation", "softmax", "layernorm", "batchnorm",
+                                  "residual", "attention"])
+def test_each_example_file_reports_every_check_proved(kind):
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net",
+                        str(EXAMPLES / f"{kind}.toml"), "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    right = [c for c in out["checks"] if not c["mistake"]]
+    assert right and all(c["verdict"] == "proved" for c in right)
+    assert all(c["verdict"] == "refuted" for c in out["checks"] if c["mistake"])
+    assert any(c["id"] == f"layer1.{load_net(str(EXAMPLES / f'{kind}.toml')).layers[0].kind}.x"
+               for c in out["checks"])
+    assert out["worst"] == "proved" and out["jacobians"]
+
+
+BAD_FILES = [
+    ("inputs = 2\n[[layers]]\nkind = 'dense'\nunits = 2\n", "missing key rows: give an integer from 1 to 6"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'conv'\n", "kind = 'conv' is not one of dense"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'dense'\n", "missing key units"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'softmax'\nunits = 3\n", "unknown key 'units'"),
+    ("rows = 2\ninputs = 2\nlayers = 3\n", "layers must be a list of tables"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'residual'\n[[layers.block]]\nkind = 'dense'\n"
+     "units = 3\n", "y = x + F(x) needs F to keep the width"),
+    ("rows = 2\ninputs = 2\nloss = 'ce'\n[[layers]]\nkind = 'dense'\nunits = 2\n",
+     "the last layer must be a softmax"),
+    ("rows = 9\ninputs = 2\n[[layers]]\nkind = 'softmax'\n", "rows = 9 is not an integer from 1 to 6"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'activation'\nfunction = 'softmax'\n",
+     "function = 'softmax' is not one of identity"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_FILES, ids=[m[:30] for _, m in BAD_FILES])
+def test_a_bad_network_file_is_one_line_naming_the_key(text, message):
+    with pytest.raises(UsageError, match=None) as e:
+        parse_net(text, source="net.toml")
+    assert message in str(e.value) and str(e.value).startswith("net.toml")
+
+
+def test_a_bad_network_file_exits_2_with_one_line(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text(BAD_FILES[1][0])
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net", str(f)],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "kind = 'conv'" in p.stderr
