@@ -1,0 +1,47 @@
+"""How long `bpcheck report --net` takes on each example network of typed layers, in CPU
+seconds and as a ratio to the import floor, the command and the floor run in turn.
+
+    python bench/typed_speed.py           # 3 pairs a file
+    python bench/typed_speed.py --pairs 5
+
+The target (issue: typed layers): examples/batchnorm.toml, a 2-layer network with batch
+norm over N = 4 patterns of 3 features, under 10 s here.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ratios import FLOOR, cpu_of  # noqa: E402  (the same floor and accounting)
+
+KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention")
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=3, help="pairs a file (default 3)")
+    args = ap.parse_args(argv)
+    exe = shutil.which("bpcheck")
+    if exe is None:
+        print("bpcheck is not installed: pip install -e .", file=sys.stderr)
+        return 2
+    print(f"{datetime.date.today()}, {os.cpu_count()} cores; median of {args.pairs} pairs")
+    print(f"{'examples/KIND.toml':<22} {'CPU s':>7} {'ratio':>7}")
+    for kind in KINDS:
+        cmd = [exe, "report", "--net", str(EXAMPLES / f"{kind}.toml")]
+        pairs = [(cpu_of(cmd), cpu_of(FLOOR)) for _ in range(args.pairs)]
+        seconds = statistics.median(c for c, _ in pairs)
+        ratio = statistics.median(c / f for c, f in pairs)
+        print(f"{kind:<22} {seconds:>7.2f} {ratio:>7.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
