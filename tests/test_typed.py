@@ -196,3 +196,12 @@ def test_a_bad_network_file_exits_2_with_one_line(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and "kind = 'conv'" in p.stderr
+
+
+@pytest.mark.parametrize("extra", [["--layers", "2,2"], ["--graph", "examples/graph-skip.toml"],
+                                   ["--depth", "any"]])
+def test_net_gives_the_whole_network_so_no_other_network_option_is_taken(extra):
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net",
+                        str(EXAMPLES / "dense.toml"), *extra], capture_output=True, text=True,
+                       cwd=EXAMPLES.parent)
+    assert p.returncode == 2 and f"leave out {extra[0]}" in p.stderr
