@@ -86,6 +86,8 @@ def _checks_table(checks: list[TypedCheck], console: Console) -> Table:
                 f"dE/d{c.gradient} by the layer's backward equation")
         if c.conditions:
             what += "; under " + ", ".join(c.conditions)
+        if c.note:
+            what += "; " + c.note
         if c.entry:
             claimed, true = c.values
             what += (f"; at entry {c.entry}: claimed {sp.Float(claimed, 8)}, "
@@ -125,7 +127,7 @@ def typed_json(r: TypedReport) -> dict[str, Any]:
                    for l in _flat(r.net.layers)],
         "checks": [{"id": c.id, "layer": c.layer, "kind": c.kind, "gradient": c.gradient,
                     "verdict": str(c.verdict), "mistake": c.mistake or None,
-                    "conditions": list(c.conditions),
+                    "conditions": list(c.conditions), "note": c.note or None,
                     **({"entry": list(c.entry), "claimed": str(c.values[0]),
                         "true": str(c.values[1]),
                         "point": {str(k): str(v) for k, v in c.point}} if c.entry else {})}
