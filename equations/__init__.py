@@ -16,6 +16,9 @@ from types import MappingProxyType
 from typing import Mapping
 
 NETWORK_KEYS = ("layers", "hidden", "output", "loss", "bias")
+# an entry of one typed layer (`layer = "batchnorm"`) is checked in that layer's slice at
+# a size: the patterns of a mini-batch, the features, the entries or the tokens
+SLICE_KEYS = ("size",)
 VERDICTS = ("proved", "refuted", "undecided", "ambiguous")
 
 
@@ -44,6 +47,7 @@ class Entry:
     note: str = ""
     index: Mapping[str, str] = field(default_factory=dict)
     expect: tuple[Expectation, ...] = ()
+    layer: str = ""  # a typed layer's kind, for an entry read in its slice
 
 
 def _entry(raw: dict, file: str, defaults: dict) -> Entry:
@@ -52,10 +56,11 @@ def _entry(raw: dict, file: str, defaults: dict) -> Entry:
         if not isinstance(raw.get(key), str):
             raise CatalogueError(f"{where}: {key} must be a string")
     expectations = []
+    keys = SLICE_KEYS if raw.get("layer", defaults.get("layer")) else NETWORK_KEYS
     for e in raw.get("expect", []):
         e = dict(e)
         verdict, mistake = e.pop("verdict", None), e.pop("mistake", None)
-        if verdict not in VERDICTS or set(e) - set(NETWORK_KEYS) \
+        if verdict not in VERDICTS or set(e) - set(keys) \
                 or not isinstance(mistake, (str, type(None))):
             raise CatalogueError(f"{where}: bad expectation {e!r} / {verdict!r}")
         expectations.append(Expectation(MappingProxyType(e), verdict, mistake))
@@ -63,7 +68,8 @@ def _entry(raw: dict, file: str, defaults: dict) -> Entry:
         raise CatalogueError(f"{where}: no expected verdict")
     return Entry(id=raw["id"], source=defaults["source"], title=defaults["title"],
                  number=raw["number"], latex=raw["latex"],
-                 notation=raw.get("notation", defaults["notation"]), note=raw.get("note", ""),
+                 notation=raw.get("notation", defaults["notation"]) or "", note=raw.get("note", ""),
+                 layer=raw.get("layer", defaults.get("layer") or ""),
                  index=MappingProxyType(dict(raw.get("index", {}))), expect=tuple(expectations))
 
 
@@ -73,7 +79,7 @@ def load_catalogue() -> list[Entry]:
     files = sorted(p for p in resources.files(__name__).iterdir() if p.name.endswith(".toml"))
     for path in files:
         data = tomllib.loads(path.read_text("utf-8"))
-        defaults = {k: data.get(k) for k in ("source", "title", "notation")}
+        defaults = {k: data.get(k) for k in ("source", "title", "notation", "layer")}
         entries += [_entry(raw, path.name, defaults) for raw in data.get("equation", [])]
     ids = [e.id for e in entries]
     if len(ids) != len(set(ids)):

@@ -12,7 +12,9 @@ from ..errors import BpcheckError, UsageError
 from ..model.network import make_network, parse_widths
 from ..io.notation_file import load_notation, parse_notation
 from ..engine.checking import CheckResult
+from ..engine.slice_check import SliceResult
 from .check import check_text
+from .layer_check import check_layer_text
 from .pool import Progress, ordered
 
 
@@ -20,7 +22,7 @@ from .pool import Progress, ordered
 class CatalogueRow:
     entry: Entry
     expectation: Expectation
-    result: CheckResult | BpcheckError
+    result: CheckResult | SliceResult | BpcheckError
 
     @property
     def verdict(self) -> str:
@@ -43,7 +45,8 @@ class CatalogueRow:
     def to_json(self) -> dict:
         e = self.entry
         out = {"id": e.id, "source": e.source, "number": e.number, "latex": e.latex,
-               "notation": e.notation, "network": dict(self.expectation.network),
+               "notation": e.notation, "layer": e.layer or None,
+               "network": dict(self.expectation.network),
                "expected": self.expectation.verdict, "verdict": self.verdict,
                "agrees": self.agrees, "note": e.note,
                "expected_mistake": self.expectation.mistake, "mistake": self.mistake}
@@ -90,10 +93,14 @@ def check_catalogue(*, source: str | None = None, id: str | None = None,
     return [CatalogueRow(e, x, r) for (e, x), r in zip(tasks, results)]
 
 
-def _checked(task: tuple[Entry, Expectation], *, budget: float | None) -> CheckResult | BpcheckError:
-    """One entry on one network (in a worker, where there are several)."""
+def _checked(task: tuple[Entry, Expectation], *,
+             budget: float | None) -> CheckResult | SliceResult | BpcheckError:
+    """One entry on one network (in a worker, where there are several); a typed layer's
+    entry in that layer's slice at the size it names."""
     e, x = task
     try:
+        if e.layer:
+            return check_layer_text(e.latex, kind=e.layer, size=int(x.network["size"]))
         return check_text(e.latex, notation=notation_of(e), net=network_of(x), index=e.index,
                           budget=budget, residual=False)  # a row shows no residual
     except BpcheckError as err:

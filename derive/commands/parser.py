@@ -273,8 +273,17 @@ def _check_command(sub) -> None:
                             "'%% bpcheck: notation=NAME' line of the file may give it; "
                             "without either, each shipped notation is tried and the one "
                             "that read the equation is named)")
+    check.add_argument("--net", metavar="FILE",
+                       help="read the equation in a typed layer of this network file (batch "
+                            "norm, layer norm, softmax, attention, residual) with the letters "
+                            "its papers print: x_i, \\mu_B, \\sigma^2_B, \\hat{x}_i, y_i, "
+                            "\\gamma, \\beta, m for batch norm (see the README); the network "
+                            "options and --notation do not apply")
+    check.add_argument("--layer", metavar="AT",
+                       help="with --net: the layer, by position (2, or 2.1 inside a residual "
+                            "block); default the first with equations to check")
     _index_option(check)
-    _network_options(check)
+    _network_options(check, unset=True)  # so that --net can tell one given
     _budget_option(check)
     _jobs_option(check, "a file's equations")
     check.add_argument("--json", action="store_true", help="print one JSON object")
@@ -284,11 +293,13 @@ def _catalogue_command(sub) -> None:
     cat = sub.add_parser(
         "catalogue", help="the textbook equations bpcheck knows, with verdicts computed now",
         description="List the catalogue of textbook equations (Bishop, Nielsen, Eglen, Goodfellow, "
-                    "Ng and the claims of readers' questions), each checked now on the networks it names "
+                    "Ng, the claims of readers' questions, and the backward passes of batch norm, "
+                    "layer norm, attention and residual blocks as their papers give them), each checked now on the networks it names "
                     "against the verdict it should have. Exit status 1 if any verdict differs.",
         epilog="examples:\n  bpcheck catalogue --source nielsen\n  bpcheck catalogue --id bishop-5.55 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, goodfellow, ng, seeds)")
+    cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, goodfellow, ng, seeds, "
+                          "ioffe-szegedy, ba-kiros-hinton, vaswani, he)")
     cat.add_argument("--id", metavar="ID", help="only this entry")
     _budget_option(cat, default=300.0, why="; the whole catalogue takes about 20 s of CPU, "
                    "so that a busy machine leaves it room")

@@ -21,6 +21,7 @@ from .depth import build_depth_report
 from .example import run as run_worked
 from .export import export
 from .graph import build_graph_report
+from .layer_check import check_net_text, status as layer_status
 from .network import network_from
 from .pool import cores
 from .parser import PROG, fail
@@ -38,6 +39,7 @@ from ..present.catalogue import CatalogueView
 from ..present.check import check_table, first_wrong
 from ..present.checked_file import checked_document, file_json, junit_xml, results_json
 from ..present.console import ProgressBar
+from ..present.slice_check import SliceCheckView, slice_json
 from ..present.typed_report import TypedReportView, typed_json
 from ..present.notebook import shown
 
@@ -150,6 +152,20 @@ def _run_net_report(args: argparse.Namespace) -> int:
     return 0 if report.worst is Verdict.PROVED else 1
 
 
+def _run_net_check(args: argparse.Namespace, given: list[str]) -> int:
+    """check --net: one equation read in a typed layer's slice."""
+    given = given + [k for k in ("notation", "file", "index")
+                            if getattr(args, k) not in (None, [], ())]
+    if given:
+        raise UsageError(f"--net {args.net!r} gives the network and the layer's letters; "
+                         f"leave out {_option(given[0], args)}")
+    if len(args.latex) != 1:
+        raise UsageError("--net checks one equation: give it as one argument, quoted")
+    result = check_net_text(args.latex[0], load_net(args.net), at=args.layer)
+    _show(SliceCheckView(result), as_json=args.json, data=slice_json(result) if args.json else None)
+    return layer_status(result)
+
+
 def _run_graph_report(args: argparse.Namespace) -> int:
     """report --graph: the network comes from the file, so no network option may be given."""
     given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
@@ -163,6 +179,11 @@ def _run_graph_report(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    given = _given(args)  # the network options given, then the defaults filled in
+    if args.net is not None:
+        return _run_net_check(args, given)
+    if args.layer is not None:
+        raise UsageError("--layer picks a layer of a --net network file; give --net FILE")
     if args.file is not None:  # every word after the options is a file: --file a.tex b.md
         args.file, args.latex = args.file + args.latex, None
         if not args.file:

@@ -102,12 +102,18 @@ def _tag(layer: Layer) -> str:
 def decide_gradient(layer: Layer, name: str, claimed, true, *, seed: int, mistake: str = "") -> TypedCheck:
     base = dict(id=f"layer{layer.at}.{layer.kind}.{name}" + (f".{mistake}" if mistake else ""),
                 layer=layer.at, kind=layer.kind, gradient=name, mistake=mistake)
-    pairs = list(zip(_entries(claimed), _entries(true)))
+    return TypedCheck(**base, **decide_pairs(list(zip(_entries(claimed), _entries(true))),
+                                             seed=seed))
+
+
+def decide_pairs(pairs, *, seed: int) -> dict:
+    """((entry, claimed), (entry, true)) pairs: proved (all zero in normal form, with the
+    conditions that needed), refuted (entry, values, point) or undecided (note)."""
     rng = random.Random(seed)
     for _ in range(TRIES):
         found = _differs_at(pairs, rng)
         if found:
-            return TypedCheck(verdict=Verdict.REFUTED, **base, **found)
+            return dict(verdict=Verdict.REFUTED, **found)
     try:
         zero, note = all(is_zero(c - t) for (_, c), (_, t) in pairs), ""
     except TooMuchWork as e:  # undecided, the same on any machine; the search goes on
@@ -116,13 +122,13 @@ def decide_gradient(layer: Layer, name: str, claimed, true, *, seed: int, mistak
         exprs = [e for (_, c), (_, t) in pairs for e in (c, t)]
         needs = (("epsilon > 0",) if any(e.has(EPSILON) for e in exprs) else ()) + \
             (("no ReLU's input at its kink, 0",) if any(e.has(KinkSide) for e in exprs) else ())
-        return TypedCheck(verdict=Verdict.PROVED, conditions=needs, **base)
+        return dict(verdict=Verdict.PROVED, conditions=needs)
     for _ in range(TRIES * 3):
         found = _differs_at(pairs, rng)
         if found:
-            return TypedCheck(verdict=Verdict.REFUTED, **base, **found)
-    return TypedCheck(verdict=Verdict.UNDECIDED, note=note or "no point of 16 tried differs, "
-                      "and the normal form is not zero", **base)
+            return dict(verdict=Verdict.REFUTED, **found)
+    return dict(verdict=Verdict.UNDECIDED, note=note or "no point of 16 tried differs, "
+                "and the normal form is not zero")
 
 
 def is_zero(expr: sp.Expr) -> bool:

@@ -293,6 +293,8 @@ class _Build(Transformer_NonRecursive):
     def group(self, c): return Paren(_bare(c[0]))
     def norm(self, c): return Norm(_bare(c[0]))
     def frac(self, c): return _ratio(*c)
+    # a square root is the power one half: the engine has one kind of power
+    def sqrt(self, c): return Power(_bare(c[0]), Frac(Number("1"), Number("2")))
     def div(self, c): return _ratio(*c)
     def differential(self, c): return Differential(_bare(c[0]))
     def grad(self, c): return Grad(_bare(c[0]) if len(c) == 2 else None, _bare(c[-1]))

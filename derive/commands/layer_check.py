@@ -1,0 +1,63 @@
+r"""check --net: a backward equation of one typed layer, as a paper prints it, read in that
+layer's slice and decided (engine/slice_check.py); the catalogue's layer entries alike.
+
+>>> r = check_layer_text(r"\frac{\partial \ell}{\partial \gamma} = \sum_{i=1}^{m} "
+...                      r"\frac{\partial \ell}{\partial y_i} \cdot \hat{x}_i",
+...                      kind="batchnorm", size=3)
+>>> str(r.verdict), r.conditions
+('proved', ('epsilon > 0',))
+"""
+from __future__ import annotations
+
+from ..engine.checking import STATUS
+from ..engine.slice_check import SliceResult, decide_slice, does_not_exist
+from ..engine.stage_truth import StageTruth
+from ..errors import UsageError
+from ..latex.slice_reader import NoSuchQuantity, read_slice
+from ..model.layers import Attention, Layer, Residual, TypedNetwork
+from ..model.stages import SLICES, slice_of
+
+
+def check_layer_text(text: str, *, kind: str, size: int, d_k: int | None = None,
+                     seed: int = 0) -> SliceResult:
+    """Read `text` in a slice of a `kind` layer of `size` and decide it."""
+    truth = StageTruth(slice_of(kind, size, d_k=d_k))
+    try:
+        eq = read_slice(text, truth)
+    except NoSuchQuantity as e:  # a wrong equation that parses is a verdict
+        return does_not_exist(text, truth, str(e))
+    return decide_slice(text, truth, free=eq.free, sides=eq.sides, targets=eq.targets, seed=seed)
+
+
+def status(result: SliceResult) -> int:
+    return STATUS[result.verdict]
+
+
+def layer_of(net: TypedNetwork, at: str | None) -> Layer:
+    """The layer named by its position ("2", or "2.1" inside a residual block), or the
+    first whose kind has a slice."""
+    every = [x for layer in net.layers
+             for x in ([layer, *layer.inner] if isinstance(layer, Residual) else [layer])]
+    usable = [x for x in every if x.kind in SLICES]
+    if at is None:
+        if not usable:
+            raise UsageError(f"no layer of {net.title!r} has equations to check; kinds that "
+                             f"do: {', '.join(SLICES)}")
+        return usable[0]
+    chosen = next((x for x in every if x.at == at), None)
+    if chosen is None or chosen.kind not in SLICES:
+        raise UsageError(f"--layer {at!r}: no such layer with equations to check; accepted: "
+                         f"{', '.join(x.at + ' (' + x.kind + ')' for x in usable) or 'none'}")
+    return chosen
+
+
+def slice_size(net: TypedNetwork, layer: Layer) -> int:
+    """A batch norm's and an attention's slice runs over the rows (patterns, tokens), the
+    others over the layer's features."""
+    return net.rows if layer.kind in ("batchnorm", "attention") else layer.width
+
+
+def check_net_text(text: str, net: TypedNetwork, *, at: str | None = None) -> SliceResult:
+    layer = layer_of(net, at)
+    return check_layer_text(text, kind=layer.kind, size=slice_size(net, layer),
+                            d_k=layer.d_k if isinstance(layer, Attention) else None)

@@ -1,0 +1,85 @@
+"""What each quantity of a slice (model/stages.py) truly is: its value, dl/d(it) taken
+back through the slice by the chain rule, and the derivative of one stage by another
+along every path, each differentiated from the stages' formulas, none written in.
+
+dl/dy at the slice's output is free (g[i]): what follows the layer is any network, so an
+equation proved here holds in any (DESIGN.md, locality). A mistake (a dependence cut or
+halved) gives the wrong version's value of the same quantities, which is how a refuted
+equation is named.
+
+>>> from bpcheck.derive.model.stages import Node, slice_of
+>>> t = StageTruth(slice_of("softmax", 2))
+>>> sp.simplify(t.adjoint(Node("z", (1,))) - t.value(Node("s", (1,))) * (
+...     t.adjoint(Node("s", (1,))) - sum(t.adjoint(n) * t.value(n) for n in t.slice.outputs)))
+0
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.stages import Mistake, Node, Slice
+
+
+def g(node: Node) -> sp.Expr:
+    """dl/d(an output), free: whatever follows the layer."""
+    return sp.IndexedBase("g", real=True)[node.index or (1,)]
+
+
+class StageTruth:
+    """The slice's quantities in its inputs and g; under `mistake`, the wrong version's."""
+
+    def __init__(self, slice_: Slice, mistake: Mistake | None = None):
+        self.slice, self.mistake = slice_, mistake
+        self._values: dict[sp.Expr, sp.Expr] = {}
+        self._adjoints: dict[Node, sp.Expr] | None = None
+        self._uses: dict[Node, list[Node]] = {}
+        self._by_symbol = {n.symbol: n for n in slice_.order()}
+        for n in slice_.order():
+            f = slice_.formula(n)
+            for arg in (self._by_symbol[s] for s in _symbols(f)) if f is not None else ():
+                self._uses.setdefault(arg, []).append(n)
+
+    def value(self, node: Node) -> sp.Expr:
+        """The node in the slice's inputs."""
+        if not self._values:
+            for n in self.slice.order():
+                f = self.slice.formula(n)
+                self._values[n.symbol] = n.symbol if f is None else f.xreplace(self._values)
+        return self._values[node.symbol]
+
+    def local(self, consumer: Node, arg: Node) -> sp.Expr:
+        """d consumer / d arg through the consumer's own formula (the edge), weighted by
+        the mistake, if any; in the inputs."""
+        weight = self.mistake.weight(consumer, arg) if self.mistake else 1
+        if weight == 0:
+            return sp.Integer(0)
+        d = sp.diff(self.slice.formula(consumer), arg.symbol)
+        self.value(arg)
+        return weight * d.xreplace(self._values)
+
+    def adjoint(self, node: Node) -> sp.Expr:
+        """dl/d(node): reverse accumulation over the slice from g at the outputs."""
+        if self._adjoints is None:
+            outputs = set(self.slice.outputs)
+            adj: dict[Node, sp.Expr] = {}
+            for n in reversed(self.slice.order()):
+                adj[n] = g(n) if n in outputs else sp.Add(
+                    *(adj[u] * self.local(u, n) for u in self._uses.get(n, ())))
+            self._adjoints = adj
+        return self._adjoints[node]
+
+    def partial(self, top: Node, by: Node) -> sp.Expr:
+        """d top / d by along every path from `by` (forward accumulation); 0 where top does
+        not depend on it."""
+        tangent: dict[Node, sp.Expr] = {by: sp.Integer(1)}
+        for n in self.slice.order():
+            if n in tangent or self.slice.formula(n) is None:
+                continue
+            tangent[n] = sp.Add(*(self.local(n, a) * tangent[a]
+                                  for a in map(self._by_symbol.get, _symbols(self.slice.formula(n)))
+                                  if a in tangent))
+        return tangent.get(top, sp.Integer(0))
+
+
+def _symbols(expr: sp.Expr) -> list[sp.Expr]:
+    return sorted(expr.atoms(sp.Indexed), key=str)

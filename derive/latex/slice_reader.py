@@ -1,0 +1,213 @@
+r"""A layer's backward equation as the papers print it, read in the layer's slice
+(model/stages.py): \frac{\partial \ell}{\partial \hat{x}_i} = \frac{\partial \ell}{\partial
+y_i} \cdot \gamma, with the letters each slice names (x_i, \mu_\mathcal{B}, \sigma^2, \hat{x}_i,
+y_i, \gamma, \beta, m for batch norm) and \epsilon, \delta_{ij}, \exp, \tanh and any loss
+letter (\ell, E, L, J, C, \mathcal{L}) over them.
+
+Each symbol means what the slice says it is (engine/stage_truth.py): a stage its value,
+dl/d(stage) the chain rule taken back through the slice, d(stage)/d(stage) along every
+path. An index free on the left runs over its range, and the equation is one claim per
+value; a sum runs over its bounds, or over its index's range where it has none.
+
+>>> from bpcheck.derive.model.stages import slice_of
+>>> from bpcheck.derive.engine.stage_truth import StageTruth
+>>> eq = read_slice(r"\frac{\partial \ell}{\partial \beta} = \sum_{i=1}^m \frac{\partial \ell}"
+...                 r"{\partial y_i}", StageTruth(slice_of("batchnorm", 2)))
+>>> eq.free, [str(lhs - rhs) for _, lhs, rhs in eq.sides]
+((), ['0'])
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import product
+
+import sympy as sp
+
+from ..engine.stage_truth import StageTruth
+from ..errors import UsageError
+from ..model.layers import EPSILON, Exp
+from ..model.stages import Node
+from .ast import (Add, Call, Equation, Frac, Mul, Neg, Number, Paren, Partial, Power, Sum,
+                  Symbol, Visitor)
+from .grammar import parse
+
+LOSS = {r"\ell", "L", "E", "J", "C", r"\mathcal{L}", r"\mathcal{E}"}
+EPSILONS = {r"\epsilon", r"\varepsilon"}
+BATCH = {r"\mathcal{B}", "B"}  # the mini-batch's name on a statistic, not an index
+FUNCTIONS = {"exp": Exp, "tanh": sp.tanh}
+
+
+class SliceReadError(UsageError):
+    """An equation the slice cannot give a meaning to: a letter it does not name, a form
+    it does not read. The message quotes it and lists what is accepted."""
+
+
+class NoSuchQuantity(Exception):
+    """A quantity the equation names that does not exist (x_5 of 4): a refutation."""
+
+
+@dataclass(frozen=True)
+class SliceEquation:
+    """The equation's sides for each value of its free indices (in `free`'s order), in the
+    slice's inputs and g; `targets`, where the left side is dl/d(a node), those nodes."""
+
+    text: str
+    free: tuple[str, ...]
+    sides: tuple[tuple[tuple[int, ...], sp.Expr, sp.Expr], ...]
+    targets: tuple[Node, ...] | None = None
+
+
+def read_slice(text: str, truth: StageTruth) -> SliceEquation:
+    """Read `text` (one equation, two sides) in the truth's slice."""
+    eq = parse(text)
+    if not isinstance(eq, Equation) or len(eq.sides) != 2 or eq.relations != ("=",):
+        raise SliceReadError(f"{text!r} is not one equation with two sides (lhs = rhs)")
+    lhs, rhs = eq.sides
+    ranges = _Ranges(truth)
+    ranges.visit(lhs)
+    free = tuple(ranges.free)
+    right = _Ranges(truth)
+    right.visit(rhs)
+    extra = [i for i in right.free if i not in ranges.free]
+    if extra:
+        raise NoSuchQuantity(f"the right side's index {extra[0]} is free and the left side's is "
+                             "not: the sides are not the same quantity")
+    sides, targets = [], []
+    for values in product(*(range(1, ranges.free[i] + 1) for i in free)):
+        env = dict(zip(free, values))
+        sides.append((values, _Meaning(truth, env).visit(lhs), _Meaning(truth, env).visit(rhs)))
+        targets.append(_target(lhs, truth, env))
+    return SliceEquation(text, free, tuple(sides),
+                         tuple(targets) if all(targets) else None)
+
+
+def _key(s: Symbol) -> str:
+    """The symbol's name as the slices spell it: \\hat x and \\widehat{x} alike; a squared
+    sigma is the variance."""
+    name = re.sub(r"\\(?:wide)?hat\s*\{?\s*([A-Za-z])\s*\}?", r"\\hat{\1}", s.name)
+    if isinstance(s.sup, Number):
+        name += "^" + s.sup.text
+    return name
+
+
+def _node_of(s: Symbol, truth: StageTruth, env: dict | None) -> tuple[str, tuple] | None:
+    """(node name, index tokens) where the slice names this symbol."""
+    name = truth.slice.words.get(_key(s))
+    if name is None:
+        return None
+    subs = tuple(t for t in s.sub if not (t in BATCH and not truth.slice.shapes[name]))
+    want = len(truth.slice.shapes[name])
+    if len(subs) != want:
+        raise SliceReadError(f"{_key(s)} takes {want} subscript{'s' * (want != 1)} in the "
+                             f"{truth.slice.kind} slice, not {len(subs)} ({', '.join(subs) or 'none'})")
+    return name, subs
+
+
+def _accepted(truth: StageTruth) -> str:
+    return ", ".join([*truth.slice.words, *truth.slice.sizes, r"\epsilon", r"\delta_{ij}",
+                      r"\ell (the loss)"])
+
+
+class _Ranges(Visitor):
+    """The free indices of a side and their ranges (from the first place each is used)."""
+
+    def __init__(self, truth: StageTruth):
+        self.truth, self.free, self.bound = truth, {}, []
+
+    def visit_Sum(self, node: Sum):
+        self.bound.append(node.index)
+        self.visit(node.body)
+        self.bound.pop()
+
+    def visit_Symbol(self, node: Symbol):
+        found = _node_of(node, self.truth, None)
+        if found:
+            for token, n in zip(found[1], self.truth.slice.shapes[found[0]]):
+                if token.isalpha() and token not in self.bound:
+                    self.free.setdefault(token, n)
+
+
+class _Meaning(Visitor):
+    """A side's value, each symbol's meaning from the truth, each index from env."""
+
+    def __init__(self, truth: StageTruth, env: dict[str, int]):
+        self.truth, self.env = truth, env
+
+    def generic_visit(self, node):
+        raise SliceReadError(f"a {type(node).__name__} is not read in a layer's slice; "
+                             "write sums, products, fractions, powers and derivatives")
+
+    def visit_Number(self, node: Number): return sp.Rational(node.text)
+    def visit_Paren(self, node: Paren): return self.visit(node.body)
+    def visit_Neg(self, node: Neg): return -self.visit(node.body)
+    def visit_Add(self, node: Add): return sp.Add(*map(self.visit, node.terms))
+    def visit_Mul(self, node: Mul): return sp.Mul(*map(self.visit, node.factors))
+    def visit_Frac(self, node: Frac): return self.visit(node.num) / self.visit(node.den)
+    def visit_Power(self, node: Power): return self.visit(node.base) ** self.visit(node.exponent)
+
+    def visit_Call(self, node: Call):
+        f = FUNCTIONS.get(node.func.name)
+        if f is None or node.func.primes or len(node.args) != 1:
+            raise SliceReadError(f"unknown function {node.func.name!r}; accepted: "
+                                 f"{', '.join(FUNCTIONS)}")
+        return f(self.visit(node.args[0]))
+
+    def visit_Sum(self, node: Sum):
+        if node.lower is not None and node.upper is not None:
+            span = range(int(self.visit(node.lower)), int(self.visit(node.upper)) + 1)
+        else:
+            inner = _Ranges(self.truth)
+            inner.visit(node.body)
+            span = range(1, inner.free.get(node.index, 0) + 1)
+        return sp.Add(*(_Meaning(self.truth, {**self.env, node.index: v}).visit(node.body)
+                        for v in span))
+
+    def visit_Symbol(self, node: Symbol):
+        key = _key(node)
+        sized = key + ("_" + "".join(node.sub) if node.sub else "")  # m, n, d_k
+        if sized in self.truth.slice.sizes:
+            return sp.Integer(self.truth.slice.sizes[sized])
+        if key in EPSILONS and not node.sub:
+            return EPSILON
+        if node.name == r"\delta" and len(node.sub) == 2:
+            a, b = (self._index(t) for t in node.sub)
+            return sp.Integer(a == b)
+        return self.truth.value(self._node(node))
+
+    def visit_Partial(self, node: Partial):
+        if not isinstance(node.den, Symbol) or not isinstance(node.num, Symbol):
+            raise SliceReadError("a derivative here is of one symbol by another, as "
+                                 r"\frac{\partial \ell}{\partial x_i}")
+        by = self._node(node.den)
+        if _key(node.num) in LOSS and not node.num.sub:
+            return self.truth.adjoint(by)
+        return self.truth.partial(self._node(node.num), by)
+
+    def _index(self, token: str) -> int:
+        if token.isdigit():
+            return int(token)
+        if token not in self.env:
+            raise SliceReadError(f"the index {token!r} is neither free on the left nor summed")
+        return self.env[token]
+
+    def _node(self, s: Symbol) -> Node:
+        found = _node_of(s, self.truth, self.env)
+        if found is None:
+            raise SliceReadError(f"{_key(s)!r} is not a quantity of the {self.truth.slice.kind} "
+                                 f"slice; accepted: {_accepted(self.truth)}")
+        name, tokens = found
+        index = tuple(self._index(t) for t in tokens)
+        shape = self.truth.slice.shapes[name]
+        if any(not 1 <= i <= n for i, n in zip(index, shape)):
+            raise NoSuchQuantity(f"{_key(s)}[{', '.join(map(str, index))}] does not exist: "
+                                 f"{_key(s)} runs over {' by '.join(f'1..{n}' for n in shape)}")
+        return Node(name, index)
+
+
+def _target(lhs, truth: StageTruth, env: dict) -> Node | None:
+    """The node of a left side dl/d(node), for naming a wrong version."""
+    if isinstance(lhs, Partial) and isinstance(lhs.num, Symbol) and _key(lhs.num) in LOSS \
+            and isinstance(lhs.den, Symbol):
+        return _Meaning(truth, env)._node(lhs.den)
+    return None

@@ -1,0 +1,63 @@
+"""A layer's equation checked in its slice (`check --net FILE`): the verdict, what each
+letter means there, and for a refutation the free indices' values, the two sides' values
+and the point, with the well-known mistake it is where it is one. `__rich_console__` for the
+terminal, `slice_json` for machines.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import sympy as sp
+from rich.console import Console, ConsoleOptions
+from rich.text import Text
+
+from ..engine.proof import Verdict
+from ..engine.slice_check import SliceResult
+from ..model.stages import SIZE_WORDS, slice_of
+from .console import verdict_text
+
+MEANS = "dl/d(a quantity) is the chain rule taken back through the layer from dl/dy, free"
+
+
+def _point(result: SliceResult) -> list[tuple[str, str]]:
+    return [(str(v), str(x)) for v, x in result.point]
+
+
+class SliceCheckView:
+    def __init__(self, result: SliceResult):
+        self.result = result
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
+        r = self.result
+        sl = slice_of(r.kind, r.size)
+        yield Text.assemble(verdict_text(r.verdict), f"  {r.text}")
+        yield Text(f"read in a {r.kind} layer's slice over {r.size} {SIZE_WORDS[r.kind]}: "
+                   f"{', '.join(sl.words)}; {MEANS}", style="dim")
+        if r.verdict is Verdict.PROVED:
+            yield Text("proved for every value of " + (", ".join(r.free) or "its quantities")
+                       + (f", under {', '.join(r.conditions)}" if r.conditions else ""))
+        elif r.values:
+            at = ", ".join(f"{i} = {v}" for i, v in zip(r.free, r.entry)) or "the equation"
+            left, right = (sp.Float(v, 10) for v in r.values)
+            yield Text(f"at {at}: left side {left}, right side {right}")
+            yield Text("point: " + ", ".join(f"{v} = {x}" for v, x in _point(r)))
+        if r.note:
+            yield Text(r.note)
+        if r.diagnosis.mistake:
+            m = r.diagnosis.mistake
+            yield Text.assemble(("mistake: ", "bold"), f"{m.id}: {m.what} (the right side is "
+                                "proved equal to that wrong backward pass)")
+
+
+def slice_json(result: SliceResult) -> dict[str, Any]:
+    r = result
+    out: dict[str, Any] = {"latex": r.text, "layer": r.kind, "size": r.size,
+                           "verdict": str(r.verdict), "free": list(r.free),
+                           "conditions": list(r.conditions), "note": r.note,
+                           "mistake": r.diagnosis.id}
+    if r.values:
+        out["counterexample"] = {"at": dict(zip(r.free, r.entry)),
+                                 "left": str(sp.Float(r.values[0], 15)),
+                                 "right": str(sp.Float(r.values[1], 15)),
+                                 "point": dict(_point(r))}
+    return out
