@@ -177,9 +177,15 @@ def _differs_at(pairs, rng: random.Random) -> dict | None:
     point = random_point([e for (_, c), (_, t) in pairs for e in (c, t)], rng)
     for (entry, c), (_, t) in pairs:
         a, b = value_at(c, point), value_at(t, point)
-        if a.is_number and b.is_number and abs(a - b) > sp.Float(10) ** (5 - DIGITS):
+        # a side undefined at the point (a root of zero, 1/0) says nothing there
+        if _defined(a) and _defined(b) and abs(a - b) > sp.Float(10) ** (5 - DIGITS):
             return dict(entry=entry, values=(a, b), point=tuple(point.items()))
     return None
+
+
+def _defined(v: sp.Expr) -> bool:
+    """A real finite number (not nan, zoo or an infinity)."""
+    return v.is_number and v.is_finite is True and v.is_extended_real is True
 
 
 # -- Jacobians --------------------------------------------------------------------------------
@@ -236,7 +242,7 @@ def _nonzero_example(ix: tuple, d: sp.Expr, rng: random.Random) -> str:
     """The entry's value at a point where it is not zero (a proof that it does not vanish)."""
     for _ in range(TRIES):
         v = value_at(d, random_point([d], rng))
-        if v.is_number and v != 0:
+        if _defined(v) and v != 0:
             return f"dY[{ix[0]},{ix[1]}]/dX[{ix[2]},{ix[3]}] = {sp.Float(v, 6)}"
     return ""
 

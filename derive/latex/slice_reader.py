@@ -159,7 +159,10 @@ class _Meaning(Visitor):
         else:
             inner = _Ranges(self.truth)
             inner.visit(node.body)
-            span = range(1, inner.free.get(node.index, 0) + 1)
+            if node.index not in inner.free:
+                raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
+                                     f"of its body is indexed by it: write \\sum_{{{node.index}=1}}^{{n}}")
+            span = range(1, inner.free[node.index] + 1)
         return sp.Add(*(_Meaning(self.truth, {**self.env, node.index: v}).visit(node.body)
                         for v in span))
 
@@ -170,6 +173,11 @@ class _Meaning(Visitor):
             return sp.Integer(self.truth.slice.sizes[sized])
         if key in EPSILONS and not node.sub:
             return EPSILON
+        if node.name == r"\sigma" and _key(node) not in self.truth.slice.words \
+                and r"\sigma^2" in self.truth.slice.words and (node.sup is None or isinstance(node.sup, Number)):
+            # sigma is the standard deviation, sqrt(sigma^2), as Ba et al. write it; sigma^k alike
+            var = self._node(Symbol(node.name, node.sub, Number("2")))
+            return self.truth.value(var) ** sp.Rational(int(node.sup.text) if node.sup else 1, 2)
         if node.name == r"\delta" and len(node.sub) == 2:
             a, b = (self._index(t) for t in node.sub)
             return sp.Integer(a == b)
@@ -179,6 +187,9 @@ class _Meaning(Visitor):
         if not isinstance(node.den, Symbol) or not isinstance(node.num, Symbol):
             raise SliceReadError("a derivative here is of one symbol by another, as "
                                  r"\frac{\partial \ell}{\partial x_i}")
+        if node.den.name == r"\sigma" and _key(node.den) not in self.truth.slice.words:
+            raise NoSuchQuantity(f"a derivative by {_key(node.den)}: the slice has sigma^2, not "
+                                 f"{_key(node.den)}, as a quantity to differentiate by")
         by = self._node(node.den)
         if _key(node.num) in LOSS and not node.num.sub:
             return self.truth.adjoint(by)

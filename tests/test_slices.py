@@ -1,0 +1,239 @@
+"""Backward equations of typed layers as the papers print them, read in the layer's slice:
+the catalogue's entries decided as it expects, each against an independent oracle (the
+slice's forward pass in mpmath, derivatives by differences, tests/slices_oracle.py), and
+generated mutations of every right entry decided as the oracle judges them; the reader's
+refusals and check --net's command line."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from dataclasses import fields, replace
+from itertools import product
+
+import mpmath as mp
+import pytest
+
+from bpcheck.derive.commands.layer_check import check_layer_text
+from bpcheck.derive.engine.proof import Verdict
+from bpcheck.derive.latex.ast import NODES, Add, Mul, Neg, Number, Power, Symbol
+from bpcheck.derive.latex.grammar import parse
+from bpcheck.derive.latex.slice_reader import SliceReadError
+from bpcheck.derive.latex.tex import to_latex
+from bpcheck.equations import load_catalogue
+from slices_oracle import (AGREE, DIFFER, LETTERS, Missing, Oracle, _symbols, point_from_engine,
+                           random_point, sides)
+
+LAYER_ENTRIES = [(e, x) for e in load_catalogue() if e.layer for x in e.expect]
+RIGHT = [(e, x) for e, x in LAYER_ENTRIES if x.verdict == "proved"]
+
+
+def _free(lhs, o: Oracle) -> dict[str, int]:
+    """The left side's index letters and their ranges, where each is first used."""
+    out: dict[str, int] = {}
+    for s in _symbols(lhs):
+        name = LETTERS.get(s.name)
+        subs = [t for t in s.sub if t not in (r"\mathcal{B}", "B")]
+        for t, n in zip(subs, o.shapes.get(name, ()) if name else ()):
+            if t.isalpha():
+                out.setdefault(t, n)
+    return out
+
+
+def oracle_judges(text: str, kind: str, n: int, *, seeds=range(3)) -> bool:
+    """True where the sides agree at every point tried and every value of the free
+    indices; False where they differ somewhere."""
+    eq = parse(text)
+    for seed in seeds:
+        o = Oracle(kind, n, random_point(kind, n, random.Random(seed)))
+        free = _free(eq.sides[0], o)
+        for values in product(*(range(1, k + 1) for k in free.values())):
+            try:
+                left, right = sides(eq, o, dict(zip(free, values)))
+            except Missing:  # it names a quantity the slice does not have
+                return False
+            except ZeroDivisionError:  # undefined at this point (a root of 0): no verdict here
+                continue
+            gap = abs(left - right)
+            if gap > DIFFER:
+                return False
+            assert gap < AGREE, f"neither agree nor differ: {gap}"
+    return True
+
+
+def assert_oracle_sees(result, text: str, kind: str, n: int) -> None:
+    """A proof the oracle agrees with everywhere it looks; a refutation's point where the
+    oracle sees the sides differ, with the engine's values."""
+    if result.verdict is Verdict.PROVED:
+        assert oracle_judges(text, kind, n)
+        return
+    assert result.verdict is Verdict.REFUTED
+    if not result.values:
+        assert any(why in result.note for why in ("does not exist", "not the same quantity",
+                                                  "as a quantity to differentiate by"))
+        return
+    o = Oracle(kind, n, point_from_engine(result.point, kind, n))
+    left, right = sides(parse(text), o, dict(zip(result.free, result.entry)))
+    assert abs(left - right) > DIFFER
+    for engine, oracle in zip(result.values, (left, right)):
+        assert abs(mp.mpf(str(engine)) - oracle) < mp.mpf("1e-20") * (1 + abs(oracle))
+
+
+@pytest.mark.parametrize("entry,x", LAYER_ENTRIES,
+                         ids=[f"{e.id}[{x.describe()}]" for e, x in LAYER_ENTRIES])
+def test_each_published_layer_equation_is_decided_as_expected_and_the_oracle_agrees(entry, x):
+    n = int(x.network["size"])
+    r = check_layer_text(entry.latex, kind=entry.layer, size=n)
+    assert (str(r.verdict), r.diagnosis.id) == (x.verdict, x.mistake)
+    if x.verdict == "refuted":
+        assert x.mistake, "every wrong layer entry names its mistake"
+    assert_oracle_sees(r, entry.latex, entry.layer, n)
+
+
+def test_the_layer_catalogue_has_each_paper_and_each_wrong_version():
+    ids = {e.id for e, _ in LAYER_ENTRIES}
+    assert {"ioffe-szegedy-dx", "layernorm-dx", "attention-softmax-jacobian", "he-5"} <= ids
+    named = {x.mistake for _, x in LAYER_ENTRIES if x.mistake}
+    assert named == {"batchnorm-statistics-held-fixed", "layernorm-elementwise",
+                     "attention-softmax-diagonal", "residual-averaged", "residual-skip-dropped"}
+
+
+# -- generated mutations -----------------------------------------------------------------------
+
+def rewrites(node, change):
+    """The tree with one node replaced by one of change(node)'s replacements, at each place
+    where it gives some."""
+    yield from change(node) or ()
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, NODES):
+            for v in rewrites(value, change):
+                yield replace(node, **{f.name: v})
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, NODES):
+                    for v in rewrites(item, change):
+                        yield replace(node, **{f.name: value[:i] + (v,) + value[i + 1:]})
+
+
+def _dropped(items):
+    return [items[:i] + items[i + 1:] for i in range(len(items))] if len(items) > 1 else []
+
+
+MUTATIONS = {
+    "sign": lambda n: None,  # the whole right side negated (below)
+    "term-dropped": lambda n: [replace(n, terms=t) if len(t) > 1 else t[0]
+                               for t in _dropped(n.terms)] if isinstance(n, Add) else None,
+    "factor-dropped": lambda n: [replace(n, factors=f) if len(f) > 1 else f[0]
+                                 for f in _dropped(n.factors)] if isinstance(n, Mul) else None,
+    "number-changed": lambda n: [Number("3" if n.text == "2" else "2")]
+    if isinstance(n, Number) else None,
+    "indices-swapped": lambda n: [replace(n, sub=n.sub[::-1])]
+    if isinstance(n, Symbol) and len(n.sub) == 2 and n.sub[0] != n.sub[1] else None,
+    "exponent-negated": lambda n: [replace(n, exponent=Neg(n.exponent))]
+    if isinstance(n, Power) else None,
+}
+
+
+def mutants(text: str):
+    eq = parse(text)
+    lhs, rhs = eq.sides
+    yield "sign", f"{to_latex(lhs)} = {to_latex(Neg(rhs))}"
+    for kind, change in MUTATIONS.items():
+        for m in rewrites(rhs, change):
+            yield kind, f"{to_latex(lhs)} = {to_latex(m)}"
+
+
+CASES = sorted({(kind, text, e.layer, int(x.network["size"]))
+                for e, x in RIGHT for kind, text in mutants(e.latex)})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,text,layer,n", CASES, ids=[f"{c[2]}-{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_a_mutated_right_equation_is_refuted_exactly_where_the_oracle_sees_it_wrong(kind, text, layer, n):
+    r = check_layer_text(text, kind=layer, size=n)  # every mutation is read: none is skipped
+    right = oracle_judges(text, layer, n)
+    assert (r.verdict is Verdict.PROVED) == right
+    assert_oracle_sees(r, text, layer, n)
+
+
+def test_mutations_are_generated_for_every_right_entry_and_most_are_wrong():
+    by_entry = {e.latex: [t for _, t in mutants(e.latex)] for e, _ in RIGHT}
+    assert all(len(v) >= 2 for v in by_entry.values())
+    sample = random.Random(0).sample(CASES, 12)
+    wrong = [c for c in sample if not oracle_judges(c[1], c[2], c[3], seeds=range(1))]
+    assert len(wrong) >= 8
+
+
+# -- what the slice does not read, and the command line -------------------------------------
+
+@pytest.mark.parametrize("text,message", [
+    (r"\frac{\partial \ell}{\partial w_i} = 0", r"'w' is not a quantity of the batchnorm slice; accepted: x, \mu"),
+    (r"\frac{\partial \ell}{\partial x_{ij}} = 0", "x takes 1 subscript in the batchnorm slice, not 2 (i, j)"),
+    (r"\frac{\partial \ell}{\partial x_i} = f(x_i)", "unknown function 'f'; accepted: exp, tanh"),
+    (r"\frac{\partial \ell}{\partial \beta} = \sum_{i=1}^{m} \delta_{ik}", "the index 'k' is neither free on the left nor summed"),
+    (r"\frac{\partial \ell}{\partial \beta} = \sum_i \delta_{ii}", "the sum over i has no bounds"),
+    (r"\frac{\partial \ell}{\partial x_i}", "is not one equation with two sides"),
+])
+def test_what_a_slice_cannot_mean_is_an_error_quoting_it(text, message):
+    with pytest.raises(SliceReadError, match=None) as e:
+        check_layer_text(text, kind="batchnorm", size=3)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("text,note", [
+    (r"\frac{\partial \ell}{\partial x_5} = 0", "x[5] does not exist: x runs over 1..4"),
+    (r"\frac{\partial \ell}{\partial \beta} = \frac{\partial \ell}{\partial y_j}",
+     "the right side's index j is free and the left side's is not"),
+])
+def test_an_equation_naming_what_is_not_there_is_refuted_saying_so(text, note):
+    r = check_layer_text(text, kind="batchnorm", size=4)
+    assert r.verdict is Verdict.REFUTED and note in r.note
+
+
+def _bpcheck(*args):
+    return subprocess.run([sys.executable, "-m", "bpcheck", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_check_net_refutes_the_held_fixed_batch_norm_gradient_naming_the_mistake():
+    wrong = r"\frac{\partial \ell}{\partial x_i} = \frac{\partial \ell}{\partial \hat{x}_i} \cdot \frac{1}{\sqrt{\sigma^2_{\mathcal{B}} + \epsilon}}"
+    p = _bpcheck("check", "--net", "examples/batchnorm.toml", "--json", wrong)
+    assert p.returncode == 1, p.stderr
+    out = json.loads(p.stdout)
+    assert (out["verdict"], out["mistake"], out["size"]) == (
+        "refuted", "batchnorm-statistics-held-fixed", 4)
+    o = Oracle("batchnorm", 4, point_from_engine(
+        tuple((_Var(k), _frac(v)) for k, v in out["counterexample"]["point"].items()),
+        "batchnorm", 4))
+    left, right = sides(parse(wrong), o, out["counterexample"]["at"])
+    assert abs(left - right) > DIFFER
+    p = _bpcheck("check", "--net", "examples/batchnorm.toml",
+                 r"\frac{\partial \ell}{\partial \beta} = \sum_{i=1}^{m} \frac{\partial \ell}{\partial y_i}")
+    assert p.returncode == 0 and p.stdout.startswith("proved")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--net", "examples/dense.toml", "a = b"], "no layer of"),
+    (["--net", "examples/residual.toml", "--layer", "9", "a = b"], "--layer '9': no such layer"),
+    (["--net", "examples/residual.toml", "--notation", "bishop", "a = b"], "leave out --notation"),
+    (["--net", "examples/residual.toml", "--layers", "2,2", "a = b"], "leave out --layers"),
+    (["--layer", "2", "a = b"], "give --net FILE"),
+])
+def test_check_net_refuses_what_does_not_go_with_it_in_one_line(args, message):
+    p = _bpcheck("check", *args)
+    assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
+
+
+class _Var:
+    def __init__(self, name):
+        self.name = name
+
+    def __str__(self):
+        return self.name
+
+
+def _frac(text: str):
+    import sympy as sp
+    return sp.Rational(text)
