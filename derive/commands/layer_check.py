@@ -10,23 +10,33 @@ layer's slice and decided (engine/slice_check.py); the catalogue's layer entries
 from __future__ import annotations
 
 from ..engine.checking import STATUS
-from ..engine.slice_check import SliceResult, decide_slice, does_not_exist
+from ..engine.slice_check import SliceResult, both_readings, decide_slice, does_not_exist
 from ..engine.stage_truth import StageTruth
 from ..errors import UsageError
-from ..latex.slice_reader import NoSuchQuantity, read_slice
+from ..latex.slice_reader import PARTIALS, NoSuchQuantity, read_slice
 from ..model.layers import Attention, Layer, Residual, TypedNetwork
 from ..model.stages import SLICES, slice_of
 
 
 def check_layer_text(text: str, *, kind: str, size: int, d_k: int | None = None,
-                     seed: int = 0) -> SliceResult:
-    """Read `text` in a slice of a `kind` layer of `size` and decide it."""
+                     partial: str | None = None, seed: int = 0) -> SliceResult:
+    """Read `text` in a slice of a `kind` layer of `size` and decide it; a d(u)/d(v) that
+    reads two ways is read as `partial` says ("local" or "total"), or both ways, the
+    verdict ambiguous where they disagree."""
+    if partial not in (None, *PARTIALS):
+        raise UsageError(f"--partial {partial!r}: accepted: {', '.join(PARTIALS)}")
     truth = StageTruth(slice_of(kind, size, d_k=d_k))
-    try:
-        eq = read_slice(text, truth)
-    except NoSuchQuantity as e:  # a wrong equation that parses is a verdict
-        return does_not_exist(text, truth, str(e))
-    return decide_slice(text, truth, free=eq.free, sides=eq.sides, targets=eq.targets, seed=seed)
+    out = {}
+    for reading in ([partial] if partial else list(PARTIALS)):
+        try:
+            eq = read_slice(text, truth, partial=reading)
+        except NoSuchQuantity as e:  # a wrong equation that parses is a verdict
+            return does_not_exist(text, truth, str(e))
+        out[reading] = decide_slice(text, truth, free=eq.free, sides=eq.sides,
+                                    targets=eq.targets, seed=seed)
+        if not eq.two_ways:
+            return out[reading]
+    return out[partial] if partial else both_readings(out)
 
 
 def status(result: SliceResult) -> int:
@@ -57,7 +67,8 @@ def slice_size(net: TypedNetwork, layer: Layer) -> int:
     return net.rows if layer.kind in ("batchnorm", "attention") else layer.width
 
 
-def check_net_text(text: str, net: TypedNetwork, *, at: str | None = None) -> SliceResult:
+def check_net_text(text: str, net: TypedNetwork, *, at: str | None = None,
+                   partial: str | None = None) -> SliceResult:
     layer = layer_of(net, at)
-    return check_layer_text(text, kind=layer.kind, size=slice_size(net, layer),
+    return check_layer_text(text, kind=layer.kind, size=slice_size(net, layer), partial=partial,
                             d_k=layer.d_k if isinstance(layer, Attention) else None)

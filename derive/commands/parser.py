@@ -279,6 +279,12 @@ def _check_command(sub) -> None:
                             "its papers print: x_i, \\mu_B, \\sigma^2_B, \\hat{x}_i, y_i, "
                             "\\gamma, \\beta, m for batch norm (see the README); the network "
                             "options and --notation do not apply")
+    check.add_argument("--partial", choices=("local", "total"),
+                       help="with --net: read a derivative d(u)/d(v) between a layer's stages "
+                            "as u's formula differentiated by v with its other arguments held "
+                            "(local, as a chain-rule step means it) or along every path from v "
+                            "(total); by default both where they differ, ambiguous if the "
+                            "verdicts do")
     check.add_argument("--layer", metavar="AT",
                        help="with --net: the layer, by position (2, or 2.1 inside a residual "
                             "block); default the first with equations to check")

@@ -161,7 +161,8 @@ def _run_net_check(args: argparse.Namespace, given: list[str]) -> int:
                          f"leave out {_option(given[0], args)}")
     if len(args.latex) != 1:
         raise UsageError("--net checks one equation: give it as one argument, quoted")
-    result = check_net_text(args.latex[0], load_net(args.net), at=args.layer)
+    result = check_net_text(args.latex[0], load_net(args.net), at=args.layer,
+                            partial=args.partial)
     _show(SliceCheckView(result), as_json=args.json, data=slice_json(result) if args.json else None)
     return layer_status(result)
 
@@ -182,8 +183,10 @@ def run_check(args: argparse.Namespace) -> int:
     given = _given(args)  # the network options given, then the defaults filled in
     if args.net is not None:
         return _run_net_check(args, given)
-    if args.layer is not None:
-        raise UsageError("--layer picks a layer of a --net network file; give --net FILE")
+    for option in ("layer", "partial"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option} reads an equation in a layer of a --net network "
+                             "file; give --net FILE")
     if args.file is not None:  # every word after the options is a file: --file a.tex b.md
         args.file, args.latex = args.file + args.latex, None
         if not args.file:

@@ -51,6 +51,8 @@ class SliceResult:
     conditions: tuple[str, ...] = ()
     note: str = ""
     diagnosis: SliceDiagnosis = SliceDiagnosis()
+    # where a d(u)/d(v) reads two ways: each reading ("local", "total") and its verdict
+    readings: tuple[tuple[str, Verdict], ...] = ()
 
 
 def decide_slice(text: str, truth: StageTruth, *, free: tuple[str, ...], sides, targets,
@@ -66,6 +68,26 @@ def decide_slice(text: str, truth: StageTruth, *, free: tuple[str, ...], sides, 
         named = _mistake_of(truth, [rhs for _, _, rhs in sides], targets, seed=seed)
         result = SliceResult(**{**result.__dict__, "diagnosis": SliceDiagnosis(named)})
     return result
+
+
+READING_WORDS = {"local": "d(u)/d(v) read as u's formula differentiated by v, its other "
+                          "arguments held",
+                 "total": "d(u)/d(v) read along every path from v to u"}
+
+
+def both_readings(by_reading: dict[str, SliceResult]) -> SliceResult:
+    """One result of an equation read both ways: their verdict where they agree, else
+    ambiguous, with the refuted reading's point."""
+    local, total = by_reading["local"], by_reading["total"]
+    readings = (("local", local.verdict), ("total", total.verdict))
+    said = "; ".join(f"{READING_WORDS[k]}: {v}" for k, v in readings)
+    if local.verdict is total.verdict:
+        return SliceResult(**{**local.__dict__, "readings": readings,
+                              "note": "; ".join(filter(None, [local.note, said]))})
+    wrong = local if local.verdict is Verdict.REFUTED else total
+    return SliceResult(**{**wrong.__dict__, "verdict": Verdict.AMBIGUOUS, "readings": readings,
+                          "note": said + " (pin one with --partial local or --partial total)",
+                          "diagnosis": SliceDiagnosis()})
 
 
 def does_not_exist(text: str, truth: StageTruth, why: str) -> SliceResult:

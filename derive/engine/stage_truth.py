@@ -81,5 +81,22 @@ class StageTruth:
         return tangent.get(top, sp.Integer(0))
 
 
+    def users(self, node: Node) -> list[Node]:
+        """The nodes whose own formulas take `node` as an argument, in the slice's order."""
+        return list(self._uses.get(node, ()))
+
+    def uses(self, top: Node, by: Node) -> bool:
+        """Whether `by` is an argument of top's own formula."""
+        return top in self._uses.get(by, ())
+
+    def other_paths(self, top: Node, by: Node) -> bool:
+        """Whether `by` reaches top through another of its arguments too, so that
+        d top / d by differs as read: top's formula differentiated (the others held) or
+        along every path."""
+        f = self.slice.formula(top)
+        args = [self._by_symbol[a] for a in _symbols(f)] if f is not None else []
+        return any(a != by and self.partial(a, by) != 0 for a in args)
+
+
 def _symbols(expr: sp.Expr) -> list[sp.Expr]:
     return sorted(expr.atoms(sp.Indexed), key=str)

@@ -5,8 +5,11 @@ y_i, \gamma, \beta, m for batch norm) and \epsilon, \delta_{ij}, \exp, \tanh and
 letter (\ell, E, L, J, C, \mathcal{L}) over them.
 
 Each symbol means what the slice says it is (engine/stage_truth.py): a stage its value,
-dl/d(stage) the chain rule taken back through the slice, d(stage)/d(stage) along every
-path. An index free on the left runs over its range, and the equation is one claim per
+dl/d(stage) the chain rule taken back through the slice. d(u)/d(v) between stages is read
+two ways where they differ (v an argument of u's formula that also reaches u another way,
+as x_i reaches x-hat_i through mu): u's formula differentiated with its other arguments
+held, as a chain-rule step means it ("local"), or along every path ("total"); elsewhere
+the one meaning. An index free on the left runs over its range, and the equation is one claim per
 value; a sum runs over its bounds, or over its index's range where it has none.
 
 >>> from bpcheck.derive.model.stages import slice_of
@@ -56,10 +59,15 @@ class SliceEquation:
     free: tuple[str, ...]
     sides: tuple[tuple[tuple[int, ...], sp.Expr, sp.Expr], ...]
     targets: tuple[Node, ...] | None = None
+    two_ways: bool = False  # a d(u)/d(v) whose local and total readings differ
 
 
-def read_slice(text: str, truth: StageTruth) -> SliceEquation:
-    """Read `text` (one equation, two sides) in the truth's slice."""
+PARTIALS = ("local", "total")
+
+
+def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> SliceEquation:
+    """Read `text` (one equation, two sides) in the truth's slice, each d(u)/d(v) that
+    can be read two ways read as `partial` says (module docstring)."""
     eq = parse(text)
     if not isinstance(eq, Equation) or len(eq.sides) != 2 or eq.relations != ("=",):
         raise SliceReadError(f"{text!r} is not one equation with two sides (lhs = rhs)")
@@ -73,13 +81,15 @@ def read_slice(text: str, truth: StageTruth) -> SliceEquation:
     if extra:
         raise NoSuchQuantity(f"the right side's index {extra[0]} is free and the left side's is "
                              "not: the sides are not the same quantity")
-    sides, targets = [], []
+    sides, targets, two_ways = [], [], False
     for values in product(*(range(1, ranges.free[i] + 1) for i in free)):
         env = dict(zip(free, values))
-        sides.append((values, _Meaning(truth, env).visit(lhs), _Meaning(truth, env).visit(rhs)))
+        left, right = _Meaning(truth, env, partial), _Meaning(truth, env, partial)
+        sides.append((values, left.visit(lhs), right.visit(rhs)))
+        two_ways |= left.two_ways or right.two_ways
         targets.append(_target(lhs, truth, env))
     return SliceEquation(text, free, tuple(sides),
-                         tuple(targets) if all(targets) else None)
+                         tuple(targets) if all(targets) else None, two_ways)
 
 
 def _key(s: Symbol) -> str:
@@ -131,8 +141,8 @@ class _Ranges(Visitor):
 class _Meaning(Visitor):
     """A side's value, each symbol's meaning from the truth, each index from env."""
 
-    def __init__(self, truth: StageTruth, env: dict[str, int]):
-        self.truth, self.env = truth, env
+    def __init__(self, truth: StageTruth, env: dict[str, int], partial: str = "local"):
+        self.truth, self.env, self.partial, self.two_ways = truth, env, partial, False
 
     def generic_visit(self, node):
         raise SliceReadError(f"a {type(node).__name__} is not read in a layer's slice; "
@@ -163,8 +173,10 @@ class _Meaning(Visitor):
                 raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
                                      f"of its body is indexed by it: write \\sum_{{{node.index}=1}}^{{n}}")
             span = range(1, inner.free[node.index] + 1)
-        return sp.Add(*(_Meaning(self.truth, {**self.env, node.index: v}).visit(node.body)
-                        for v in span))
+        inner = [_Meaning(self.truth, {**self.env, node.index: v}, self.partial) for v in span]
+        out = sp.Add(*(m.visit(node.body) for m in inner))
+        self.two_ways |= any(m.two_ways for m in inner)
+        return out
 
     def visit_Symbol(self, node: Symbol):
         key = _key(node)
@@ -193,7 +205,12 @@ class _Meaning(Visitor):
         by = self._node(node.den)
         if _key(node.num) in LOSS and not node.num.sub:
             return self.truth.adjoint(by)
-        return self.truth.partial(self._node(node.num), by)
+        truth, top = self.truth, self._node(node.num)
+        if truth.uses(top, by) and truth.other_paths(top, by):
+            self.two_ways = True
+            if self.partial == "local":
+                return truth.local(top, by)
+        return truth.partial(top, by)
 
     def _index(self, token: str) -> int:
         if token.isdigit():

@@ -173,7 +173,7 @@ def _residual(n: int) -> Slice:
                       (("y", "x", "all"),))
     return Slice("residual", {"x": (n,), "J": (n, n), "F": (n,), "y": (n,)},
                  ("x", "J"), (("F", f_), ("y", lambda s, k: s.at("x", k) + s.at("F", k))),
-                 "y", {"x": "x", "F": "F", "y": "y"}, {"n": n}, (averaged, dropped))
+                 "y", {"x": "x", "F": "F", "y": "y", "J": "J"}, {"n": n}, (averaged, dropped))
 
 
 SLICES: dict[str, Callable[[int], Slice]] = {
@@ -185,6 +185,21 @@ SLICES: dict[str, Callable[[int], Slice]] = {
 }
 SIZE_WORDS = {"batchnorm": "patterns in the mini-batch", "layernorm": "features",
               "softmax": "entries", "attention": "tokens", "residual": "features"}
+
+
+# each quantity's index letters as the papers write them, for a derivation's steps
+INDEX_LETTERS: dict[str, dict[str, str]] = {
+    "batchnorm": {"x": "i", "xhat": "i", "y": "i"},
+    "layernorm": {"x": "i", "xhat": "i", "y": "i", "gamma": "i", "beta": "i"},
+    "softmax": {"z": "i", "s": "j"},
+    "attention": {"q": "c", "k": "tc", "v": "tc", "e": "t", "alpha": "t", "y": "c"},
+    "residual": {"x": "i", "J": "kj", "F": "k", "y": "k"},
+}
+
+
+def letter(sl: Slice, name: str) -> str:
+    """The LaTeX the papers write a quantity with: the first of the slice's words for it."""
+    return next(word for word, n in sl.words.items() if n == name)
 
 
 def slice_of(kind: str, size: int, *, d_k: int | None = None) -> Slice:

@@ -54,7 +54,8 @@ def slice_json(result: SliceResult) -> dict[str, Any]:
     out: dict[str, Any] = {"latex": r.text, "layer": r.kind, "size": r.size,
                            "verdict": str(r.verdict), "free": list(r.free),
                            "conditions": list(r.conditions), "note": r.note,
-                           "mistake": r.diagnosis.id}
+                           "mistake": r.diagnosis.id,
+                           "readings": {k: str(v) for k, v in r.readings}}
     if r.values:
         out["counterexample"] = {"at": dict(zip(r.free, r.entry)),
                                  "left": str(sp.Float(r.values[0], 15)),
