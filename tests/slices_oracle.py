@@ -35,7 +35,7 @@ INPUTS = {"batchnorm": ("x", "gamma", "beta"), "layernorm": ("x", "gamma", "beta
           "softmax": ("z",), "attention": ("q", "k", "v"), "residual": ("x", "J")}
 LETTERS = {"x": "x", r"\mu": "mu", r"\sigma^2": "var", r"\hat{x}": "xhat", "y": "y",
            r"\gamma": "gamma", r"\beta": "beta", "z": "z", "s": "s", "q": "q", "k": "k",
-           "v": "v", "e": "e", r"\alpha": "alpha", "F": "F"}
+           "v": "v", "e": "e", r"\alpha": "alpha", "F": "F", "J": "J"}
 SIZES = {"m", "H", "n", "T"}
 
 
@@ -47,11 +47,15 @@ class Oracle:
         self.kind, self.n, self.d, self.point = kind, n, d, point
         self.shapes = SHAPES[kind](n, d)
 
-    def run(self, bump=None) -> dict:
-        """Every quantity, in order; `bump` = ((name, index), h) adds h where it is made."""
+    def run(self, bump=None, held=None) -> dict:
+        """Every quantity, in order; `bump` = ((name, index), h) adds h where it is made;
+        `held` = (quantities, top): every quantity but top keeps its value there, so that
+        top is its own formula with only the bumped argument moved."""
         q = {k: mp.mpf(v) for k, v in self.point.items()
              if isinstance(k, tuple) and k[0] in INPUTS[self.kind]}
         def put(key, value):
+            if held and key != held[1] and not (bump and bump[0] == key):
+                value = held[0][key]
             q[key] = value + (bump[1] if bump and bump[0] == key else 0)
         for key in list(q):
             put(key, q[key])
@@ -69,8 +73,13 @@ class Oracle:
     def dloss(self, key):
         return (self.loss((key, STEP)) - self.loss((key, -STEP))) / (2 * STEP)
 
-    def dquantity(self, top, by):
-        return (self.run((by, STEP))[top] - self.run((by, -STEP))[top]) / (2 * STEP)
+    def dquantity(self, top, by, *, local: bool = False):
+        """d top / d by along every path, or (local) through top's own formula with every
+        other quantity held; where `by` is no argument of top's formula the local one is
+        0, and the meaning is the one along every path."""
+        held = (self.run(), top) if local else None
+        d = (self.run((by, STEP), held)[top] - self.run((by, -STEP), held)[top]) / (2 * STEP)
+        return d if not local or abs(d) > AGREE else self.dquantity(top, by)
 
 
 def _norm(o, q, put, *, per_feature):
@@ -155,8 +164,8 @@ class _Zero:
         return 1
 
 
-def sides(eq, o: Oracle, env: dict) -> tuple:
-    return value(eq.sides[0], o, env), value(eq.sides[1], o, env)
+def sides(eq, o: Oracle, env: dict, *, local: bool = False) -> tuple:
+    return value(eq.sides[0], o, env, local), value(eq.sides[1], o, env, local)
 
 
 def _key(s: Symbol) -> str:
@@ -176,28 +185,28 @@ def _quantity(s: Symbol, o: Oracle, env: dict):
     return name, index
 
 
-def value(node, o: Oracle, env: dict):
+def value(node, o: Oracle, env: dict, local: bool = False):
     """A side's number at the oracle's point, free and summed letters from env."""
     if isinstance(node, Number):
         return mp.mpf(node.text)
     if isinstance(node, (Paren,)):
-        return value(node.body, o, env)
+        return value(node.body, o, env, local)
     if isinstance(node, Neg):
-        return -value(node.body, o, env)
+        return -value(node.body, o, env, local)
     if isinstance(node, Add):
-        return mp.fsum(value(t, o, env) for t in node.terms)
+        return mp.fsum(value(t, o, env, local) for t in node.terms)
     if isinstance(node, Mul):
-        return mp.fprod(value(f, o, env) for f in node.factors)
+        return mp.fprod(value(f, o, env, local) for f in node.factors)
     if isinstance(node, Frac):
-        return value(node.num, o, env) / value(node.den, o, env)
+        return value(node.num, o, env, local) / value(node.den, o, env, local)
     if isinstance(node, Power):
-        return value(node.base, o, env) ** value(node.exponent, o, env)
+        return value(node.base, o, env, local) ** value(node.exponent, o, env, local)
     if isinstance(node, Call):
-        return {"exp": mp.exp, "tanh": mp.tanh}[node.func.name](value(node.args[0], o, env))
+        return {"exp": mp.exp, "tanh": mp.tanh}[node.func.name](value(node.args[0], o, env, local))
     if isinstance(node, Sum):
-        top = value(node.upper, o, env) if node.upper is not None else _range(node, o)
-        low = value(node.lower, o, env) if node.lower is not None else 1
-        return mp.fsum(value(node.body, o, {**env, node.index: i})
+        top = value(node.upper, o, env, local) if node.upper is not None else _range(node, o)
+        low = value(node.lower, o, env, local) if node.lower is not None else 1
+        return mp.fsum(value(node.body, o, {**env, node.index: i}, local)
                        for i in range(int(low), int(top) + 1))
     if isinstance(node, Partial):
         if node.den.name == r"\sigma" and _key(node.den) != r"\sigma^2":
@@ -205,7 +214,7 @@ def value(node, o: Oracle, env: dict):
         by = _quantity(node.den, o, env)
         if _key(node.num) in LOSS:
             return o.dloss(by)
-        return o.dquantity(_quantity(node.num, o, env), by)
+        return o.dquantity(_quantity(node.num, o, env), by, local=local)
     if isinstance(node, Symbol):
         if _key(node) in SIZES:
             return mp.mpf(o.n)

@@ -16,6 +16,8 @@ import mpmath as mp
 import pytest
 
 from bpcheck.derive.commands.layer_check import check_layer_text
+from bpcheck.derive.commands.layer_derivation import CHAIN_RULE, derivation
+from bpcheck.derive.model.stages import slice_of
 from bpcheck.derive.engine.proof import Verdict
 from bpcheck.derive.latex.ast import NODES, Add, Mul, Neg, Number, Power, Symbol
 from bpcheck.derive.latex.grammar import parse
@@ -41,7 +43,7 @@ def _free(lhs, o: Oracle) -> dict[str, int]:
     return out
 
 
-def oracle_judges(text: str, kind: str, n: int, *, seeds=range(3)) -> bool:
+def oracle_judges(text: str, kind: str, n: int, *, seeds=range(3), local: bool = False) -> bool:
     """True where the sides agree at every point tried and every value of the free
     indices; False where they differ somewhere."""
     eq = parse(text)
@@ -50,7 +52,7 @@ def oracle_judges(text: str, kind: str, n: int, *, seeds=range(3)) -> bool:
         free = _free(eq.sides[0], o)
         for values in product(*(range(1, k + 1) for k in free.values())):
             try:
-                left, right = sides(eq, o, dict(zip(free, values)))
+                left, right = sides(eq, o, dict(zip(free, values)), local=local)
             except Missing:  # it names a quantity the slice does not have
                 return False
             except ZeroDivisionError:  # undefined at this point (a root of 0): no verdict here
@@ -164,6 +166,51 @@ def test_mutations_are_generated_for_every_right_entry_and_most_are_wrong():
     sample = random.Random(0).sample(CASES, 12)
     wrong = [c for c in sample if not oracle_judges(c[1], c[2], c[3], seeds=range(1))]
     assert len(wrong) >= 8
+
+
+# -- derivations, and the two readings of a derivative between stages ---------------------------
+
+DERIVED = [("batchnorm", 3), ("layernorm", 3), ("softmax", 3), ("attention", 2), ("residual", 3)]
+
+
+@pytest.mark.parametrize("kind,n", DERIVED)
+def test_each_derivation_step_is_proved_and_the_oracle_agrees_reading_it_as_a_chain_rule_step(kind, n):
+    steps = derivation(kind, n)
+    chain = [s for s in steps if s.why == CHAIN_RULE]
+    assert len(chain) == len(slice_of(kind, n).stages) - 1 + len(slice_of(kind, n).inputs)
+    for s in steps:
+        assert s.result.verdict is Verdict.PROVED, s.latex
+        assert oracle_judges(s.latex, kind, n, local=True, seeds=range(2)), s.latex
+
+
+@pytest.mark.parametrize("kind,n", DERIVED)
+def test_a_chain_rule_step_with_a_term_left_out_is_refuted_where_the_oracle_sees_it(kind, n):
+    refuted = 0
+    for s in (s for s in derivation(kind, n) if s.why == CHAIN_RULE):
+        lhs, rhs = parse(s.latex).sides
+        for m in (rewrites(rhs, MUTATIONS["term-dropped"]) if isinstance(rhs, Add) else ()):
+            text = f"{to_latex(lhs)} = {to_latex(m)}"
+            r = check_layer_text(text, kind=kind, size=n, partial="local")
+            # a term that vanishes identically (d sigma^2 / d mu, the deviations summing to 0)
+            # may go: the oracle says which
+            assert (r.verdict is Verdict.PROVED) == oracle_judges(text, kind, n, local=True), text
+            refuted += r.verdict is Verdict.REFUTED
+    assert refuted >= (1 if kind in ("batchnorm", "layernorm", "residual") else 0)
+
+
+def test_a_derivative_between_stages_that_reads_two_ways_is_ambiguous_until_pinned():
+    text = r"\frac{\partial \hat{x}_i}{\partial x_i} = \frac{1}{\sqrt{\sigma^2 + \epsilon}}"
+    both = check_layer_text(text, kind="batchnorm", size=3)
+    assert both.verdict is Verdict.AMBIGUOUS
+    assert dict(both.readings) == {"local": Verdict.PROVED, "total": Verdict.REFUTED}
+    assert check_layer_text(text, kind="batchnorm", size=3, partial="local").verdict is Verdict.PROVED
+    total = check_layer_text(text, kind="batchnorm", size=3, partial="total")
+    assert total.verdict is Verdict.REFUTED
+    assert oracle_judges(text, "batchnorm", 3, local=True)
+    assert not oracle_judges(text, "batchnorm", 3)
+    # where the argument reaches the stage one way only, there is one reading
+    one = check_layer_text(r"\frac{\partial s_1}{\partial z_2} = -s_1 s_2", kind="softmax", size=2)
+    assert one.verdict is Verdict.PROVED and one.readings == ()
 
 
 # -- what the slice does not read, and the command line -------------------------------------

@@ -15,7 +15,11 @@ from ..errors import BpcheckError, UsageError, unknown
 from ..io.notation_file import load_notation
 from ..io.publish import check_target, compile_pdf, publish
 from ..latex.binding import read
+from ..engine.typed import typed_report
+from ..model.layers import TypedNetwork
 from ..model.network import Network
+from ..present.typed_tex import typed_body, typed_document
+from .layer_derivation import net_derivations
 from ..model.notation import Notation
 from ..present.article import HEADINGS, Layout, body, document
 from ..present.report import NotationReport, Report
@@ -46,6 +50,30 @@ def export(net: Network, notations: list[Notation], *, tex: str, fragment: bool 
     layout = Layout(heading or "section", titled=not fragment or heading is not None,
                     numbers=book_numbers(report))
     source = body(report, layout) if fragment else document(report, layout)
+    written = [publish(tex, source, force=force)]
+    if pdf:
+        written.append(publish(pdf_path, compile_pdf(source), force=force))
+    return written
+
+
+def export_net(net: TypedNetwork, *, tex: str, fragment: bool = False, pdf: bool = False,
+               force: bool = False, heading: str | None = None) -> list[Path]:
+    """A network of typed layers' report, with its derivations, written as `export` writes
+    a layered one."""
+    if heading is not None and heading not in HEADINGS:
+        raise unknown("--heading level", heading, HEADINGS)
+    if not tex.endswith(".tex"):
+        raise UsageError(f"-o {tex!r}: the file name must end in .tex")
+    if pdf and fragment:
+        raise UsageError("--pdf needs a whole document; leave out --fragment")
+    pdf_path = tex[:-len(".tex")] + ".pdf"
+    check_target(tex, force=force)
+    if pdf:
+        check_target(pdf_path, force=force)
+    report, derivations = typed_report(net), net_derivations(net)
+    source = (typed_body(report, derivations, heading=heading or "section",
+                         titled=heading is not None) if fragment
+              else typed_document(report, derivations, heading=heading or "section"))
     written = [publish(tex, source, force=force)]
     if pdf:
         written.append(publish(pdf_path, compile_pdf(source), force=force))

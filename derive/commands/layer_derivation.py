@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...equations import load_catalogue
+from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
 from ..engine.stage_truth import StageTruth
 from ..latex.grammar import parse
@@ -44,13 +45,15 @@ class LayerDerivation:
 
 def derivation(kind: str, size: int, *, d_k: int | None = None) -> list[Step]:
     """Each quantity's chain-rule step, then its paper's line, each proved."""
-    sl = slice_of(kind, size, d_k=d_k)
-    truth = StageTruth(sl)
+    # which stages take which entries is read where every range has 3 entries, so that an
+    # entry's positions are distinct numbers; the steps are proved at the size asked for
+    shape = StageTruth(slice_of(kind, 3, d_k=3))
+    sl = shape.slice
     printed = _printed(kind)
     names = [n for n, _ in reversed(sl.stages) if n != sl.output] + list(sl.inputs)
     steps = []
     for name in names:
-        chain = _chain(truth, name)
+        chain = _chain(shape, name)
         lines = ([(chain, CHAIN_RULE)] if chain else []) + printed.get(name, [])
         steps += [Step(t, why, check_layer_text(t, kind=kind, size=size, d_k=d_k,
                                                 partial="local")) for t, why in lines]
@@ -68,6 +71,10 @@ def net_derivations(net: TypedNetwork) -> list[LayerDerivation]:
         out.append(LayerDerivation(layer.at, layer.kind, size,
                                    tuple(derivation(layer.kind, size, d_k=d_k))))
     return out
+
+
+def step_verdicts(derivations: list[LayerDerivation]) -> list[Verdict]:
+    return [s.result.verdict for d in derivations for s in d.steps]
 
 
 def _written(sl: Slice, name: str, letters: str) -> str:

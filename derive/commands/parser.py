@@ -197,8 +197,13 @@ def _export_command(sub) -> None:
                "  bpcheck export --notation eglen --fragment -o eglen-body.tex   (for \\input)\n"
                "  bpcheck export --notation bishop --fragment --heading subsection -o bp.tex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    _network_options(export)
-    export.add_argument("--notation", default="all", metavar="NAME",
+    _network_options(export, unset=True)  # so that --net can tell one given
+    export.add_argument("--net", metavar="FILE",
+                        help="a network of typed layers (see report --net): its forward "
+                             "equations, each layer's backward pass derived step by step in "
+                             "its papers' letters, the checks and the Jacobians; the network "
+                             "options and --notation do not apply")
+    export.add_argument("--notation", default=None, metavar="NAME",
                         help=f"{', '.join(BUILTIN)}, all, a notation file, or several separated "
                              "by commas (default: all)")
     _budget_option(export)

@@ -19,9 +19,10 @@ from .catalogue import check_catalogue
 from .check import check_any, check_files, check_text, worst_status
 from .depth import build_depth_report
 from .example import run as run_worked
-from .export import export
+from .export import export, export_net
 from .graph import build_graph_report
 from .layer_check import check_net_text, status as layer_status
+from .layer_derivation import net_derivations, step_verdicts
 from .network import network_from
 from .pool import cores
 from .parser import PROG, fail
@@ -29,7 +30,7 @@ from .report import build_report
 from .translate import translate
 from ... import STARTED
 from ..engine.proof import Verdict, time_budget
-from ..engine.typed import typed_report
+from ..engine.typed import typed_report, worst_with
 from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph
 from ..io.net_file import load_net
@@ -143,13 +144,15 @@ def _run_net_report(args: argparse.Namespace) -> int:
     if given:
         raise UsageError(f"--net {args.net!r} gives the whole network (its layers and loss); "
                          f"leave out {_option(given[0], args)}")
+    net = load_net(args.net)
     with ProgressBar(_progress(), "report") as bar:
-        report = typed_report(load_net(args.net), progress=bar)
+        report = typed_report(net, progress=bar)
+        derivations = net_derivations(net)
     if args.json:
-        print(json.dumps(typed_json(report), indent=2, ensure_ascii=False))
+        print(json.dumps(typed_json(report, derivations), indent=2, ensure_ascii=False))
     else:
-        _print(TypedReportView(report))
-    return 0 if report.worst is Verdict.PROVED else 1
+        _print(TypedReportView(report, derivations))
+    return 0 if worst_with(report, step_verdicts(derivations)) is Verdict.PROVED else 1
 
 
 def _run_net_check(args: argparse.Namespace, given: list[str]) -> int:
@@ -270,9 +273,19 @@ def run_translate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    for path in export(_network(args), load_notations(args.notation), tex=args.output_file,
-                       fragment=args.fragment, pdf=args.pdf, force=args.force,
-                       budget=args.budget, heading=args.heading):
+    given = _given(args)  # the network options given, then the defaults filled in
+    if args.net is not None:
+        given += ["notation"] if args.notation is not None else []
+        if given:
+            raise UsageError(f"--net {args.net!r} gives the whole network and its papers' "
+                             f"letters; leave out {_option(given[0], args)}")
+        written = export_net(load_net(args.net), tex=args.output_file, fragment=args.fragment,
+                             pdf=args.pdf, force=args.force, heading=args.heading)
+    else:
+        written = export(_network(args), load_notations(args.notation or "all"),
+                         tex=args.output_file, fragment=args.fragment, pdf=args.pdf,
+                         force=args.force, budget=args.budget, heading=args.heading)
+    for path in written:
         print(f"wrote {path}")
     return 0
 

@@ -267,6 +267,13 @@ class TypedReport:
         return Verdict.PROVED
 
 
+def worst_with(report: TypedReport, verdicts) -> Verdict:
+    """The report's worst verdict with more verdicts (a derivation's steps)."""
+    seen = {report.worst, *verdicts}
+    return next(v for v in (Verdict.REFUTED, Verdict.AMBIGUOUS, Verdict.UNDECIDED,
+                            Verdict.PROVED) if v in seen)
+
+
 def loss_check(net: TypedNetwork, *, seed: int = 0) -> TypedCheck:
     """The base case: dE/dY of the last layer, the loss's slope per entry, against the
     loss differentiated."""

@@ -36,12 +36,15 @@ class SliceCheckView:
         if r.verdict is Verdict.PROVED:
             yield Text("proved for every value of " + (", ".join(r.free) or "its quantities")
                        + (f", under {', '.join(r.conditions)}" if r.conditions else ""))
-        elif r.values:
+        if r.note and r.verdict is Verdict.AMBIGUOUS:
+            yield Text(r.note)
+        if r.values:
             at = ", ".join(f"{i} = {v}" for i, v in zip(r.free, r.entry)) or "the equation"
             left, right = (sp.Float(v, 10) for v in r.values)
-            yield Text(f"at {at}: left side {left}, right side {right}")
+            where = "where a reading is refuted, " if r.verdict is Verdict.AMBIGUOUS else ""
+            yield Text(f"{where}at {at}: left side {left}, right side {right}")
             yield Text("point: " + ", ".join(f"{v} = {x}" for v, x in _point(r)))
-        if r.note:
+        if r.note and r.verdict is not Verdict.AMBIGUOUS:
             yield Text(r.note)
         if r.diagnosis.mistake:
             m = r.diagnosis.mistake

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.layer_claims import WRONG
-from ..engine.typed import Block, TypedCheck, TypedReport
+from ..engine.typed import Block, TypedCheck, TypedReport, worst_with
 from ..model.layers import Layer, Residual
 from .console import _box, verdict_text
 
@@ -48,8 +48,8 @@ MISTAKE_WORDS = {m: words for m, words, _, _ in WRONG}
 class TypedReportView:
     """The rich view of a TypedReport."""
 
-    def __init__(self, report: TypedReport):
-        self.report = report
+    def __init__(self, report: TypedReport, derivations=()):
+        self.report, self.derivations = report, list(derivations)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
         r, net = self.report, self.report.net
@@ -62,9 +62,15 @@ class TypedReportView:
         yield Text("\nbackward checks (g = dE/dy at the layer's output; each proved for "
                    "every g, so for whatever follows the layer)", style="bold")
         yield _checks_table(r.checks, console)
+        for d in self.derivations:
+            yield Text(f"\nderivation, layer {d.at} ({d.kind}), in its papers' letters, read in "
+                       f"a slice over {d.size}: each line proved (d(u)/d(v): u's formula "
+                       "differentiated by v, its other arguments held)", style="bold")
+            yield _steps_table(d, console)
         yield Text("\nJacobians dY_sk/dX_rj by block", style="bold")
         yield _jacobian_table(r, console)
-        yield Text(f"\nworst: {r.worst}", style="bold")
+        steps = [st.result.verdict for d in self.derivations for st in d.steps]
+        yield Text(f"\nworst: {worst_with(r, steps)}", style="bold")
 
 
 def _flat(layers) -> list[Layer]:
@@ -96,6 +102,15 @@ def _checks_table(checks: list[TypedCheck], console: Console) -> Table:
     return t
 
 
+def _steps_table(d, console: Console) -> Table:
+    t = Table(box=_box(console))
+    for col in ("step", "verdict", "from"):
+        t.add_column(col, overflow="fold")
+    for step in d.steps:
+        t.add_row(step.latex, verdict_text(step.result.verdict), step.why)
+    return t
+
+
 def _point(point: tuple) -> str:
     shown = ", ".join(f"{k}={v}" for k, v in point[:8])
     return shown + (f", ... ({len(point)} values)" if len(point) > 8 else "")
@@ -119,8 +134,8 @@ def _jacobian_table(r: TypedReport, console: Console) -> Table:
     return t
 
 
-def typed_json(r: TypedReport) -> dict[str, Any]:
-    """The report as JSON: each check by id, each Jacobian block."""
+def typed_json(r: TypedReport, derivations=()) -> dict[str, Any]:
+    """The report as JSON: each check by id, each derivation's steps, each Jacobian block."""
     return {
         "title": r.net.title, "rows": r.net.rows, "inputs": r.net.width, "loss": r.net.loss,
         "layers": [{"at": l.at, "kind": l.kind, "forward": FORWARD[l.kind]}
@@ -132,9 +147,13 @@ def typed_json(r: TypedReport) -> dict[str, Any]:
                         "true": str(c.values[1]),
                         "point": {str(k): str(v) for k, v in c.point}} if c.entry else {})}
                    for c in r.checks],
+        "derivations": [{"layer": d.at, "kind": d.kind, "size": d.size,
+                         "steps": [{"latex": st.latex, "from": st.why,
+                                    "verdict": str(st.result.verdict)} for st in d.steps]}
+                        for d in derivations],
         "jacobians": [{"layer": J.layer, "kind": J.kind, "why": WHY[J.kind],
                        "blocks": [{"rows": b.rows, "features": b.features, "count": b.count,
                                    "vanish": b.vanish, "example": b.example or None}
                                   for b in J.blocks]} for J in r.jacobians],
-        "worst": str(r.worst),
+        "worst": str(worst_with(r, [st.result.verdict for d in derivations for st in d.steps])),
     }

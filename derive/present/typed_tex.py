@@ -1,0 +1,91 @@
+r"""A network of typed layers as LaTeX for lecture notes (`export --net FILE`): each layer's
+forward equations, its backward pass derived step by step in its papers' letters (each line
+with its verdict and where it comes from), every backward check with its verdict, and each
+Jacobian's blocks, which vanish and why. A standalone article (amsmath alone) or a
+fragment to \input.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..engine.typed import TypedReport
+from .article import HEADINGS, LEVELS, VERDICT
+from .tex import escape
+from .typed_report import MISTAKE_WORDS, WHY, _flat
+
+# each kind's forward map in LaTeX: r a row (pattern or token), j and k features
+FORWARD_TEX = {
+    "dense": r"y_{rk} = \sum_j W_{kj} x_{rj} + b_k",
+    "activation": r"y_{rj} = f(x_{rj})",
+    "softmax": r"y_{rj} = \frac{e^{x_{rj}}}{\sum_k e^{x_{rk}}}",
+    "layernorm": r"\mu_r = \frac{1}{H}\sum_j x_{rj},\quad \sigma^2_r = \frac{1}{H}\sum_j "
+                 r"(x_{rj} - \mu_r)^2,\quad \hat{x}_{rj} = \frac{x_{rj} - \mu_r}"
+                 r"{\sqrt{\sigma^2_r + \epsilon}},\quad y_{rj} = \gamma_j \hat{x}_{rj} + \beta_j",
+    "batchnorm": r"\mu_j = \frac{1}{m}\sum_r x_{rj},\quad \sigma^2_j = \frac{1}{m}\sum_r "
+                 r"(x_{rj} - \mu_j)^2,\quad \hat{x}_{rj} = \frac{x_{rj} - \mu_j}"
+                 r"{\sqrt{\sigma^2_j + \epsilon}},\quad y_{rj} = \gamma_j \hat{x}_{rj} + \beta_j",
+    "residual": r"y = x + F(x)",
+    "attention": r"Q = X W_Q,\quad K = X W_K,\quad V = X W_V,\quad A = \mathrm{softmax}"
+                 r"\Big(\frac{Q K^\top}{\sqrt{d_k}}\Big)\ \text{(each row)},\quad Y = A V",
+}
+
+
+def typed_body(report: TypedReport, derivations=(), *, heading: str = "section",
+               titled: bool = True) -> str:
+    net = report.net
+    sub = "\\" + LEVELS[HEADINGS.index(heading) + 1] + "*"
+    out = [f"\\{heading}*{{{escape(net.title)}}}\n"] if titled else []
+    out.append(escape(f"{net.rows} {net.row_word}s of {net.width} features; loss {net.loss}, "
+                      "summed over the rows.") + "\n")
+    out.append(f"{sub}{{Forward}}\n")
+    for layer in _flat(net.layers):
+        out.append(f"Layer {escape(layer.at)} ({escape(layer.kind)}):\n"
+                   f"\\[ {FORWARD_TEX[layer.kind]} \\]\n")
+    for d in derivations:
+        out.append(f"{sub}{{Backward through layer {escape(d.at)} ({escape(d.kind)})}}\n")
+        out.append(escape(f"In the papers' letters, in a slice over {d.size}; every line is "
+                          "proved, a derivative between stages being the stage's formula "
+                          "differentiated with its other arguments held.") + "\n")
+        for step in d.steps:
+            out.append(f"\\[ {step.latex} \\]\n{VERDICT.get(step.result.verdict, '')} "
+                       f"({escape(step.why)})\n")
+    out.append(f"{sub}{{Backward checks}}\n" + _checks(report))
+    out.append(f"{sub}{{Jacobians}}\n" + _jacobians(report))
+    return "\n".join(out)
+
+
+def _checks(report: TypedReport) -> str:
+    rows = []
+    for c in report.checks:
+        what = (f"the mistake: {MISTAKE_WORDS[c.mistake]}" if c.mistake else
+                f"dE/d{c.gradient}")
+        if c.conditions:
+            what += "; under " + ", ".join(c.conditions)
+        if c.entry:
+            what += (f"; at entry {c.entry}: claimed {sp.Float(c.values[0], 8)}, "
+                     f"true {sp.Float(c.values[1], 8)}")
+        rows.append(f"\\texttt{{{escape(c.id)}}} & {VERDICT.get(c.verdict, '')} & "
+                    f"{escape(what)} \\\\")
+    return ("\\begin{tabular}{p{0.36\\textwidth}lp{0.42\\textwidth}}\ncheck & verdict & what "
+            "\\\\ \\hline\n" + "\n".join(rows)
+            + "\n\\end{tabular}\n")
+
+
+def _jacobians(report: TypedReport) -> str:
+    out = []
+    for J in report.jacobians:
+        out.append(f"Layer {escape(J.layer)} ({escape(J.kind)}): {escape(WHY[J.kind])}.\n")
+        rows = [f"{escape(b.rows)} & {escape(b.features)} & {b.count} & "
+                f"{ {True: 'all vanish', False: 'none vanish', None: 'some vanish'}[b.vanish]} \\\\"
+                for b in J.blocks]
+        out.append("\\begin{tabular}{llrl}\nrows & features & entries & \\\\ \\hline\n"
+                   + "\n".join(rows) + "\n\\end{tabular}\n")
+    return "\n".join(out)
+
+
+def typed_document(report: TypedReport, derivations=(), *, heading: str = "section") -> str:
+    kind = "report" if heading == "chapter" else "article"
+    return (f"\\documentclass[11pt]{{{kind}}}\n\\usepackage{{amsmath}}\n"
+            "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}\n"
+            "\\allowdisplaybreaks\n\\begin{document}\n"
+            + typed_body(report, derivations, heading=heading) + "\\end{document}\n")
