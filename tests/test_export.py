@@ -282,3 +282,37 @@ def test_a_fragment_compiles_under_the_users_own_section(tmp_path):
         < text.index("Forward equations")
     assert "(Eglen 1)" in text and "δ = −∂E/∂a" in text
     assert r"\tag{Eglen 1}" in tex
+
+
+@needs_tex
+@pytest.mark.parametrize("example,expected", [
+    ("batchnorm", ["Backward through layer 1 (batchnorm)", "Ioffe and Szegedy", "backward",
+                   "pass, line 4", "statistics-held-fixed", "refuted", "all vanish"]),
+    ("attention", ["Backward through layer 1 (attention)", "Vaswani", "softmax"]),
+])
+def test_a_typed_network_exports_with_its_derivation_and_compiles(tmp_path, example, expected):
+    from bpcheck.derive.commands.layer_derivation import net_derivations
+    from bpcheck.derive.engine.typed import typed_report
+    from bpcheck.derive.io.net_file import load_net
+    from bpcheck.derive.present.typed_tex import typed_document
+    net = load_net(os.path.join(os.path.dirname(__file__), "..", "examples", f"{example}.toml"))
+    derivations = net_derivations(net)
+    text = compile_and_read(tmp_path, typed_document(typed_report(net), derivations))
+    for word in expected:
+        assert word in text, word
+    # every derivation step is typeset, each with its verdict
+    steps = sum(len(d.steps) for d in derivations)
+    assert text.count("proved (") == steps
+
+
+@pytest.mark.skipif(BPCHECK is None, reason="bpcheck is not installed")
+@pytest.mark.parametrize("args,message", [
+    (["--layers", "2,2,2"], "leave out --layers"),
+    (["--notation", "bishop"], "leave out --notation"),
+])
+def test_export_net_refuses_the_options_it_replaces(tmp_path, args, message):
+    p = subprocess.run([BPCHECK, "export", "--net", "examples/residual.toml", *args, "-o",
+                        str(tmp_path / "r.tex")], capture_output=True, text=True, timeout=120,
+                       cwd=os.path.join(os.path.dirname(__file__), ".."))
+    assert p.returncode == 2 and message in p.stderr
+    assert not (tmp_path / "r.tex").exists()
