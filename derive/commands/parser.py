@@ -237,7 +237,14 @@ def _example_command(sub) -> None:
         epilog="examples:\n  bpcheck example examples/sigmoid-2-2-2.toml\n"
                "  bpcheck example examples/softmax-ce.toml --notation nielsen --latex worked.tex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    example.add_argument("spec", metavar="SPEC.toml", help="the network and its numbers")
+    example.add_argument("spec", metavar="SPEC.toml", nargs="?",
+                         help="the network and its numbers (or --net)")
+    example.add_argument("--net", metavar="FILE",
+                         help="instead: a network of typed layers (see report --net), with an "
+                              "input, targets and parameters drawn from --seed: every number "
+                              "of the forward and the backward pass")
+    example.add_argument("--seed", type=int, default=0, metavar="N",
+                         help="with --net: the seed the values are drawn from (default: 0)")
     example.add_argument("--notation", default="bishop", metavar="NAME",
                          help=f"{', '.join(BUILTIN)} or a notation file (default: bishop)")
     example.add_argument("--digits", type=int, default=10, metavar="N",

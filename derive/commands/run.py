@@ -31,6 +31,7 @@ from .translate import translate
 from ... import STARTED
 from ..engine.proof import Verdict, time_budget
 from ..engine.typed import typed_report, worst_with
+from ..engine.typed_example import typed_example
 from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph
 from ..io.net_file import load_net
@@ -41,6 +42,7 @@ from ..present.check import check_table, first_wrong
 from ..present.checked_file import checked_document, file_json, junit_xml, results_json
 from ..present.console import ProgressBar
 from ..present.slice_check import SliceCheckView, slice_json
+from ..present.typed_example import TypedExampleView, typed_example_json
 from ..present.typed_report import TypedReportView, typed_json
 from ..present.notebook import shown
 
@@ -170,6 +172,21 @@ def _run_net_check(args: argparse.Namespace, given: list[str]) -> int:
     return layer_status(result)
 
 
+def _run_net_example(args: argparse.Namespace) -> int:
+    """example --net: every number of one pass, at values drawn from --seed."""
+    extra = [o for o, given in (("SPEC.toml", args.spec is not None),
+                                ("--latex", args.latex is not None),
+                                ("--notation", args.notation != "bishop")) if given]
+    if extra:
+        raise UsageError(f"--net {args.net!r} gives the network; leave out {extra[0]}")
+    if not 1 <= args.digits <= 50:
+        raise UsageError(f"--digits {args.digits}: give 1 to 50")
+    example = typed_example(load_net(args.net), seed=args.seed, digits=args.digits)
+    _show(TypedExampleView(example), as_json=args.json,
+          data=typed_example_json(example) if args.json else None)
+    return 0 if example.proved else 1
+
+
 def _run_graph_report(args: argparse.Namespace) -> int:
     """report --graph: the network comes from the file, so no network option may be given."""
     given = _given(args) + [k for k in ("width", "depth") if getattr(args, k) is not None]
@@ -291,6 +308,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_example(args: argparse.Namespace) -> int:
+    if args.net is not None:
+        return _run_net_example(args)
+    if args.spec is None:
+        raise UsageError("give a SPEC.toml (see examples/), or --net FILE")
     if args.latex is not None:
         if not args.latex.endswith(".tex"):
             raise UsageError(f"--latex {args.latex!r}: the file name must end in .tex")

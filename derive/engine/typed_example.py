@@ -1,0 +1,135 @@
+"""A worked numeric example on a network of typed layers (`example --net FILE`): an input,
+targets and every parameter drawn from a seed (small fractions), then every number of the
+forward pass and of the backward pass, each layer's gradients from its backward equations,
+the ones `report --net` proves, and proved here too before a number is shown.
+
+Exact fractions where every value is rational (dense layers, ReLU), else numbers of
+`digits` significant digits (computed with ten more).
+
+>>> from bpcheck.derive.model.layers import Dense, TypedNetwork
+>>> ex = typed_example(TypedNetwork("d", rows=1, width=2, layers=(Dense("1", 2, units=1),)))
+>>> ex.loss, ex.layers[0].dX
+(1/2, ((3/2, 1/2),))
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..errors import UsageError
+from ..model.activation import KinkSide
+from ..model.layers import EPSILON, Grid, Layer, Residual, TypedNetwork
+from ..model.loss import loss as loss_named
+from .layer_claims import BACKWARD
+from .proof import Verdict
+from .typed import _indices, layer_checks
+
+VALUES = (-2, -1, 1, 2)
+_SEED = sp.Symbol("seed")  # carried with the values, for the message at a kink
+DENOMINATORS = (1, 2, 4)
+
+
+@dataclass
+class LayerNumbers:
+    """One layer's numbers: its input X and output Y, its parameters, the error's gradient
+    at its output G, and the gradients its backward equations give."""
+
+    at: str
+    kind: str
+    X: Grid
+    Y: Grid
+    params: dict[str, dict[tuple, sp.Expr]] = field(default_factory=dict)
+    G: Grid = ()
+    dX: Grid = ()
+    dparams: dict[str, dict[tuple, sp.Expr]] = field(default_factory=dict)
+    proved: bool = False
+
+
+@dataclass
+class TypedExample:
+    net: TypedNetwork
+    seed: int
+    digits: int
+    targets: Grid
+    loss: sp.Expr
+    layers: list[LayerNumbers]
+    epsilon: sp.Expr
+
+    @property
+    def proved(self) -> bool:
+        return all(n.proved for n in self.layers)
+
+
+def _draw(rng: random.Random) -> sp.Rational:
+    return sp.Rational(rng.choice(VALUES), rng.choice(DENOMINATORS))
+
+
+def _at(expr, values: dict, digits: int) -> sp.Expr:
+    """The expression's number at the values: exact where rational; a ReLU's side 1 or 0
+    by the sign of its argument, which must not be 0 (no slope at the kink)."""
+    e = sp.Tuple(sp.sympify(expr)).xreplace(values)[0]  # a side alone is an atom
+    sides = e.atoms(KinkSide)
+    if any(k.of == 0 for k in sides):
+        raise UsageError(f"a ReLU's input is 0 at these values, where it has no slope; try "
+                         f"another --seed (this one is {values.get(_SEED, '?')})")
+    e = e.xreplace({k: sp.Integer(1 if k.of > 0 else 0) for k in sides})
+    return e if e.is_Rational else sp.N(e, digits + 10)
+
+
+def _grid(rows, values: dict, digits: int) -> Grid:
+    return tuple(tuple(_at(v, values, digits) for v in row) for row in rows)
+
+
+def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
+                  epsilon: sp.Rational = sp.Rational(1, 100)) -> TypedExample:
+    """Every number of one forward and backward pass at values drawn from `seed`."""
+    rng = random.Random(seed)
+    X = tuple(tuple(_draw(rng) for _ in range(net.width)) for _ in range(net.rows))
+    values: dict[sp.Basic, sp.Expr] = {EPSILON: epsilon, _SEED: sp.Integer(seed)}
+    layers, flat = [], _flat(net.layers)
+    for layer in flat:
+        for p, shape in layer.params().items():
+            values.update({p[ix]: _draw(rng) for ix in _indices(shape)})
+    for layer in net.layers:
+        Y = _grid(layer.forward(X), values, digits)
+        layers.append(LayerNumbers(layer.at, layer.kind, X, Y, _params(layer, values)))
+        X = Y
+    e = loss_named(net.loss)
+    T = tuple(_target(rng, net.loss, len(row)) for row in X)
+    E = _at(sp.Add(*(e.value(y, t) for y, t in zip(X, T))), values, digits)
+    G = _grid(((e.slope(y, t) for y, t in zip(yr, tr)) for yr, tr in zip(X, T)), values, digits)
+    for numbers, layer in zip(reversed(layers), reversed(net.layers)):
+        grads = BACKWARD[layer.kind](layer, numbers.X, G)
+        numbers.G = G
+        numbers.dX = _grid(grads["x"], values, digits)
+        numbers.dparams = {k: {ix: _at(v, values, digits) for ix, v in d.items()}
+                           for k, d in grads.items() if k != "x"}
+        numbers.proved = all(c.verdict is Verdict.PROVED
+                             for c in layer_checks(layer, rows=net.rows, seed=seed)
+                             if not c.mistake)
+        G = numbers.dX
+    return TypedExample(net, seed, digits, T, E, layers, epsilon)
+
+
+def _target(rng: random.Random, loss: str, width: int) -> tuple:
+    """Targets: drawn like the input; for cross-entropy a one-hot row."""
+    if loss == "ce":
+        hot = rng.randrange(width)
+        return tuple(sp.Integer(int(k == hot)) for k in range(width))
+    return tuple(_draw(rng) for _ in range(width))
+
+
+def _params(layer: Layer, values: dict) -> dict[str, dict[tuple, sp.Expr]]:
+    return {str(p): {ix: values[p[ix]] for ix in _indices(shape)}
+            for p, shape in layer.params().items()}
+
+
+def _flat(layers) -> list[Layer]:
+    out = []
+    for layer in layers:
+        out.append(layer)
+        if isinstance(layer, Residual):
+            out += _flat(layer.inner)
+    return out
