@@ -69,7 +69,7 @@ def _draw(rng: random.Random) -> sp.Rational:
 def _at(expr, values: dict, digits: int) -> sp.Expr:
     """The expression's number at the values: exact where rational; a ReLU's side 1 or 0
     by the sign of its argument, which must not be 0 (no slope at the kink)."""
-    e = sp.Tuple(sp.sympify(expr)).xreplace(values)[0]  # a side alone is an atom
+    e = sp.Tuple(expr).xreplace(values)[0]  # a Tuple takes an int too; a side alone is an atom
     sides = e.atoms(KinkSide)
     if any(k.of == 0 for k in sides):
         raise UsageError(f"a ReLU's input is 0 at these values, where it has no slope; try "
