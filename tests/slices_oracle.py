@@ -209,12 +209,19 @@ def value(node, o: Oracle, env: dict, local: bool = False):
         return mp.fsum(value(node.body, o, {**env, node.index: i}, local)
                        for i in range(int(low), int(top) + 1))
     if isinstance(node, Partial):
-        if node.den.name == r"\sigma" and _key(node.den) != r"\sigma^2":
+        if isinstance(node.den.sup, Number) and _key(node.den) not in LETTERS:
             raise Missing(f"d/d{_key(node.den)}")
         by = _quantity(node.den, o, env)
         if _key(node.num) in LOSS:
             return o.dloss(by)
-        return o.dquantity(_quantity(node.num, o, env), by, local=local)
+        num, p = node.num, mp.mpf(1)
+        if num.name == r"\sigma" and _key(num) != r"\sigma^2":  # the standard deviation
+            p = (mp.mpf(num.sup.text) if num.sup is not None else 1) / 2
+            num = Symbol(num.name, num.sub, Number("2"))
+        elif isinstance(num.sup, Number) and _key(num) not in LETTERS:
+            p, num = mp.mpf(num.sup.text), Symbol(num.name, num.sub)
+        u = o.run()[_quantity(num, o, env)]
+        return p * u ** (p - 1) * o.dquantity(_quantity(num, o, env), by, local=local)
     if isinstance(node, Symbol):
         if _key(node) in SIZES:
             return mp.mpf(o.n)
@@ -225,6 +232,8 @@ def value(node, o: Oracle, env: dict, local: bool = False):
         if node.name == r"\sigma" and _key(node) != r"\sigma^2":  # the standard deviation
             k = mp.mpf(node.sup.text) if node.sup is not None else 1
             return o.run()[("var", ())] ** (k / 2)
+        if isinstance(node.sup, Number) and _key(node) not in LETTERS:  # x-hat_i^2, a power
+            return value(Symbol(node.name, node.sub), o, env, local) ** mp.mpf(node.sup.text)
         if node.name == r"\delta":
             a, b = (env[t] for t in node.sub)
             return mp.mpf(a == b)

@@ -17,6 +17,7 @@ import pytest
 
 from bpcheck.derive.commands.layer_check import check_layer_text
 from bpcheck.derive.commands.layer_derivation import CHAIN_RULE, derivation
+from bpcheck.derive.engine.stage_generic import GENERIC
 from bpcheck.derive.model.stages import slice_of
 from bpcheck.derive.engine.proof import Verdict
 from bpcheck.derive.latex.ast import NODES, Add, Mul, Neg, Number, Power, Symbol
@@ -284,3 +285,43 @@ class _Var:
 def _frac(text: str):
     import sympy as sp
     return sp.Rational(text)
+
+
+# -- for every size ---------------------------------------------------------------------------
+
+EVERY = sorted({(e.latex, e.layer) for e, x in RIGHT if e.layer in GENERIC}
+               | {(s.latex, k) for k in GENERIC for s in derivation(k, 3)})
+EVERY_MUTANTS = sorted({(t, layer) for text, layer in EVERY for _, t in mutants(text)})
+
+
+@pytest.mark.parametrize("text,kind", EVERY, ids=[f"{k}-{i}" for i, (_, k) in enumerate(EVERY)])
+def test_each_published_line_and_derivation_step_of_a_one_range_slice_is_proved_for_every_size(text, kind):
+    r = check_layer_text(text, kind=kind, size=3, partial="local")
+    assert r.verdict is Verdict.PROVED and r.every == {"batchnorm": "m", "layernorm": "H",
+                                                       "softmax": "n"}[kind]
+    for n in (1, 2, 5):  # the oracle, at sizes the proof was not made at
+        assert oracle_judges(text, kind, n, local=True, seeds=range(1)), n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text,kind", EVERY_MUTANTS,
+                         ids=[f"{k}-{i}" for i, (_, k) in enumerate(EVERY_MUTANTS)])
+def test_a_mutant_proved_for_every_size_holds_wherever_the_oracle_looks(text, kind):
+    r = check_layer_text(text, kind=kind, size=3, partial="local")
+    # proved at 3 alone (an identity of that size) is allowed: the result says so
+    assert (r.verdict is Verdict.PROVED) == oracle_judges(text, kind, 3, local=True)
+    if r.every:
+        for n in (1, 2, 4, 5):
+            assert oracle_judges(text, kind, n, local=True, seeds=range(1)), n
+
+
+@pytest.mark.parametrize("text,kind,size", [
+    (r"\hat{x}_i = 0", "batchnorm", 1),                        # one pattern: x-hat is 0
+    (r"\hat{x}_1 + \hat{x}_2 = 0", "batchnorm", 2),            # two: they cancel
+    (r"\frac{\partial \ell}{\partial x_1} = 0", "batchnorm", 1),
+    (r"s_1 + s_2 = 1", "softmax", 2),
+])
+def test_what_holds_at_one_size_only_is_proved_there_and_not_for_every_size(text, kind, size):
+    r = check_layer_text(text, kind=kind, size=size)
+    assert r.verdict is Verdict.PROVED and r.every == ""
+    assert not oracle_judges(text, kind, size + 2)

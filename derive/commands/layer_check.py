@@ -9,7 +9,13 @@ layer's slice and decided (engine/slice_check.py); the catalogue's layer entries
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import lru_cache
+
 from ..engine.checking import STATUS
+from ..engine.proof import Verdict
+from ..engine.stage_generic import GENERIC, GenericTruth, NotForEverySize
+from ..errors import TooMuchWork
 from ..engine.slice_check import SliceResult, both_readings, decide_slice, does_not_exist
 from ..engine.stage_truth import StageTruth
 from ..errors import UsageError
@@ -32,11 +38,30 @@ def check_layer_text(text: str, *, kind: str, size: int, d_k: int | None = None,
             eq = read_slice(text, truth, partial=reading)
         except NoSuchQuantity as e:  # a wrong equation that parses is a verdict
             return does_not_exist(text, truth, str(e))
-        out[reading] = decide_slice(text, truth, free=eq.free, sides=eq.sides,
-                                    targets=eq.targets, seed=seed)
+        out[reading] = _for_every_size(decide_slice(
+            text, truth, free=eq.free, sides=eq.sides, targets=eq.targets, seed=seed), reading)
         if not eq.two_ways:
             return out[reading]
     return out[partial] if partial else both_readings(out)
+
+
+def _for_every_size(result: SliceResult, reading: str) -> SliceResult:
+    """A proof at the file's size tried again for every size, where the slice has one
+    range (engine/stage_generic.py); what that cannot decide stays proved at the size."""
+    if result.verdict is not Verdict.PROVED or result.kind not in GENERIC:
+        return result
+    truth = _generic(result.kind)
+    try:
+        eq = read_slice(result.text, truth, partial=reading)
+        zero = all(truth.is_zero(lhs - rhs) for _, lhs, rhs in eq.sides)
+    except (NotForEverySize, TooMuchWork, NoSuchQuantity):
+        return result
+    return replace(result, every=str(truth.size)) if zero else result
+
+
+@lru_cache(maxsize=None)
+def _generic(kind: str) -> GenericTruth:
+    return GenericTruth(kind)
 
 
 def status(result: SliceResult) -> int:

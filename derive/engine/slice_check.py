@@ -53,6 +53,7 @@ class SliceResult:
     diagnosis: SliceDiagnosis = SliceDiagnosis()
     # where a d(u)/d(v) reads two ways: each reading ("local", "total") and its verdict
     readings: tuple[tuple[str, Verdict], ...] = ()
+    every: str = ""  # the size's letter where the proof holds for every size too ("m")
 
 
 def decide_slice(text: str, truth: StageTruth, *, free: tuple[str, ...], sides, targets,

@@ -22,7 +22,7 @@ value; a sum runs over its bounds, or over its index's range where it has none.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 
 import sympy as sp
@@ -82,7 +82,7 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> Slice
         raise NoSuchQuantity(f"the right side's index {extra[0]} is free and the left side's is "
                              "not: the sides are not the same quantity")
     sides, targets, two_ways = [], [], False
-    for values in product(*(range(1, ranges.free[i] + 1) for i in free)):
+    for values in _values(truth, ranges.free, free):
         env = dict(zip(free, values))
         left, right = _Meaning(truth, env, partial), _Meaning(truth, env, partial)
         sides.append((values, left.visit(lhs), right.visit(rhs)))
@@ -90,6 +90,15 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> Slice
         targets.append(_target(lhs, truth, env))
     return SliceEquation(text, free, tuple(sides),
                          tuple(targets) if all(targets) else None, two_ways)
+
+
+def _values(truth, ranges: dict, free: tuple[str, ...]):
+    """Each value of the free indices; in a slice of every size one, their symbols (the
+    first the truth's own index)."""
+    if not truth.slice.generic:
+        return list(product(*(range(1, ranges[i] + 1) for i in free)))
+    return [tuple(truth.index if n == 0 else sp.Dummy(letter, integer=True, positive=True)
+                  for n, letter in enumerate(free))]
 
 
 def _key(s: Symbol) -> str:
@@ -101,8 +110,27 @@ def _key(s: Symbol) -> str:
     return name
 
 
+def _powered(s: Symbol, truth) -> bool:
+    """A quantity with a number for superscript that is not its name (x-hat_i^2): a power."""
+    return isinstance(s.sup, Number) and _key(s) not in truth.slice.words \
+        and _key(replace(s, sup=None)) in truth.slice.words
+
+
+def _base_and_power(s: Symbol, truth) -> tuple[Symbol, sp.Expr]:
+    """A quantity raised to a number, as its quantity and the power: x-hat_i^2 is
+    (x-hat_i, 2); sigma^k, the standard deviation's power, is (sigma^2, k/2)."""
+    if _powered(s, truth):
+        return replace(s, sup=None), sp.Rational(s.sup.text)
+    if s.name == r"\sigma" and _key(s) not in truth.slice.words and \
+            r"\sigma^2" in truth.slice.words and (s.sup is None or isinstance(s.sup, Number)):
+        return replace(s, sup=Number("2")), sp.Rational(s.sup.text if s.sup else 1, 2)
+    return s, sp.Integer(1)
+
+
 def _node_of(s: Symbol, truth: StageTruth, env: dict | None) -> tuple[str, tuple] | None:
     """(node name, index tokens) where the slice names this symbol."""
+    if _powered(s, truth):
+        s = replace(s, sup=None)
     name = truth.slice.words.get(_key(s))
     if name is None:
         return None
@@ -164,6 +192,8 @@ class _Meaning(Visitor):
         return f(self.visit(node.args[0]))
 
     def visit_Sum(self, node: Sum):
+        if self.truth.slice.generic:
+            return self._every_size(node)
         if node.lower is not None and node.upper is not None:
             span = range(int(self.visit(node.lower)), int(self.visit(node.upper)) + 1)
         else:
@@ -178,33 +208,45 @@ class _Meaning(Visitor):
         self.two_ways |= any(m.two_ways for m in inner)
         return out
 
+    def _every_size(self, node: Sum) -> sp.Expr:
+        """A sum in a slice of every size: a SymPy Sum over a fresh index, to the size."""
+        k = sp.Dummy(node.index, integer=True, positive=True)
+        low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
+        high = self.visit(node.upper) if node.upper is not None else self.truth.size
+        inner = _Meaning(self.truth, {**self.env, node.index: k}, self.partial)
+        out = sp.Sum(inner.visit(node.body), (k, low, high))
+        self.two_ways |= inner.two_ways
+        return out
+
     def visit_Symbol(self, node: Symbol):
         key = _key(node)
         sized = key + ("_" + "".join(node.sub) if node.sub else "")  # m, n, d_k
         if sized in self.truth.slice.sizes:
-            return sp.Integer(self.truth.slice.sizes[sized])
+            size = self.truth.slice.sizes[sized]
+            return sp.Integer(size) if isinstance(size, int) else size
         if key in EPSILONS and not node.sub:
             return EPSILON
-        if node.name == r"\sigma" and _key(node) not in self.truth.slice.words \
-                and r"\sigma^2" in self.truth.slice.words and (node.sup is None or isinstance(node.sup, Number)):
-            # sigma is the standard deviation, sqrt(sigma^2), as Ba et al. write it; sigma^k alike
-            var = self._node(Symbol(node.name, node.sub, Number("2")))
-            return self.truth.value(var) ** sp.Rational(int(node.sup.text) if node.sup else 1, 2)
         if node.name == r"\delta" and len(node.sub) == 2:
             a, b = (self._index(t) for t in node.sub)
-            return sp.Integer(a == b)
-        return self.truth.value(self._node(node))
+            return sp.KroneckerDelta(a, b)
+        base, power = _base_and_power(node, self.truth)  # x-hat_i^2; sigma, sqrt(sigma^2)
+        return self.truth.value(self._node(base)) ** power
 
     def visit_Partial(self, node: Partial):
         if not isinstance(node.den, Symbol) or not isinstance(node.num, Symbol):
             raise SliceReadError("a derivative here is of one symbol by another, as "
                                  r"\frac{\partial \ell}{\partial x_i}")
-        if node.den.name == r"\sigma" and _key(node.den) not in self.truth.slice.words:
-            raise NoSuchQuantity(f"a derivative by {_key(node.den)}: the slice has sigma^2, not "
-                                 f"{_key(node.den)}, as a quantity to differentiate by")
+        if _powered(node.den, self.truth) or (node.den.name == r"\sigma" and
+                                              _key(node.den) not in self.truth.slice.words):
+            raise NoSuchQuantity(f"a derivative by {_key(node.den)}: the slice has no "
+                                 f"{_key(node.den)} as a quantity to differentiate by")
         by = self._node(node.den)
         if _key(node.num) in LOSS and not node.num.sub:
             return self.truth.adjoint(by)
+        base, power = _base_and_power(node.num, self.truth)
+        if power != 1:  # d(u^p)/dv = p u^(p-1) du/dv: sigma = (sigma^2)^(1/2), x-hat_i^2
+            u = self.truth.value(self._node(base))
+            return power * u ** (power - 1) * self.visit(replace(node, num=base))
         truth, top = self.truth, self._node(node.num)
         if truth.uses(top, by) and truth.other_paths(top, by):
             self.two_ways = True
@@ -212,7 +254,7 @@ class _Meaning(Visitor):
                 return truth.local(top, by)
         return truth.partial(top, by)
 
-    def _index(self, token: str) -> int:
+    def _index(self, token: str):
         if token.isdigit():
             return int(token)
         if token not in self.env:
@@ -227,7 +269,8 @@ class _Meaning(Visitor):
         name, tokens = found
         index = tuple(self._index(t) for t in tokens)
         shape = self.truth.slice.shapes[name]
-        if any(not 1 <= i <= n for i, n in zip(index, shape)):
+        if any(isinstance(i, int) and isinstance(n, int) and not 1 <= i <= n
+               for i, n in zip(index, shape)):
             raise NoSuchQuantity(f"{_key(s)}[{', '.join(map(str, index))}] does not exist: "
                                  f"{_key(s)} runs over {' by '.join(f'1..{n}' for n in shape)}")
         return Node(name, index)

@@ -99,12 +99,23 @@ class Slice:
     def at(self, name: str, *index: int) -> sp.Expr:
         return Node(name, tuple(index)).symbol
 
-    def all(self, name: str) -> list[sp.Expr]:
-        return [n.symbol for n in self.nodes(name)]
+    @property
+    def n(self) -> int | sp.Symbol:
+        """The slice's one range: a number, or the letter itself in a slice of every size."""
+        return next(iter(self.sizes.values()))
 
+    @property
+    def generic(self) -> bool:
+        return not isinstance(self.n, int)
 
-def _mean(xs) -> sp.Expr:
-    return sp.Add(*xs) / len(xs)
+    def sum(self, body: Callable[[object], sp.Expr], to: int | None = None) -> sp.Expr:
+        """body(k) summed over k = 1..n (or 1..to): written out where n is a number, a
+        SymPy Sum over a fresh index where it is the letter."""
+        top = self.n if to is None else to
+        if isinstance(top, int):
+            return sp.Add(*(body(k) for k in range(1, top + 1)))
+        k = sp.Dummy("k", integer=True, positive=True)
+        return sp.Sum(body(k), (k, 1, top))
 
 
 def _normalisation(kind: str, n: int, *, per_feature: bool) -> Slice:
@@ -122,8 +133,8 @@ def _normalisation(kind: str, n: int, *, per_feature: bool) -> Slice:
     return Slice(
         kind, {"x": (n,), "gamma": p, "beta": p, "mu": (), "var": (), "xhat": (n,), "y": (n,)},
         ("x", "gamma", "beta"),
-        (("mu", lambda s: _mean(s.all("x"))),
-         ("var", lambda s: _mean([(x - s.at("mu")) ** 2 for x in s.all("x")])),
+        (("mu", lambda s: s.sum(lambda k: s.at("x", k)) / s.n),
+         ("var", lambda s: s.sum(lambda k: (s.at("x", k) - s.at("mu")) ** 2) / s.n),
          ("xhat", lambda s, i: (s.at("x", i) - s.at("mu")) / sp.sqrt(s.at("var") + EPSILON)),
          ("y", scaled)),
         "y", {"x": "x", r"\mu": "mu", r"\sigma^2": "var", r"\hat{x}": "xhat", "y": "y",
@@ -133,8 +144,7 @@ def _normalisation(kind: str, n: int, *, per_feature: bool) -> Slice:
 
 def _softmax(n: int) -> Slice:
     def s_(s, i):
-        exps = [Exp(z) for z in s.all("z")]
-        return exps[i - 1] / sp.Add(*exps)
+        return Exp(s.at("z", i)) / s.sum(lambda k: Exp(s.at("z", k)))
     diagonal = Mistake("softmax-diagonal", "the softmax Jacobian taken as diagonal: "
                        "ds_i/dz_j = 0 for j != i", (("s", "z", "other"),))
     return Slice("softmax", {"z": (n,), "s": (n,)}, ("z",), (("s", s_),), "s",
@@ -147,8 +157,7 @@ def _attention(tokens: int, d: int = 2) -> Slice:
         return sp.Add(*(s.at("q", c) * s.at("k", t, c) for c in range(1, d + 1))) / sp.sqrt(d)
 
     def a_(s, t):
-        exps = [Exp(e) for e in s.all("e")]
-        return exps[t - 1] / sp.Add(*exps)
+        return Exp(s.at("e", t)) / s.sum(lambda u: Exp(s.at("e", u)), tokens)
 
     def y_(s, c):
         return sp.Add(*(s.at("alpha", t) * s.at("v", t, c) for t in range(1, tokens + 1)))

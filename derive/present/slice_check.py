@@ -34,8 +34,10 @@ class SliceCheckView:
         yield Text(f"read in a {r.kind} layer's slice over {r.size} {SIZE_WORDS[r.kind]}: "
                    f"{', '.join(sl.words)}; {MEANS}", style="dim")
         if r.verdict is Verdict.PROVED:
+            size = (f" and for every {r.every} (every size of the slice)" if r.every else
+                    f", at {r.size} {SIZE_WORDS[r.kind]} (not decided here for every size)")
             yield Text("proved for every value of " + (", ".join(r.free) or "its quantities")
-                       + (f", under {', '.join(r.conditions)}" if r.conditions else ""))
+                       + size + (f", under {', '.join(r.conditions)}" if r.conditions else ""))
         if r.note and r.verdict is Verdict.AMBIGUOUS:
             yield Text(r.note)
         if r.values:
@@ -58,7 +60,8 @@ def slice_json(result: SliceResult) -> dict[str, Any]:
                            "verdict": str(r.verdict), "free": list(r.free),
                            "conditions": list(r.conditions), "note": r.note,
                            "mistake": r.diagnosis.id,
-                           "readings": {k: str(v) for k, v in r.readings}}
+                           "readings": {k: str(v) for k, v in r.readings},
+                           "every_size": r.every or None}
     if r.values:
         out["counterexample"] = {"at": dict(zip(r.free, r.entry)),
                                  "left": str(sp.Float(r.values[0], 15)),

@@ -107,7 +107,10 @@ def _steps_table(d, console: Console) -> Table:
     for col in ("step", "verdict", "from"):
         t.add_column(col, overflow="fold")
     for step in d.steps:
-        t.add_row(step.latex, verdict_text(step.result.verdict), step.why)
+        verdict = verdict_text(step.result.verdict)
+        if step.result.every:
+            verdict.append(f"\nfor every {step.result.every}")
+        t.add_row(step.latex, verdict, step.why)
     return t
 
 
@@ -149,7 +152,8 @@ def typed_json(r: TypedReport, derivations=()) -> dict[str, Any]:
                    for c in r.checks],
         "derivations": [{"layer": d.at, "kind": d.kind, "size": d.size,
                          "steps": [{"latex": st.latex, "from": st.why,
-                                    "verdict": str(st.result.verdict)} for st in d.steps]}
+                                    "verdict": str(st.result.verdict),
+                                    "every_size": st.result.every or None} for st in d.steps]}
                         for d in derivations],
         "jacobians": [{"layer": J.layer, "kind": J.kind, "why": WHY[J.kind],
                        "blocks": [{"rows": b.rows, "features": b.features, "count": b.count,

@@ -47,7 +47,8 @@ def typed_body(report: TypedReport, derivations=(), *, heading: str = "section",
                           "proved, a derivative between stages being the stage's formula "
                           "differentiated with its other arguments held.") + "\n")
         for step in d.steps:
-            out.append(f"\\[ {step.latex} \\]\n{VERDICT.get(step.result.verdict, '')} "
+            every = f" for every ${step.result.every}$" if step.result.every else ""
+            out.append(f"\\[ {step.latex} \\]\n{VERDICT.get(step.result.verdict, '')}{every} "
                        f"({escape(step.why)})\n")
     out.append(f"{sub}{{Backward checks}}\n" + _checks(report))
     out.append(f"{sub}{{Jacobians}}\n" + _jacobians(report))
