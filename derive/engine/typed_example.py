@@ -9,7 +9,7 @@ Exact fractions where every value is rational (dense layers, ReLU), else numbers
 >>> from bpcheck.derive.model.layers import Dense, TypedNetwork
 >>> ex = typed_example(TypedNetwork("d", rows=1, width=2, layers=(Dense("1", 2, units=1),)))
 >>> ex.loss, ex.layers[0].dX
-(1/2, ((3/2, 1/2),))
+(1/2, ((1, 1/2),))
 """
 from __future__ import annotations
 
