@@ -229,8 +229,10 @@ def value(node, o: Oracle, env: dict, local: bool = False):
             return mp.mpf(o.d)
         if node.name in (r"\epsilon", r"\varepsilon"):
             return o.point["eps"]
+        if node.name == "e" and node.sup is not None and not node.sub:  # e^{...}
+            return mp.exp(value(node.sup, o, env, local))
         if node.name == r"\sigma" and _key(node) != r"\sigma^2":  # the standard deviation
-            k = mp.mpf(node.sup.text) if node.sup is not None else 1
+            k = value(node.sup, o, env) if node.sup is not None else 1
             return o.run()[("var", ())] ** (k / 2)
         if isinstance(node.sup, Number) and _key(node) not in LETTERS:  # x-hat_i^2, a power
             return value(Symbol(node.name, node.sub), o, env, local) ** mp.mpf(node.sup.text)

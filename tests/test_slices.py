@@ -325,3 +325,61 @@ def test_what_holds_at_one_size_only_is_proved_there_and_not_for_every_size(text
     r = check_layer_text(text, kind=kind, size=size)
     assert r.verdict is Verdict.PROVED and r.every == ""
     assert not oracle_judges(text, kind, size + 2)
+
+
+# -- as people write it: what a first reader of the README tried ------------------------------
+
+@pytest.mark.parametrize("text,kind,verdict,every", [
+    # a sign after \cdot, sigma's negative powers, e^{...}, a Unicode ell, N for the batch
+    (r"\frac{\partial \ell}{\partial \sigma^2} = \sum_{i=1}^{m} \frac{\partial \ell}{\partial \hat{x}_i} \cdot (x_i - \mu) \cdot -\frac{1}{2} (\sigma^2 + \epsilon)^{-3/2}",
+     "batchnorm", "proved", "m"),
+    (r"\frac{\partial \ell}{\partial \sigma^2} = \sum_{i=1}^{N} \frac{\partial \ell}{\partial \hat{x}_i} (x_i - \mu) \frac{-1}{2} \sigma^{-3}",
+     "batchnorm", "refuted", ""),  # sigma is the root of sigma^2 alone: epsilon left out
+    (r"s_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", "softmax", "proved", "n"),
+    (r"\frac{∂ ℓ}{∂ β} = \sum_{i=1}^{m} \frac{∂ ℓ}{∂ y_i}", "batchnorm", "proved", "m"),
+    # two free indices: the case i = j and the case i != j, each for every n
+    (r"\frac{\partial s_i}{\partial z_j} = s_j(\delta_{ij} - s_i)", "softmax", "proved", "n"),
+    (r"\frac{\partial s_i}{\partial z_j} = s_i(1 - s_j)", "softmax", "refuted", ""),
+])
+def test_equations_as_course_notes_write_them_are_read(text, kind, verdict, every):
+    r = check_layer_text(text, kind=kind, size=3)
+    assert (str(r.verdict), r.every) == (verdict, every)
+    assert (r.verdict is Verdict.PROVED) == oracle_judges(text.replace("∂", r"\partial ").replace(
+        "ℓ", r"\ell").replace("β", r"\beta").replace("{N}", "{m}"), kind, 3)
+
+
+@pytest.mark.parametrize("text,message", [
+    (r"p_i = s_i", "'p' is not a quantity of the softmax slice"),  # on the left: not a refutation
+    (r"\frac{\partial \ell}{\partial x_i} = \frac{1}{0}", r"\frac{1}{0} divides by zero"),
+])
+def test_a_letter_the_slice_lacks_or_a_division_by_zero_is_an_input_error(text, message):
+    kind = "softmax" if text.startswith("p_i") else "batchnorm"
+    with pytest.raises(SliceReadError) as e:
+        check_layer_text(text, kind=kind, size=3)
+    assert message in str(e.value)
+
+
+def test_a_normalisation_without_gamma_and_beta_is_read_without_them():
+    no = {"affine": False}
+    assert check_layer_text(r"y_i = \hat{x}_i", kind="batchnorm", size=3,
+                            options=no).verdict is Verdict.PROVED
+    assert check_layer_text(r"y_i = \hat{x}_i", kind="batchnorm", size=3).verdict is Verdict.REFUTED
+    with pytest.raises(SliceReadError, match="'.gamma' is not a quantity"):
+        check_layer_text(r"\frac{\partial \ell}{\partial \hat{x}_i} = \gamma \frac{\partial \ell}{\partial y_i}",
+                         kind="layernorm", size=3, options=no)
+    steps = derivation("batchnorm", 3, options=no)
+    assert steps and all(s.result.verdict is Verdict.PROVED for s in steps)
+    assert not any(r"\gamma" in s.latex or r"\beta" in s.latex for s in steps)
+
+
+def test_an_attention_rows_values_have_d_v_entries_and_d_k_1_is_said_to_hide_the_scale():
+    wide = {"d_k": 1, "d_v": 3}
+    r = check_layer_text(r"\frac{\partial \ell}{\partial v_{13}} = \alpha_1 \frac{\partial \ell}{\partial y_3}",
+                         kind="attention", size=2, options=wide)
+    assert r.verdict is Verdict.PROVED
+    unscaled = r"\frac{\partial \ell}{\partial q_c} = \sum_t \frac{\partial \ell}{\partial e_t} k_{tc}"
+    assert check_layer_text(unscaled, kind="attention", size=2, options=wide).verdict is Verdict.PROVED
+    assert check_layer_text(unscaled, kind="attention", size=2,
+                            options={"d_k": 2}).verdict is Verdict.REFUTED
+    p = _bpcheck("check", "--net", "examples/attention.toml", unscaled)
+    assert "with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen" in " ".join(p.stdout.split())

@@ -19,9 +19,10 @@ from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
 from ..engine.stage_truth import StageTruth
 from ..latex.grammar import parse
-from ..model.layers import Attention, Residual, TypedNetwork
+from ..model.layers import Residual, TypedNetwork
 from ..model.stages import INDEX_LETTERS, SLICES, Node, Slice, letter, slice_of
-from .layer_check import check_layer_text, slice_size
+from ..latex.slice_reader import SliceReadError
+from .layer_check import check_layer_text, layer_options, slice_size
 
 CHAIN_RULE = "the chain rule over the stages that take it"
 SPARE = "jklpruvw"  # letters for a sum where a quantity's own would clash
@@ -41,13 +42,16 @@ class LayerDerivation:
     kind: str
     size: int
     steps: tuple[Step, ...]
+    note: str = ""  # what the sizes cannot show
 
 
-def derivation(kind: str, size: int, *, d_k: int | None = None) -> list[Step]:
+def derivation(kind: str, size: int, *, options: dict | None = None) -> list[Step]:
     """Each quantity's chain-rule step, then its paper's line, each proved."""
     # which stages take which entries is read where every range has 3 entries, so that an
     # entry's positions are distinct numbers; the steps are proved at the size asked for
-    shape = StageTruth(slice_of(kind, 3, d_k=3))
+    options = dict(options or {})
+    shape = StageTruth(slice_of(kind, 3, **{**options, **(
+        {"d_k": 3, "d_v": 3} if kind == "attention" else {})}))
     sl = shape.slice
     printed = _printed(kind)
     names = [n for n, _ in reversed(sl.stages) if n != sl.output] + list(sl.inputs)
@@ -55,8 +59,12 @@ def derivation(kind: str, size: int, *, d_k: int | None = None) -> list[Step]:
     for name in names:
         chain = _chain(shape, name)
         lines = ([(chain, CHAIN_RULE)] if chain else []) + printed.get(name, [])
-        steps += [Step(t, why, check_layer_text(t, kind=kind, size=size, d_k=d_k,
-                                                partial="local")) for t, why in lines]
+        for t, why in lines:
+            try:
+                steps.append(Step(t, why, check_layer_text(t, kind=kind, size=size,
+                                                           options=options, partial="local")))
+            except SliceReadError:  # a paper's line of a parameter this layer has not
+                continue
     return steps
 
 
@@ -67,9 +75,11 @@ def net_derivations(net: TypedNetwork) -> list[LayerDerivation]:
     out = []
     for layer in (x for x in every if x.kind in SLICES):
         size = slice_size(net, layer)
-        d_k = layer.d_k if isinstance(layer, Attention) else None
-        out.append(LayerDerivation(layer.at, layer.kind, size,
-                                   tuple(derivation(layer.kind, size, d_k=d_k))))
+        options = layer_options(layer)
+        note = (" (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
+                if options.get("d_k") == 1 else "")
+        out.append(LayerDerivation(layer.at, layer.kind, size, tuple(
+            derivation(layer.kind, size, options=options)), note))
     return out
 
 

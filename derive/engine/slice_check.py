@@ -54,6 +54,8 @@ class SliceResult:
     # where a d(u)/d(v) reads two ways: each reading ("local", "total") and its verdict
     readings: tuple[tuple[str, Verdict], ...] = ()
     every: str = ""  # the size's letter where the proof holds for every size too ("m")
+    words: tuple[str, ...] = ()              # the slice's letters
+    sizes: tuple[tuple[str, object], ...] = ()  # its ranges: (letter, size)
 
 
 def decide_slice(text: str, truth: StageTruth, *, free: tuple[str, ...], sides, targets,
@@ -64,7 +66,8 @@ def decide_slice(text: str, truth: StageTruth, *, free: tuple[str, ...], sides, 
     found = decide_pairs(pairs, seed=seed)
     sl = truth.slice
     size = next(iter(sl.sizes.values()))
-    result = SliceResult(text, sl.kind, size, free=free, **found)
+    result = SliceResult(text, sl.kind, size, free=free, words=tuple(sl.words),
+                         sizes=tuple(sl.sizes.items()), **found)
     if result.verdict is Verdict.REFUTED and targets:
         named = _mistake_of(truth, [rhs for _, _, rhs in sides], targets, seed=seed)
         result = SliceResult(**{**result.__dict__, "diagnosis": SliceDiagnosis(named)})
@@ -93,8 +96,9 @@ def both_readings(by_reading: dict[str, SliceResult]) -> SliceResult:
 
 def does_not_exist(text: str, truth: StageTruth, why: str) -> SliceResult:
     """Refuted without a point: the equation names a quantity the slice does not have."""
-    return SliceResult(text, truth.slice.kind, next(iter(truth.slice.sizes.values())),
-                       Verdict.REFUTED, note=why)
+    sl = truth.slice
+    return SliceResult(text, sl.kind, sl.n, Verdict.REFUTED, note=why, words=tuple(sl.words),
+                       sizes=tuple(sl.sizes.items()))
 
 
 def _mistake_of(truth: StageTruth, right: list[sp.Expr], targets: tuple[Node, ...], *,

@@ -38,10 +38,11 @@ class NotForEverySize(Exception):
 class GenericTruth:
     """The slice of `kind` with its range the letter; `index` the free index's symbol."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, **options):
         self.size = sp.Symbol(SIZE_LETTER[kind], integer=True, positive=True)
-        self.slice = slice_of(kind, self.size)
-        self.shape = _structure(kind)  # which stages take which: the same at every size
+        self.slice = slice_of(kind, self.size, **options)
+        # which stages take which: the same at every size
+        self.shape = _structure(kind, tuple(sorted(options.items())))
         self.index = sp.Symbol("i", integer=True, positive=True)
         self._atoms: dict[sp.Expr, sp.Symbol] = {}
         self._rules: dict[sp.Symbol, sp.Expr] = {}
@@ -171,8 +172,8 @@ _K = sp.Symbol("k", integer=True, positive=True)
 
 
 @lru_cache(maxsize=None)
-def _structure(kind: str) -> StageTruth:
-    return StageTruth(slice_of(kind, 3))
+def _structure(kind: str, options: tuple = ()) -> StageTruth:
+    return StageTruth(slice_of(kind, 3, **dict(options)))
 
 
 def _concrete(top: Node, by: Node) -> tuple[Node, Node]:

@@ -34,8 +34,9 @@ from ..model.stages import Node
 from .ast import (Add, Call, Equation, Frac, Mul, Neg, Number, Paren, Partial, Power, Sum,
                   Symbol, Visitor)
 from .grammar import parse
+from .tex import to_latex
 
-LOSS = {r"\ell", "L", "E", "J", "C", r"\mathcal{L}", r"\mathcal{E}"}
+LOSS = {r"\ell", "l", "L", "E", "J", "C", r"\mathcal{L}", r"\mathcal{E}"}
 EPSILONS = {r"\epsilon", r"\varepsilon"}
 BATCH = {r"\mathcal{B}", "B"}  # the mini-batch's name on a statistic, not an index
 FUNCTIONS = {"exp": Exp, "tanh": sp.tanh}
@@ -70,7 +71,7 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> Slice
     can be read two ways read as `partial` says (module docstring)."""
     eq = parse(text)
     if not isinstance(eq, Equation) or len(eq.sides) != 2 or eq.relations != ("=",):
-        raise SliceReadError(f"{text!r} is not one equation with two sides (lhs = rhs)")
+        raise SliceReadError(f"'{text[:200]}' is not one equation with two sides (lhs = rhs)")
     lhs, rhs = eq.sides
     ranges = _Ranges(truth)
     ranges.visit(lhs)
@@ -110,9 +111,22 @@ def _key(s: Symbol) -> str:
     return name
 
 
+def _number(node) -> sp.Rational | None:
+    """A superscript that is a number: 2, -3, \\frac{3}{2}, -\\frac{1}{2}."""
+    if isinstance(node, Number):
+        return sp.Rational(node.text)
+    if isinstance(node, Neg):
+        inner = _number(node.body)
+        return -inner if inner is not None else None
+    if isinstance(node, Frac):
+        a, b = _number(node.num), _number(node.den)
+        return a / b if a is not None and b else None
+    return None
+
+
 def _powered(s: Symbol, truth) -> bool:
     """A quantity with a number for superscript that is not its name (x-hat_i^2): a power."""
-    return isinstance(s.sup, Number) and _key(s) not in truth.slice.words \
+    return _number(s.sup) is not None and _key(s) not in truth.slice.words \
         and _key(replace(s, sup=None)) in truth.slice.words
 
 
@@ -120,10 +134,10 @@ def _base_and_power(s: Symbol, truth) -> tuple[Symbol, sp.Expr]:
     """A quantity raised to a number, as its quantity and the power: x-hat_i^2 is
     (x-hat_i, 2); sigma^k, the standard deviation's power, is (sigma^2, k/2)."""
     if _powered(s, truth):
-        return replace(s, sup=None), sp.Rational(s.sup.text)
+        return replace(s, sup=None), _number(s.sup)
     if s.name == r"\sigma" and _key(s) not in truth.slice.words and \
-            r"\sigma^2" in truth.slice.words and (s.sup is None or isinstance(s.sup, Number)):
-        return replace(s, sup=Number("2")), sp.Rational(s.sup.text if s.sup else 1, 2)
+            r"\sigma^2" in truth.slice.words and (s.sup is None or _number(s.sup) is not None):
+        return replace(s, sup=Number("2")), (_number(s.sup) if s.sup else 1) / sp.Integer(2)
     return s, sp.Integer(1)
 
 
@@ -158,12 +172,36 @@ class _Ranges(Visitor):
         self.visit(node.body)
         self.bound.pop()
 
+    def visit_Call(self, node: Call):  # the function's name is no quantity: its arguments
+        for a in node.args:
+            self.visit(a)
+
     def visit_Symbol(self, node: Symbol):
-        found = _node_of(node, self.truth, None)
+        if _euler(node, self.truth):
+            self.visit(node.sup)
+            return
+        found = _node_of(_base_and_power(node, self.truth)[0], self.truth, None)
         if found:
             for token, n in zip(found[1], self.truth.slice.shapes[found[0]]):
                 if token.isalpha() and token not in self.bound:
                     self.free.setdefault(token, n)
+        elif not _other_letter(node, self.truth):  # said before any index is compared
+            raise SliceReadError(f"'{_key(node)}' is not a quantity of the "
+                                 f"{self.truth.slice.kind} slice; accepted: {_accepted(self.truth)}")
+
+
+def _euler(s: Symbol, truth) -> bool:
+    """e^{...} where the slice has no quantity e: the exponential."""
+    return s.name == "e" and not s.sub and s.sup is not None and "e" not in truth.slice.words
+
+
+def _other_letter(s: Symbol, truth) -> bool:
+    """A letter that is no quantity but means something: a size, epsilon, Kronecker's
+    delta, a loss."""
+    key = _key(s)
+    sized = key + ("_" + "".join(s.sub) if s.sub else "")
+    return sized in truth.slice.sizes or (key in EPSILONS and not s.sub) or \
+        (s.name == r"\delta" and len(s.sub) == 2) or (key in LOSS and not s.sub)
 
 
 class _Meaning(Visitor):
@@ -181,7 +219,11 @@ class _Meaning(Visitor):
     def visit_Neg(self, node: Neg): return -self.visit(node.body)
     def visit_Add(self, node: Add): return sp.Add(*map(self.visit, node.terms))
     def visit_Mul(self, node: Mul): return sp.Mul(*map(self.visit, node.factors))
-    def visit_Frac(self, node: Frac): return self.visit(node.num) / self.visit(node.den)
+    def visit_Frac(self, node: Frac):
+        den = self.visit(node.den)
+        if den == 0:  # as `check` says it in a notation
+            raise SliceReadError(f"{to_latex(node)} divides by zero")
+        return self.visit(node.num) / den
     def visit_Power(self, node: Power): return self.visit(node.base) ** self.visit(node.exponent)
 
     def visit_Call(self, node: Call):
@@ -229,6 +271,8 @@ class _Meaning(Visitor):
         if node.name == r"\delta" and len(node.sub) == 2:
             a, b = (self._index(t) for t in node.sub)
             return sp.KroneckerDelta(a, b)
+        if _euler(node, self.truth):
+            return Exp(self.visit(node.sup))
         base, power = _base_and_power(node, self.truth)  # x-hat_i^2; sigma, sqrt(sigma^2)
         return self.truth.value(self._node(base)) ** power
 
@@ -264,7 +308,7 @@ class _Meaning(Visitor):
     def _node(self, s: Symbol) -> Node:
         found = _node_of(s, self.truth, self.env)
         if found is None:
-            raise SliceReadError(f"{_key(s)!r} is not a quantity of the {self.truth.slice.kind} "
+            raise SliceReadError(f"'{_key(s)}' is not a quantity of the {self.truth.slice.kind} "
                                  f"slice; accepted: {_accepted(self.truth)}")
         name, tokens = found
         index = tuple(self._index(t) for t in tokens)

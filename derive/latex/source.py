@@ -123,7 +123,7 @@ _SAY = {
     "LETTER": "a letter", "DIGIT": "a digit", "GREEK": "a Greek letter", "NUMBER": "a number",
     "NAME": r"\mathrm{...}", "BOLD": r"\mathbf{...}", "CAL": r"\mathcal{...}", "TOP": r"\top",
     "ACCENT": r"\hat{...}",
-    "FCALL": "a function call", "OPNAME": r"\ln", "_FRAC": r"\frac", "_SUM": r"\sum",
+    "FCALL": "a function call", "OPNAME": r"\ln", "_FRAC": r"\frac", "_SQRT": r"\sqrt", "_SUM": r"\sum",
     "_PARTIAL": r"\partial", "_NABLA": r"\nabla", "NORM": r"\|", "_NORM_OPEN": r"\|",
     "_NORM_CLOSE": r"a closing \|", "_LPAR": "'('", "_RPAR": "')'", "_LBRACK": "'['",
     "_RBRACK": "']'", "_LBRACE": "'{'", "_RBRACE": "'}'", "_SUB": "'_'", "_SUP": "'^'",
@@ -134,7 +134,7 @@ _SAY = {
 }
 _GROUPS = (  # (name, members, how many must be present to say the name instead)
     ("an expression", {"LETTER", "GREEK", "NUMBER", "NAME", "BOLD", "CAL", "ACCENT", "TOP", "FCALL",
-                       "OPNAME", "_FRAC", "_SUM", "_PARTIAL", "_NABLA", "_LPAR", "_LBRACK",
+                       "OPNAME", "_FRAC", "_SQRT", "_SUM", "_PARTIAL", "_NABLA", "_LPAR", "_LBRACK",
                        "_LBRACE", "_NORM_OPEN", "NORM", "MINUS", "PLUS"}, 6),
     ("an operator", {"PLUS", "MINUS", "_ODOT", "_MULOP", "_SLASH", "EQ", "REL"}, 4),
     ("the end", {"PROSE", "PAREN_PROSE", "TAG", "EQNUM", "_DOT", "_COMMA", "$END"}, 4),

@@ -118,28 +118,31 @@ class Slice:
         return sp.Sum(body(k), (k, 1, top))
 
 
-def _normalisation(kind: str, n: int, *, per_feature: bool) -> Slice:
+def _normalisation(kind: str, n: int, *, per_feature: bool, affine: bool = True) -> Slice:
     """x -> mu, sigma^2 -> x-hat -> y = gamma x-hat + beta, over n positions; gamma and beta
-    one per slice (batch norm: the slice is one feature) or one per position (layer norm)."""
+    one per slice (batch norm: the slice is one feature) or one per position (layer norm),
+    or none (affine = false: y = x-hat)."""
     p = (n,) if per_feature else ()
 
     def scaled(s, *i):
         at = i if per_feature else ()
-        return s.at("gamma", *at) * s.at("xhat", *i) + s.at("beta", *at)
+        return s.at("gamma", *at) * s.at("xhat", *i) + s.at("beta", *at) if affine \
+            else s.at("xhat", *i)
     held = Mistake(f"{kind}-statistics-held-fixed" if kind == "batchnorm"
                    else "layernorm-elementwise",
                    "the mean and variance treated as constants: their dependence on x dropped",
                    (("mu", "x", "all"), ("var", "x", "all")))
+    params = ("gamma", "beta") if affine else ()
+    words = {"x": "x", r"\mu": "mu", r"\sigma^2": "var", r"\hat{x}": "xhat", "y": "y"}
     return Slice(
         kind, {"x": (n,), "gamma": p, "beta": p, "mu": (), "var": (), "xhat": (n,), "y": (n,)},
-        ("x", "gamma", "beta"),
+        ("x", *params),
         (("mu", lambda s: s.sum(lambda k: s.at("x", k)) / s.n),
          ("var", lambda s: s.sum(lambda k: (s.at("x", k) - s.at("mu")) ** 2) / s.n),
          ("xhat", lambda s, i: (s.at("x", i) - s.at("mu")) / sp.sqrt(s.at("var") + EPSILON)),
          ("y", scaled)),
-        "y", {"x": "x", r"\mu": "mu", r"\sigma^2": "var", r"\hat{x}": "xhat", "y": "y",
-              r"\gamma": "gamma", r"\beta": "beta"},
-        {"m": n} if kind == "batchnorm" else {"H": n, "n": n}, (held,))
+        "y", {**words, **({r"\gamma": "gamma", r"\beta": "beta"} if affine else {})},
+        {"m": n, "N": n} if kind == "batchnorm" else {"H": n, "n": n}, (held,))
 
 
 def _softmax(n: int) -> Slice:
@@ -151,8 +154,10 @@ def _softmax(n: int) -> Slice:
                  {"z": "z", "s": "s"}, {"n": n, "K": n}, (diagonal,))
 
 
-def _attention(tokens: int, d: int = 2) -> Slice:
-    """One query's row: e_t = q . k_t / sqrt(d_k), alpha = softmax(e), y = sum_t alpha_t v_t."""
+def _attention(tokens: int, d: int = 2, dv: int | None = None) -> Slice:
+    """One query's row: e_t = q . k_t / sqrt(d_k), alpha = softmax(e), y = sum_t alpha_t v_t,
+    queries and keys of d_k entries, values and the output of d_v (d_k unless given)."""
+    dv = dv or d
     def e_(s, t):
         return sp.Add(*(s.at("q", c) * s.at("k", t, c) for c in range(1, d + 1))) / sp.sqrt(d)
 
@@ -163,11 +168,12 @@ def _attention(tokens: int, d: int = 2) -> Slice:
         return sp.Add(*(s.at("alpha", t) * s.at("v", t, c) for t in range(1, tokens + 1)))
     diagonal = Mistake("attention-softmax-diagonal", "each row's softmax Jacobian taken as "
                        "diagonal: dalpha_t/de_u = 0 for u != t", (("alpha", "e", "other"),))
-    return Slice("attention", {"q": (d,), "k": (tokens, d), "v": (tokens, d), "e": (tokens,),
-                               "alpha": (tokens,), "y": (d,)},
+    return Slice("attention", {"q": (d,), "k": (tokens, d), "v": (tokens, dv), "e": (tokens,),
+                               "alpha": (tokens,), "y": (dv,)},
                  ("q", "k", "v"), (("e", e_), ("alpha", a_), ("y", y_)), "y",
                  {"q": "q", "k": "k", "v": "v", "e": "e", r"\alpha": "alpha", "a": "alpha",
-                  "y": "y", "o": "y"}, {"T": tokens, "n": tokens, "d_k": d}, (diagonal,))
+                  "y": "y", "o": "y"}, {"T": tokens, "n": tokens, "d_k": d, "d_v": dv},
+                 (diagonal,))
 
 
 def _residual(n: int) -> Slice:
@@ -185,11 +191,11 @@ def _residual(n: int) -> Slice:
                  "y", {"x": "x", "F": "F", "y": "y", "J": "J"}, {"n": n}, (averaged, dropped))
 
 
-SLICES: dict[str, Callable[[int], Slice]] = {
-    "batchnorm": lambda n: _normalisation("batchnorm", n, per_feature=False),
-    "layernorm": lambda n: _normalisation("layernorm", n, per_feature=True),
+SLICES: dict[str, Callable[..., Slice]] = {
+    "batchnorm": lambda n, **o: _normalisation("batchnorm", n, per_feature=False, **o),
+    "layernorm": lambda n, **o: _normalisation("layernorm", n, per_feature=True, **o),
     "softmax": _softmax,
-    "attention": _attention,
+    "attention": lambda n, d_k=None, d_v=None: _attention(n, d_k or 2, d_v),
     "residual": _residual,
 }
 SIZE_WORDS = {"batchnorm": "patterns in the mini-batch", "layernorm": "features",
@@ -211,9 +217,10 @@ def letter(sl: Slice, name: str) -> str:
     return next(word for word, n in sl.words.items() if n == name)
 
 
-def slice_of(kind: str, size: int, *, d_k: int | None = None) -> Slice:
-    """The slice of a layer kind at a size (patterns, features, entries or tokens); an
-    attention row's queries, keys and values have d_k entries (2 unless given)."""
+def slice_of(kind: str, size, **options) -> Slice:
+    """The slice of a layer kind at a size (patterns, features, entries or tokens), with the
+    layer's options: `affine` (a normalisation's gamma and beta, default true), `d_k` and
+    `d_v` (an attention row's queries and keys, and values; 2 and d_k unless given)."""
     if kind not in SLICES:
         raise KeyError(kind)
-    return SLICES[kind](size, d_k) if kind == "attention" and d_k else SLICES[kind](size)
+    return SLICES[kind](size, **{k: v for k, v in options.items() if v is not None})

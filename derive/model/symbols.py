@@ -14,3 +14,4 @@ GREEK_CHARS = dict(zip("αβγδεζηθικλμνξπρστυφχψωϵϑϕΓΔ
                        r"\lambda \mu \nu \xi \pi \rho \sigma \tau \upsilon \varphi \chi \psi "
                        r"\omega \epsilon \vartheta \phi \Gamma \Delta \Theta \Lambda \Xi \Pi "
                        r"\Upsilon \Phi \Psi \Omega".split()))
+GREEK_CHARS["ℓ"] = r"\ell"  # not Greek, but typed as one character like them

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
-from ..model.stages import SIZE_WORDS, slice_of
+from ..model.stages import SIZE_WORDS
 from .console import verdict_text
 
 MEANS = "dl/d(a quantity) is the chain rule taken back through the layer from dl/dy, free"
@@ -23,16 +23,27 @@ def _point(result: SliceResult) -> list[tuple[str, str]]:
     return [(str(v), str(x)) for v, x in result.point]
 
 
+def _other_sizes(r: SliceResult) -> str:
+    """The slice's other ranges (an attention row's d_k, d_v), with a caution where a
+    factor of the size would not show: sqrt(d_k) is 1 at d_k = 1."""
+    others = dict(r.sizes)
+    shown = [f"{k} = {v}" for k, v in others.items() if k in ("d_k", "d_v")]
+    out = f" ({', '.join(shown)})" if shown else ""
+    if others.get("d_k") == 1:
+        out += " (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
+    return out
+
+
 class SliceCheckView:
     def __init__(self, result: SliceResult):
         self.result = result
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
         r = self.result
-        sl = slice_of(r.kind, r.size)
         yield Text.assemble(verdict_text(r.verdict), f"  {r.text}")
-        yield Text(f"read in a {r.kind} layer's slice over {r.size} {SIZE_WORDS[r.kind]}: "
-                   f"{', '.join(sl.words)}; {MEANS}", style="dim")
+        article = "an" if r.kind[0] in "aeiou" else "a"
+        yield Text(f"read in the slice of {article} {r.kind} layer over {r.size} {SIZE_WORDS[r.kind]}"
+                   f"{_other_sizes(r)}: {', '.join(r.words)}; {MEANS}", style="dim")
         if r.verdict is Verdict.PROVED:
             size = (f" and for every {r.every} (every size of the slice)" if r.every else
                     f", at {r.size} {SIZE_WORDS[r.kind]} (not decided here for every size)")

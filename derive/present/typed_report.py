@@ -54,23 +54,36 @@ class TypedReportView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
         r, net = self.report, self.report.net
         yield Text(net.title, style="bold")
-        yield Text(f"{net.rows} {net.row_word}{'s' if net.rows > 1 else ''} of {net.width} "
-                   f"features; loss {net.loss}, summed over the rows")
+        yield Text(f"{_count(net.rows, net.row_word)} of {_count(net.width, 'feature')}; "
+                   f"loss {net.loss}, summed over the rows")
         yield Text("\nforward", style="bold")
         for layer in _flat(net.layers):
-            yield Text(f"  layer {layer.at} ({layer.kind}): {FORWARD[layer.kind]}")
+            yield Text(f"  layer {layer.at} ({layer.kind}): {forward(layer)}")
         yield Text("\nbackward checks (g = dE/dy at the layer's output; each proved for "
                    "every g, so for whatever follows the layer)", style="bold")
         yield _checks_table(r.checks, console)
         for d in self.derivations:
             yield Text(f"\nderivation, layer {d.at} ({d.kind}), in its papers' letters, read in "
                        f"a slice over {d.size}: each line proved (d(u)/d(v): u's formula "
-                       "differentiated by v, its other arguments held)", style="bold")
+                       "differentiated by v, its other arguments held)" + d.note, style="bold")
             yield _steps_table(d, console)
         yield Text("\nJacobians dY_sk/dX_rj by block", style="bold")
         yield _jacobian_table(r, console)
         steps = [st.result.verdict for d in self.derivations for st in d.steps]
         yield Text(f"\nworst: {worst_with(r, steps)}", style="bold")
+
+
+def forward(layer: Layer, table: dict = FORWARD) -> str:
+    """The layer's forward map; a normalisation without gamma and beta ends at x-hat."""
+    text = table[layer.kind]
+    if getattr(layer, "affine", True):
+        return text
+    return text.replace("gamma_j xhat_rj + beta_j", "xhat_rj").replace(
+        r"\gamma_j \hat{x}_{rj} + \beta_j", r"\hat{x}_{rj}")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _flat(layers) -> list[Layer]:
@@ -141,7 +154,7 @@ def typed_json(r: TypedReport, derivations=()) -> dict[str, Any]:
     """The report as JSON: each check by id, each derivation's steps, each Jacobian block."""
     return {
         "title": r.net.title, "rows": r.net.rows, "inputs": r.net.width, "loss": r.net.loss,
-        "layers": [{"at": l.at, "kind": l.kind, "forward": FORWARD[l.kind]}
+        "layers": [{"at": l.at, "kind": l.kind, "forward": forward(l)}
                    for l in _flat(r.net.layers)],
         "checks": [{"id": c.id, "layer": c.layer, "kind": c.kind, "gradient": c.gradient,
                     "verdict": str(c.verdict), "mistake": c.mistake or None,

@@ -11,7 +11,7 @@ import sympy as sp
 from ..engine.typed import TypedReport
 from .article import HEADINGS, LEVELS, VERDICT
 from .tex import escape
-from .typed_report import MISTAKE_WORDS, WHY, _flat
+from .typed_report import MISTAKE_WORDS, WHY, _count, _flat, forward
 
 # each kind's forward map in LaTeX: r a row (pattern or token), j and k features
 FORWARD_TEX = {
@@ -35,17 +35,19 @@ def typed_body(report: TypedReport, derivations=(), *, heading: str = "section",
     net = report.net
     sub = "\\" + LEVELS[HEADINGS.index(heading) + 1] + "*"
     out = [f"\\{heading}*{{{escape(net.title)}}}\n"] if titled else []
-    out.append(escape(f"{net.rows} {net.row_word}s of {net.width} features; loss {net.loss}, "
+    out.append(escape(f"{_count(net.rows, net.row_word)} of {_count(net.width, 'feature')}; "
+                      f"loss {net.loss}, "
                       "summed over the rows.") + "\n")
     out.append(f"{sub}{{Forward}}\n")
     for layer in _flat(net.layers):
-        out.append(f"Layer {escape(layer.at)} ({escape(layer.kind)}):\n"
-                   f"\\[ {FORWARD_TEX[layer.kind]} \\]\n")
+        parts = forward(layer, FORWARD_TEX).split(r",\quad ")
+        out.append(f"Layer {escape(layer.at)} ({escape(layer.kind)}):\n\\begin{{gather*}}\n"
+                   + " \\\\\n".join(parts) + "\n\\end{gather*}\n")
     for d in derivations:
         out.append(f"{sub}{{Backward through layer {escape(d.at)} ({escape(d.kind)})}}\n")
         out.append(escape(f"In the papers' letters, in a slice over {d.size}; every line is "
                           "proved, a derivative between stages being the stage's formula "
-                          "differentiated with its other arguments held.") + "\n")
+                          "differentiated with its other arguments held." + d.note) + "\n")
         for step in d.steps:
             every = f" for every ${step.result.every}$" if step.result.every else ""
             out.append(f"\\[ {step.latex} \\]\n{VERDICT.get(step.result.verdict, '')}{every} "
