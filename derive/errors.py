@@ -1,6 +1,8 @@
 """One exception base for everything the user can get wrong, and the ends of a budget."""
 from __future__ import annotations
 
+import re
+
 
 class BudgetExceeded(BaseException):
     """A budget ran out. Not an Exception, so that no `except Exception` inside SymPy can
@@ -53,8 +55,11 @@ def did_you_mean(value: object, accepted) -> str:
     import difflib
     if not isinstance(value, str) or len(value) > 100:
         return ""
-    close = difflib.get_close_matches(value, [str(a) for a in accepted], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    # compared without case, spaces, '_' or '-': BatchNorm and layer_norm are near misses
+    norm = lambda v: re.sub(r"[\s_-]", "", str(v).lower())
+    names = {norm(a): str(a) for a in accepted}
+    close = difflib.get_close_matches(norm(value), list(names), n=1, cutoff=0.6)
+    return f" (did you mean {names[close[0]]!r}?)" if close else ""
 
 
 def as_expr(x: object):

@@ -171,7 +171,8 @@ def value_at(expr: sp.Expr, point: dict) -> sp.Expr:
     e = sp.Tuple(expr).xreplace(point)[0]  # a side alone is an atom: xreplace passes it by
     sides = {k: sp.Integer(1 if k.of > 0 else 0) for k in e.atoms(KinkSide) if k.of.is_number
              and k.of != 0}
-    return sp.N(e.xreplace(sides), DIGITS)
+    # chop: a value that is 0 shows as 0, not as the rounding noise of its terms (1e-140)
+    return sp.N(e.xreplace(sides), DIGITS, chop=True)
 
 
 def _differs_at(pairs, rng: random.Random) -> dict | None:

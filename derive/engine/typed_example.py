@@ -75,7 +75,8 @@ def _at(expr, values: dict, digits: int) -> sp.Expr:
         raise UsageError(f"a ReLU's input is 0 at these values, where it has no slope; try "
                          f"another --seed (this one is {values.get(_SEED, '?')})")
     e = e.xreplace({k: sp.Integer(1 if k.of > 0 else 0) for k in sides})
-    return e if e.is_Rational else sp.N(e, digits + 10)
+    # chop: a value that is 0 (tokens sharing an entry) shows as 0, not as rounding noise
+    return e if e.is_Rational else sp.N(e, digits + 10, chop=True)
 
 
 def _grid(rows, values: dict, digits: int) -> Grid:

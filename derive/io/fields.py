@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 
 _MISSING = object()
 
@@ -76,7 +76,7 @@ class Fields:
             raise self.fail(f"missing key {key}: one of {', '.join(map(toml, accepted))}")
         if not any(value == a and type(value) is type(a) for a in accepted):
             raise self.fail(f"{key} = {quoted(value)} is not one of "
-                            f"{', '.join(map(toml, accepted))}")
+                            f"{', '.join(map(toml, accepted))}{did_you_mean(value, accepted)}")
         return value
 
     def integer(self, key: str, lo: int, hi: int, default: Any = _MISSING) -> int:
