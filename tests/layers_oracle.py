@@ -66,7 +66,42 @@ def forward(layer, X, P, eps):
         Q, K, V = proj("WQ", dk), proj("WK", dk), proj("WV", dv)
         A = [_softmax([mp.fsum(a * b for a, b in zip(q, k)) / mp.sqrt(dk) for k in K]) for q in Q]
         return [[mp.fsum(a * v[c] for a, v in zip(ar, V)) for c in range(dv)] for ar in A]
+    if kind in SEQUENCE:
+        return SEQUENCE[kind](layer, X, p)
     raise ValueError(kind)
+
+
+def _conv1d(layer, X, p):
+    """y[o, q] = sum_c sum_m W[o, c, m] x[c, q s + m - pad] + b[o], from the definition."""
+    L, out = layer.width // layer.channels, (layer.width // layer.channels + 2 * layer.padding
+                                             - layer.kernel) // layer.stride + 1
+    def x_at(x, c, i):
+        return x[c * L + i] if 0 <= i < L else mp.mpf(0)
+    return [[mp.fsum(p("W", o, c + 1, m + 1) * x_at(x, c, q * layer.stride + m - layer.padding)
+                     for c in range(layer.channels) for m in range(layer.kernel)) + p("b", o)
+             for o in range(1, layer.filters + 1) for q in range(out)] for x in X]
+
+
+def _pool(layer, X, p):
+    L = layer.width // layer.channels
+    out = (L - layer.window) // layer.stride + 1
+    take = max if layer.kind == "maxpool" else (lambda w: mp.fsum(w) / len(w))
+    return [[take([x[c * L + q * layer.stride + m] for m in range(layer.window)])
+             for c in range(layer.channels) for q in range(out)] for x in X]
+
+
+def _rnn(layer, X, p):
+    f, h, H = ACT[layer.function], [mp.mpf(0)] * layer.units, []
+    for x in X:
+        h = [f(mp.fsum(p("W", k, j) * h[j - 1] for j in range(1, layer.units + 1))
+               + mp.fsum(p("U", k, i) * x[i - 1] for i in range(1, layer.width + 1)) + p("b", k))
+             for k in range(1, layer.units + 1)]
+        H.append(h)
+    return H
+
+
+SEQUENCE = {"conv1d": _conv1d, "maxpool": _pool, "avgpool": _pool,
+            "flatten": lambda layer, X, p: [row[:] for row in X], "rnn": _rnn}
 
 
 def point_values(layer, point) -> tuple[dict, dict, dict, mp.mpf]:

@@ -151,11 +151,87 @@ def _attention(layer, X: Grid, G: Grid, *, diagonal: bool = False) -> Grads:
     return out
 
 
+def _conv1d(layer, X: Grid, G: Grid, *, flip: bool = True) -> Grads:
+    """dX is the full correlation of the gradient, dilated by the stride and padded by
+    kernel - 1 - padding, with the kernel flipped (rotated by 180 degrees); dW[o, c, m] =
+    sum_p g[o, p] x[c, p s + m - padding]; db[o] = sum_p g[o, p]."""
+    W, k, s_, pad = layer.base("W"), layer.kernel, layer.stride, layer.padding
+    n_out, lead = layer.out_length, k - 1 - pad
+
+    def spread(g, o: int, j: int) -> sp.Expr:  # the dilated, padded gradient's entry j
+        p, rest = divmod(j - lead, s_)
+        return g[o * n_out + p] if rest == 0 and 0 <= p < n_out and j >= lead else sp.Integer(0)
+    dx = tuple(tuple(
+        sp.Add(*(spread(g, o, q + m) * W[o + 1, c + 1, (k - m if flip else m + 1)]
+                 for o in range(layer.filters) for m in range(k)))
+        for c in range(layer.channels) for q in range(layer.length)) for g in G)
+    out: Grads = {"x": dx}
+    out[str(W)] = {(o, c, m + 1): sp.Add(*(
+        g[(o - 1) * n_out + p] * layer.at_position(x, c - 1, p * s_ + m - pad)
+        for g, x in zip(G, X) for p in range(n_out)))
+        for o in range(1, layer.filters + 1) for c in range(1, layer.channels + 1)
+        for m in range(k)}
+    out[str(layer.base("b"))] = {(o,): sp.Add(*(g[(o - 1) * n_out + p] for g in G
+                                               for p in range(n_out)))
+                                 for o in range(1, layer.filters + 1)}
+    return out
+
+
+def _pool(layer, X: Grid, G: Grid, *, spread: bool = False) -> Grads:
+    """Each output's gradient back to its window: to the maximum only (max pooling), or a
+    window's share 1/window to each entry (average pooling); overlapping windows add."""
+    rows = []
+    for x, g in zip(X, G):
+        dx = [sp.Integer(0)] * layer.width
+        for n, (c, p, w) in enumerate(layer.windows(x)):
+            share = ([sp.Integer(1)] * len(w) if spread else layer.selected(w)) \
+                if layer.kind == "maxpool" else [sp.Rational(1, layer.window)] * len(w)
+            start = c * layer.length + p * layer.stride
+            for m, f in enumerate(share):
+                dx[start + m] += f * g[n]
+        rows.append(tuple(dx))
+    return {"x": tuple(rows)}
+
+
+def _flatten(layer, X: Grid, G: Grid) -> Grads:
+    return {"x": G}
+
+
+def _rnn(layer, X: Grid, G: Grid, *, future: bool = True, last_only: bool = False) -> Grads:
+    """Backpropagation through time (Goodfellow, Bengio and Courville, eqs. 10.18 to 10.28,
+    with o_t = V h_t + c a dense layer after this one): dh_T = g_T, dh_t = g_t + W^T (dh_(t+1)
+    * f'(a_(t+1))); da_t = dh_t * f'(a_t); dW = sum_t da_t h_(t-1)^T, dU = sum_t da_t x_t^T,
+    db = sum_t da_t, dx_t = U^T da_t."""
+    A, H = layer.steps(X)
+    act, n, T = layer.activation, layer.units, len(X)
+    W, U, b = layer.base("W"), layer.base("U"), layer.base("b")
+    slope = [[act.slope_at(a) for a in row] for row in A]
+    dA: list = [None] * T
+    for t in reversed(range(T)):
+        dh = list(G[t])
+        if future and t + 1 < T:
+            dh = [dh[j] + sp.Add(*(W[k + 1, j + 1] * dA[t + 1][k] for k in range(n)))
+                  for j in range(n)]
+        dA[t] = [d * f for d, f in zip(dh, slope[t])]
+    steps = [T - 1] if last_only else range(T)
+    prev = lambda t, j: H[t - 1][j] if t > 0 else sp.Integer(0)
+    return {
+        "x": tuple(tuple(sp.Add(*(U[k + 1, i + 1] * dA[t][k] for k in range(n)))
+                         for i in range(layer.width)) for t in range(T)),
+        str(W): {(k + 1, j + 1): sp.Add(*(dA[t][k] * prev(t, j) for t in steps))
+                 for k in range(n) for j in range(n)},
+        str(U): {(k + 1, i + 1): sp.Add(*(dA[t][k] * X[t][i] for t in steps))
+                 for k in range(n) for i in range(layer.width)},
+        str(b): {(k + 1,): sp.Add(*(dA[t][k] for t in steps)) for k in range(n)},
+    }
+
+
 Backward = Callable[[Layer, Grid, Grid], Grads]
 BACKWARD: dict[str, Backward] = {
     "dense": _dense, "activation": _elementwise, "softmax": _softmax,
     "layernorm": _layernorm, "batchnorm": _batchnorm, "residual": _residual,
-    "attention": _attention,
+    "attention": _attention, "conv1d": _conv1d, "maxpool": _pool, "avgpool": _pool,
+    "flatten": _flatten, "rnn": _rnn,
 }
 
 # (mistake id, what it does, the kind, its backward): each must be refuted
@@ -173,4 +249,12 @@ WRONG: tuple[tuple[str, str, str, Backward], ...] = (
      "dS = A (1 - A) dA", "attention", lambda l, X, G: _attention(l, X, G, diagonal=True)),
     ("softmax-diagonal", "the softmax Jacobian taken as diagonal: dx = y (1 - y) g",
      "softmax", lambda l, X, G: _softmax(l, X, G, diagonal=True)),
+    ("conv-kernel-not-flipped", "the input's gradient correlated with the kernel as it is, "
+     "not rotated by 180 degrees", "conv1d", lambda l, X, G: _conv1d(l, X, G, flip=False)),
+    ("maxpool-spread", "each window's gradient given to every entry of the window, not to "
+     "its maximum alone", "maxpool", lambda l, X, G: _pool(l, X, G, spread=True)),
+    ("bptt-future-dropped", "the h_(t+1) term left out: dh_t = g_t", "rnn",
+     lambda l, X, G: _rnn(l, X, G, future=False)),
+    ("bptt-last-step-only", "the tied weights' gradients from the last step alone, not "
+     "summed over every step", "rnn", lambda l, X, G: _rnn(l, X, G, last_only=True)),
 )

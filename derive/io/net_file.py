@@ -25,17 +25,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.layers import (Attention, BatchNorm, Dense, Elementwise, Layer, LayerNorm, Residual,
-                            Softmax, TypedNetwork)
+from ..model.layers import (Attention, AvgPool1d, BatchNorm, Conv1d, Dense, Elementwise,
+                            Flatten, Layer, LayerNorm, Pool1d, Recurrent, Residual, Softmax,
+                            TypedNetwork)
 from .fields import Fields, quoted
 from .files import parse_toml, read_text
 
 MAX_ROWS, MAX_WIDTH, MAX_LAYERS, MAX_ENTRIES = 6, 6, 8, 16
-KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention")
+KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
+         "conv1d", "maxpool", "avgpool", "flatten", "rnn")
 FUNCTIONS = ("identity", "sigmoid", "tanh", "relu", "softplus")
 KEYS = {"dense": ("units", "bias"), "activation": ("function",), "softmax": (),
         "layernorm": ("affine",), "batchnorm": ("affine",), "residual": ("block",),
-        "attention": ("d_k", "d_v")}
+        "attention": ("d_k", "d_v"),
+        "conv1d": ("channels", "filters", "kernel", "stride", "padding"),
+        "maxpool": ("channels", "window", "stride"), "avgpool": ("channels", "window", "stride"),
+        "flatten": (), "rnn": ("units", "function")}
 
 
 def load_net(path: str) -> TypedNetwork:
@@ -84,11 +89,42 @@ def _layer(f: Fields, at: str, width: int, rows: int, *, inner: bool) -> Layer:
     elif kind == "attention":
         layer = Attention(at, width, d_k=f.integer("d_k", 1, 4),
                           d_v=f.integer("d_v", 1, MAX_WIDTH, default=width))
+    elif kind in ("conv1d", "maxpool", "avgpool", "flatten", "rnn"):
+        layer = _sequence(f, kind, at, width)
     else:
         layer = _residual(f, at, width, rows)
     if rows * max(layer.width, layer.out) > MAX_ENTRIES:
         raise f.fail(f"{rows} rows of {max(layer.width, layer.out)} features is beyond the "
                      f"bound of {MAX_ENTRIES} entries a layer")
+    return layer
+
+
+def _sequence(f: Fields, kind: str, at: str, width: int) -> Layer:
+    """A layer over a row's channels by positions (conv1d, pooling, flatten), or over the
+    rows as time steps (rnn)."""
+    if kind == "flatten":
+        return Flatten(at, width)
+    if kind == "rnn":
+        return Recurrent(at, width, units=f.integer("units", 1, MAX_WIDTH),
+                         function=f.choice("function", FUNCTIONS, default="tanh"))
+    channels = f.integer("channels", 1, width, default=1)
+    if width % channels:
+        raise f.fail(f"channels = {channels} does not divide the row's {width} features "
+                     "(channels by positions, channel-major)")
+    length = width // channels
+    if kind == "conv1d":
+        kernel = f.integer("kernel", 1, length + 2 * MAX_WIDTH, default=2)
+        layer: Layer = Conv1d(at, width, channels=channels,
+                              filters=f.integer("filters", 1, MAX_WIDTH, default=1),
+                              kernel=kernel, stride=f.integer("stride", 1, MAX_WIDTH, default=1),
+                              padding=f.integer("padding", 0, kernel - 1, default=0))
+    else:
+        window = f.integer("window", 1, length, default=min(2, length))
+        cls = Pool1d if kind == "maxpool" else AvgPool1d
+        layer = cls(at, width, channels=channels, window=window,
+                    stride=f.integer("stride", 1, MAX_WIDTH, default=window))
+    if layer.out_length < 1:
+        raise f.fail(f"a {kind} over {length} positions leaves no output position")
     return layer
 
 

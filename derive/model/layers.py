@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import sympy as sp
 
-from .activation import ACTIVATIONS, Activation
+from .activation import ACTIVATIONS, Activation, KinkSide
 
 Grid = tuple[tuple[sp.Expr, ...], ...]  # rows by features
 EPSILON = sp.Symbol("epsilon", positive=True)  # a normalisation's epsilon: any positive value
@@ -219,8 +219,143 @@ class Attention(Layer):
                      for ar in A)
 
 
+# -- sequences: each row's features are channels by positions, channel-major ----------------
+
+@dataclass(frozen=True)
+class Conv1d(Layer):
+    """Cross-correlation as frameworks define it: y[o, p] = sum_c sum_m W[o, c, m] x[c, p s
+    + m - padding] + b[o], the input zero outside its positions."""
+    kind: ClassVar[str] = "conv1d"
+    channels: int = 1
+    filters: int = 1
+    kernel: int = 2
+    stride: int = 1
+    padding: int = 0
+
+    @property
+    def length(self) -> int:
+        return self.width // self.channels
+
+    @property
+    def out_length(self) -> int:
+        return (self.length + 2 * self.padding - self.kernel) // self.stride + 1
+
+    @property
+    def out(self) -> int:
+        return self.filters * self.out_length
+
+    def params(self):
+        return {self.base("W"): (self.filters, self.channels, self.kernel),
+                self.base("b"): (self.filters,)}
+
+    def at_position(self, row, c: int, q: int) -> sp.Expr:
+        """x[c, q] (0-based), 0 in the padding."""
+        return row[c * self.length + q] if 0 <= q < self.length else sp.Integer(0)
+
+    def forward(self, X: Grid) -> Grid:
+        W, b = self.base("W"), self.base("b")
+        return tuple(tuple(
+            sp.Add(*(W[o, c, m + 1] * self.at_position(row, c - 1, p * self.stride + m - self.padding)
+                     for c in range(1, self.channels + 1) for m in range(self.kernel))) + b[o]
+            for o in range(1, self.filters + 1) for p in range(self.out_length)) for row in X)
+
+
+@dataclass(frozen=True)
+class Pool1d(Layer):
+    """Each channel's windows of `window` positions, `stride` apart: their maximum (the
+    entry selected by which differences are positive, so that the map is proved on each
+    side of a tie, as ReLU is) or their mean."""
+    kind: ClassVar[str] = "maxpool"
+    channels: int = 1
+    window: int = 2
+    stride: int = 2
+
+    @property
+    def length(self) -> int:
+        return self.width // self.channels
+
+    @property
+    def out_length(self) -> int:
+        return (self.length - self.window) // self.stride + 1
+
+    @property
+    def out(self) -> int:
+        return self.channels * self.out_length
+
+    def windows(self, row):
+        """(c, p, [the window's entries, in order]) for each output entry."""
+        for c in range(self.channels):
+            for p in range(self.out_length):
+                start = c * self.length + p * self.stride
+                yield c, p, list(row[start:start + self.window])
+
+    def selected(self, entries: list) -> list[sp.Expr]:
+        """1 for the window's maximum, 0 for the others (on each side of every tie)."""
+        return [sp.Mul(*(KinkSide(x - other) for j, other in enumerate(entries) if j != i))
+                for i, x in enumerate(entries)]
+
+    def forward(self, X: Grid) -> Grid:
+        return tuple(tuple(
+            sp.Add(*(s * x for s, x in zip(self.selected(w), w))) if self.kind == "maxpool"
+            else sp.Add(*w) / self.window for _, _, w in self.windows(row)) for row in X)
+
+
+@dataclass(frozen=True)
+class AvgPool1d(Pool1d):
+    kind: ClassVar[str] = "avgpool"
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """Channels by positions read as one row of features: the identity on a row, as this
+    model already keeps a row's features flat (channel-major)."""
+    kind: ClassVar[str] = "flatten"
+
+    def forward(self, X: Grid) -> Grid:
+        return X
+
+
+@dataclass(frozen=True)
+class Recurrent(Layer):
+    """A recurrent layer over the rows as time steps: a_t = W h_(t-1) + U x_t + b, h_t =
+    f(a_t), h_0 = 0; its output is every h_t (an output o_t = V h_t + c is a dense layer
+    after it, and the loss sums over the steps)."""
+    kind: ClassVar[str] = "rnn"
+    units: int = 2
+    function: str = "tanh"
+
+    @property
+    def out(self) -> int:
+        return self.units
+
+    @property
+    def activation(self) -> Activation:
+        return ACTIVATIONS[self.function]
+
+    def params(self):
+        return {self.base("W"): (self.units, self.units), self.base("U"): (self.units, self.width),
+                self.base("b"): (self.units,)}
+
+    def steps(self, X: Grid) -> tuple[list, list]:
+        """(a_t, h_t) for t = 1..T, each a list of the units' entries."""
+        W, U, b = self.base("W"), self.base("U"), self.base("b")
+        f, h, A, H = self.activation.scalar, [sp.Integer(0)] * self.units, [], []
+        for x in X:
+            a = [sp.Add(*(W[k, j] * h[j - 1] for j in range(1, self.units + 1)))
+                 + sp.Add(*(U[k, i] * x[i - 1] for i in range(1, self.width + 1))) + b[k]
+                 for k in range(1, self.units + 1)]
+            h = [f(v) for v in a]
+            A.append(a)
+            H.append(h)
+        return A, H
+
+    def forward(self, X: Grid) -> Grid:
+        return tuple(tuple(h) for h in self.steps(X)[1])
+
+
 KINDS: dict[str, type[Layer]] = {k.kind: k for k in (Dense, Elementwise, Softmax, LayerNorm,
-                                                      BatchNorm, Residual, Attention)}
+                                                      BatchNorm, Residual, Attention, Conv1d,
+                                                      Pool1d, AvgPool1d, Flatten, Recurrent)}
 ROW_WORDS = {True: "pattern", False: "token"}
 
 

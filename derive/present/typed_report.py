@@ -28,6 +28,11 @@ FORWARD = {
                  "xhat_rj = (x_rj - mu_j) / sqrt(var_j + eps), y_rj = gamma_j xhat_rj + beta_j",
     "residual": "y = x + F(x), F the block's layers",
     "attention": "Q = X W_Q, K = X W_K, V = X W_V, A_r = softmax(Q_r K^T / sqrt(d_k)), Y = A V",
+    "conv1d": "y_r[o, p] = sum_c sum_m W[o, c, m] x_r[c, p s + m - padding] + b[o]",
+    "maxpool": "y_r[c, p] = max_m x_r[c, p s + m] (on each side of every tie)",
+    "avgpool": "y_r[c, p] = mean_m x_r[c, p s + m]",
+    "flatten": "y_r = x_r (channels by positions, read as one row)",
+    "rnn": "a_t = W h_(t-1) + U x_t + b, h_t = f(a_t), h_0 = 0 (the rows are the time steps)",
 }
 # why a block of the Jacobian vanishes or not: what each output entry depends on
 WHY = {
@@ -41,6 +46,11 @@ WHY = {
     "residual": "the identity plus the block's Jacobian",
     "attention": "every token's output is a mixture of every token's value, weighted by a "
                  "softmax over every token's key",
+    "conv1d": "an output sees the kernel's window of positions of every channel of its row",
+    "maxpool": "an output is its window's maximum: one entry of the window, the others 0",
+    "avgpool": "an output is its window's mean",
+    "flatten": "the identity",
+    "rnn": "h_t depends on every earlier step through h_(t-1): steps couple forward in time",
 }
 MISTAKE_WORDS = {m: words for m, words, _, _ in WRONG}
 

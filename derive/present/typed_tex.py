@@ -27,6 +27,11 @@ FORWARD_TEX = {
     "residual": r"y = x + F(x)",
     "attention": r"Q = X W_Q,\quad K = X W_K,\quad V = X W_V,\quad A = \mathrm{softmax}"
                  r"\Big(\frac{Q K^\top}{\sqrt{d_k}}\Big)\ \text{(each row)},\quad Y = A V",
+    "conv1d": r"y_{r,op} = \sum_c \sum_m W_{ocm}\, x_{r,c,ps+m-\mathrm{pad}} + b_o",
+    "maxpool": r"y_{r,cp} = \max_m x_{r,c,ps+m}",
+    "avgpool": r"y_{r,cp} = \frac{1}{w}\sum_m x_{r,c,ps+m}",
+    "flatten": r"y_r = x_r",
+    "rnn": r"a_t = W h_{t-1} + U x_t + b,\quad h_t = f(a_t),\quad h_0 = 0",
 }
 
 
