@@ -186,8 +186,31 @@ def value_at(expr: sp.Expr, point: dict) -> sp.Expr:
     e = sp.Tuple(expr).xreplace(point)[0]  # a side alone is an atom: xreplace passes it by
     sides = {k: sp.Integer(1 if k.of > 0 else 0) for k in e.atoms(KinkSide) if k.of.is_number
              and k.of != 0}
+    e = e.xreplace(sides)
+    if e.free_symbols:  # a side on its kink: no value
+        return e
     # chop: a value that is 0 shows as 0, not as the rounding noise of its terms (1e-140)
-    return sp.N(e.xreplace(sides), DIGITS, chop=True)
+    return sp.N(_shared_value(e, {}), DIGITS, chop=True)
+
+
+def _shared_value(e: sp.Expr, memo: dict) -> sp.Expr:
+    """e's number, each shared sub-expression evaluated once: a recurrence's h_t appears
+    in every later step, and evaluating the tree as printed would take exponential time."""
+    if e in memo:
+        return memo[e]
+    if e.is_Pow and e.exp.is_Rational:
+        v = _shared_value(e.base, memo) ** e.exp
+    elif e.args and not e.is_Number:
+        v = e.func(*(_shared_value(a, memo) for a in e.args))
+    else:
+        v = e
+    if not v.is_Rational and v.is_finite is not False and v.is_number:
+        try:
+            v = sp.Float(v.evalf(DIGITS + 10), DIGITS + 10)
+        except (TypeError, ValueError):  # nan or 1/0 (a root of 0): no value, said above
+            pass
+    memo[e] = v
+    return v
 
 
 def _differs_at(pairs, rng: random.Random) -> dict | None:
