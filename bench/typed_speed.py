@@ -15,13 +15,16 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ratios import FLOOR, cpu_of  # noqa: E402  (the same floor and accounting)
 
-KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention")
+KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
+         "conv1d", "maxpool", "rnn")
 EXAMPLES = Path(__file__).parent.parent / "examples"
+RNN_STEPS = (2, 3, 4, 5, 6)
 
 
 def main(argv=None) -> int:
@@ -40,6 +43,17 @@ def main(argv=None) -> int:
         seconds = statistics.median(c for c, _ in pairs)
         ratio = statistics.median(c / f for c, f in pairs)
         print(f"{kind:<22} {seconds:>7.2f} {ratio:>7.1f}", flush=True)
+    # backpropagation through time at T steps: a recurrent layer of 2 units, a dense output
+    with tempfile.TemporaryDirectory() as tmp:
+        for T in RNN_STEPS:
+            path = Path(tmp) / f"rnn{T}.toml"
+            path.write_text(f'rows = {T}\ninputs = 1\nloss = "sse"\n[[layers]]\nkind = "rnn"\n'
+                            'units = 2\n[[layers]]\nkind = "dense"\nunits = 1\n')
+            cmd = [exe, "report", "--net", str(path), "--budget", "300"]
+            pairs = [(cpu_of(cmd), cpu_of(FLOOR)) for _ in range(args.pairs)]
+            seconds = statistics.median(c for c, _ in pairs)
+            ratio = statistics.median(c / f for c, f in pairs)
+            print(f"{f'rnn, T = {T}':<22} {seconds:>7.2f} {ratio:>7.1f}", flush=True)
     return 0
 
 

@@ -199,6 +199,14 @@ BAD_FILES = [
     ("rows = 9\ninputs = 2\n[[layers]]\nkind = 'softmax'\n", "rows = 9 is not an integer from 1 to 6"),
     ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'activation'\nfunction = 'softmax'\n",
      "function = 'softmax' is not one of identity"),
+    ("rows = 1\ninputs = 5\n[[layers]]\nkind = 'conv1d'\nchannels = 2\n",
+     "channels = 2 does not divide the row's 5 features"),
+    ("rows = 1\ninputs = 3\n[[layers]]\nkind = 'conv1d'\nkernel = 2\npadding = 2\n",
+     "padding = 2 is not an integer from 0 to 1"),
+    ("rows = 1\ninputs = 3\n[[layers]]\nkind = 'maxpool'\nwindow = 4\n",
+     "window = 4 is not an integer from 1 to 3"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'rnn'\n", "missing key units"),
+    ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'maxpol'\n", "(did you mean 'maxpool'?)"),
 ]
 
 

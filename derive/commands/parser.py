@@ -178,7 +178,8 @@ def _report_command(sub) -> None:
                              "an error")
     report.add_argument("--net", metavar="FILE",
                         help="a network of typed layers from a TOML file (dense, activation, "
-                             "softmax, layernorm, batchnorm, residual, attention; see "
+                             "softmax, layernorm, batchnorm, residual, attention, conv1d, "
+                             "maxpool, avgpool, flatten, rnn; see "
                              "examples/layernorm.toml and the README): proves each layer's "
                              "backward equations as published, refutes the well-known wrong "
                              "versions at a point, and says which Jacobian entries vanish. The "

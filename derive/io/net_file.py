@@ -8,14 +8,17 @@ The file (TOML, at most 64 kB):
     loss = "sse"          # sse, or ce (after a softmax layer)
 
     [[layers]]            # in order from the input
-    kind = "dense"        # dense, activation, softmax, layernorm, batchnorm, residual, attention
+    kind = "dense"        # dense, activation, softmax, layernorm, batchnorm, residual, attention,
+                          # conv1d, maxpool, avgpool, flatten, rnn
     units = 3
 
 Each kind's keys: dense: units, bias (default true); activation: function (identity,
 sigmoid, tanh, relu, softplus); softmax: none; layernorm and batchnorm: affine (gamma and
 beta, default true); residual: block, a list of layer tables of the same kinds (not
-residual) that keeps the width; attention: d_k, d_v (default: the width). Every problem
-is one UsageError line that names the key.
+residual) that keeps the width; attention: d_k, d_v (default: the width); conv1d:
+channels, filters, kernel, stride, padding; maxpool and avgpool: channels, window,
+stride; flatten: none; rnn: units, function. Every problem is one UsageError line that
+names the key.
 
 >>> net = parse_net('rows = 2\\ninputs = 2\\n[[layers]]\\nkind = "batchnorm"\\n', source="bn.toml")
 >>> net.layers[0].kind, net.rows
