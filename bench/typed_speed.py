@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ratios import FLOOR, cpu_of  # noqa: E402  (the same floor and accounting)
 
 KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
-         "conv1d", "maxpool", "rnn")
+         "conv1d", "conv2d", "maxpool", "rnn")
 EXAMPLES = Path(__file__).parent.parent / "examples"
 RNN_STEPS = (2, 3, 4, 5, 6)
 

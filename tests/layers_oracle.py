@@ -82,6 +82,19 @@ def _conv1d(layer, X, p):
              for o in range(1, layer.filters + 1) for q in range(out)] for x in X]
 
 
+def _conv2d(layer, X, p):
+    """y[o, u, v] = sum_c sum_(a, b) W[o, c, a, b] x[c, u s + a - pad, v s + b - pad] + b[o]."""
+    H, C = layer.height, layer.width // (layer.channels * layer.height)
+    size = lambda n: (n + 2 * layer.padding - layer.kernel) // layer.stride + 1
+    def x_at(x, c, i, j):
+        return x[(c * H + i) * C + j] if 0 <= i < H and 0 <= j < C else mp.mpf(0)
+    k, s, pad = layer.kernel, layer.stride, layer.padding
+    return [[mp.fsum(p("W", o, c + 1, a + 1, e + 1) * x_at(x, c, u * s + a - pad, v * s + e - pad)
+                     for c in range(layer.channels) for a in range(k) for e in range(k))
+             + p("b", o) for o in range(1, layer.filters + 1) for u in range(size(H))
+             for v in range(size(C))] for x in X]
+
+
 def _pool(layer, X, p):
     L = layer.width // layer.channels
     out = (L - layer.window) // layer.stride + 1
@@ -100,7 +113,7 @@ def _rnn(layer, X, p):
     return H
 
 
-SEQUENCE = {"conv1d": _conv1d, "maxpool": _pool, "avgpool": _pool,
+SEQUENCE = {"conv1d": _conv1d, "conv2d": _conv2d, "maxpool": _pool, "avgpool": _pool,
             "flatten": lambda layer, X, p: [row[:] for row in X], "rnn": _rnn}
 
 

@@ -21,9 +21,9 @@ from bpcheck.derive.engine.typed import (_indices, _truth, decide_gradient, is_z
                                          value_at)
 from bpcheck.derive.errors import UsageError
 from bpcheck.derive.io.net_file import load_net, parse_net
-from bpcheck.derive.model.layers import (EPSILON, Attention, AvgPool1d, BatchNorm, Conv1d, Dense,
-                                         Elementwise, Flatten, LayerNorm, Pool1d, Recurrent,
-                                         Residual, Softmax, grid)
+from bpcheck.derive.model.layers import (EPSILON, Attention, AvgPool1d, BatchNorm, Conv1d, Conv2d,
+                                         Dense, Elementwise, Flatten, LayerNorm, Pool1d,
+                                         Recurrent, Residual, Softmax, grid)
 
 from layers_oracle import AGREE, DIFFER, gradient
 
@@ -48,6 +48,8 @@ LAYERS = [
     (Attention("1", 2, d_k=1, d_v=1), 2),
     (Conv1d("1", 4, channels=2, filters=2, kernel=2, padding=1), 1),
     (Conv1d("1", 5, kernel=3, stride=2, padding=1), 2),
+    (Conv2d("1", 9, height=3, kernel=2), 1),
+    (Conv2d("1", 8, channels=2, height=2, filters=2, kernel=2, stride=2, padding=1), 1),
     (Pool1d("1", 4, window=2, stride=1), 1),
     (Pool1d("1", 4, channels=2, window=2, stride=2), 2),
     (AvgPool1d("1", 5, window=3, stride=2), 1),
@@ -172,7 +174,7 @@ def test_the_jacobian_vanishes_by_block_as_the_definition_says(layer, rows, expe
 
 
 @pytest.mark.parametrize("kind", ["dense", "activation", "softmax", "layernorm", "batchnorm",
-                                  "residual", "attention", "conv1d", "maxpool", "rnn"])
+                                  "residual", "attention", "conv1d", "conv2d", "maxpool", "rnn"])
 def test_each_example_file_reports_every_check_proved(kind):
     p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net",
                         str(EXAMPLES / f"{kind}.toml"), "--json"], capture_output=True, text=True)

@@ -17,7 +17,8 @@ from bpcheck.derive.io.net_file import load_net
 from layers_oracle import STEP, forward
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
-KINDS = ["dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention"]
+KINDS = ["dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
+         "conv1d", "conv2d", "maxpool", "rnn"]
 
 
 def mpf(v) -> mp.mpf:

@@ -177,6 +177,37 @@ def _conv1d(layer, X: Grid, G: Grid, *, flip: bool = True) -> Grads:
     return out
 
 
+def _conv2d(layer, X: Grid, G: Grid, *, flip: bool = True) -> Grads:
+    """As in one dimension, along both: dX is the full correlation of the gradient, dilated
+    by the stride and padded by kernel - 1 - padding on each side, with the kernel rotated
+    by 180 degrees; dW[o, c, a, b] = sum_(p, q) g[o, p, q] x[c, p s + a - pad, q s + b - pad]."""
+    W, k, s_, pad = layer.base("W"), layer.kernel, layer.stride, layer.padding
+    P, Q = layer.out_shape
+    lead = k - 1 - pad
+    place = {(o, p, q): n for n, (o, p, q) in enumerate(layer.outputs())}
+
+    def spread(g, o: int, u: int, v: int) -> sp.Expr:  # the dilated, padded gradient
+        (p, ru), (q, rv) = divmod(u - lead, s_), divmod(v - lead, s_)
+        ok = ru == rv == 0 and 0 <= p < P and 0 <= q < Q
+        return g[place[o, p, q]] if ok else sp.Integer(0)
+    turn = (lambda a: k - a) if flip else (lambda a: a + 1)
+    dx = tuple(tuple(
+        sp.Add(*(spread(g, o, u + a, v + e) * W[o + 1, c + 1, turn(a), turn(e)]
+                 for o in range(layer.filters) for a in range(k) for e in range(k)))
+        for c in range(layer.channels) for u in range(layer.height)
+        for v in range(layer.columns)) for g in G)
+    out: Grads = {"x": dx}
+    out[str(W)] = {(o + 1, c + 1, a + 1, e + 1): sp.Add(*(
+        g[place[o, p, q]] * layer.at_position(x, c, p * s_ + a - pad, q * s_ + e - pad)
+        for g, x in zip(G, X) for p in range(P) for q in range(Q)))
+        for o in range(layer.filters) for c in range(layer.channels)
+        for a in range(k) for e in range(k)}
+    out[str(layer.base("b"))] = {(o + 1,): sp.Add(*(g[place[o, p, q]] for g in G
+                                                   for p in range(P) for q in range(Q)))
+                                 for o in range(layer.filters)}
+    return out
+
+
 def _pool(layer, X: Grid, G: Grid, *, spread: bool = False) -> Grads:
     """Each output's gradient back to its window: to the maximum only (max pooling), or a
     window's share 1/window to each entry (average pooling); overlapping windows add."""
@@ -230,7 +261,8 @@ Backward = Callable[[Layer, Grid, Grid], Grads]
 BACKWARD: dict[str, Backward] = {
     "dense": _dense, "activation": _elementwise, "softmax": _softmax,
     "layernorm": _layernorm, "batchnorm": _batchnorm, "residual": _residual,
-    "attention": _attention, "conv1d": _conv1d, "maxpool": _pool, "avgpool": _pool,
+    "attention": _attention, "conv1d": _conv1d, "conv2d": _conv2d, "maxpool": _pool,
+    "avgpool": _pool,
     "flatten": _flatten, "rnn": _rnn,
 }
 
@@ -251,6 +283,8 @@ WRONG: tuple[tuple[str, str, str, Backward], ...] = (
      "softmax", lambda l, X, G: _softmax(l, X, G, diagonal=True)),
     ("conv-kernel-not-flipped", "the input's gradient correlated with the kernel as it is, "
      "not rotated by 180 degrees", "conv1d", lambda l, X, G: _conv1d(l, X, G, flip=False)),
+    ("conv2d-kernel-not-rotated", "the input's gradient correlated with the kernel as it "
+     "is, not rotated by 180 degrees", "conv2d", lambda l, X, G: _conv2d(l, X, G, flip=False)),
     ("maxpool-spread", "each window's gradient given to every entry of the window, not to "
      "its maximum alone", "maxpool", lambda l, X, G: _pool(l, X, G, spread=True)),
     ("bptt-future-dropped", "the h_(t+1) term left out: dh_t = g_t", "rnn",

@@ -28,20 +28,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.layers import (Attention, AvgPool1d, BatchNorm, Conv1d, Dense, Elementwise,
+from ..model.layers import (Attention, AvgPool1d, BatchNorm, Conv1d, Conv2d, Dense, Elementwise,
                             Flatten, Layer, LayerNorm, Pool1d, Recurrent, Residual, Softmax,
                             TypedNetwork)
 from .fields import Fields, quoted
 from .files import parse_toml, read_text
 
-MAX_ROWS, MAX_WIDTH, MAX_LAYERS, MAX_ENTRIES = 6, 6, 8, 16
+MAX_ROWS, MAX_WIDTH, MAX_LAYERS, MAX_ENTRIES = 6, 9, 8, 16  # 9: a 3 by 3 image
 KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
-         "conv1d", "maxpool", "avgpool", "flatten", "rnn")
+         "conv1d", "conv2d", "maxpool", "avgpool", "flatten", "rnn")
 FUNCTIONS = ("identity", "sigmoid", "tanh", "relu", "softplus")
 KEYS = {"dense": ("units", "bias"), "activation": ("function",), "softmax": (),
         "layernorm": ("affine",), "batchnorm": ("affine",), "residual": ("block",),
         "attention": ("d_k", "d_v"),
         "conv1d": ("channels", "filters", "kernel", "stride", "padding"),
+        "conv2d": ("channels", "filters", "kernel", "stride", "padding", "height"),
         "maxpool": ("channels", "window", "stride"), "avgpool": ("channels", "window", "stride"),
         "flatten": (), "rnn": ("units", "function")}
 
@@ -92,7 +93,7 @@ def _layer(f: Fields, at: str, width: int, rows: int, *, inner: bool) -> Layer:
     elif kind == "attention":
         layer = Attention(at, width, d_k=f.integer("d_k", 1, 4),
                           d_v=f.integer("d_v", 1, MAX_WIDTH, default=width))
-    elif kind in ("conv1d", "maxpool", "avgpool", "flatten", "rnn"):
+    elif kind in ("conv1d", "conv2d", "maxpool", "avgpool", "flatten", "rnn"):
         layer = _sequence(f, kind, at, width)
     else:
         layer = _residual(f, at, width, rows)
@@ -115,6 +116,8 @@ def _sequence(f: Fields, kind: str, at: str, width: int) -> Layer:
         raise f.fail(f"channels = {channels} does not divide the row's {width} features "
                      "(channels by positions, channel-major)")
     length = width // channels
+    if kind == "conv2d":
+        return _conv2d(f, at, width, channels)
     if kind == "conv1d":
         kernel = f.integer("kernel", 1, length + 2 * MAX_WIDTH, default=2)
         layer: Layer = Conv1d(at, width, channels=channels,
@@ -128,6 +131,23 @@ def _sequence(f: Fields, kind: str, at: str, width: int) -> Layer:
                     stride=f.integer("stride", 1, MAX_WIDTH, default=window))
     if layer.out_length < 1:
         raise f.fail(f"a {kind} over {length} positions leaves no output position")
+    return layer
+
+
+def _conv2d(f: Fields, at: str, width: int, channels: int) -> Layer:
+    """An image of `height` rows by width / (channels height) columns, channel-major."""
+    height = f.integer("height", 1, width // channels)
+    if (width // channels) % height:
+        raise f.fail(f"height = {height} does not divide the {width // channels} positions of "
+                     "a channel (channels by image rows by image columns)")
+    kernel = f.integer("kernel", 1, MAX_WIDTH, default=2)
+    layer = Conv2d(at, width, channels=channels, height=height,
+                   filters=f.integer("filters", 1, MAX_WIDTH, default=1), kernel=kernel,
+                   stride=f.integer("stride", 1, MAX_WIDTH, default=1),
+                   padding=f.integer("padding", 0, kernel - 1, default=0))
+    if min(layer.out_shape) < 1:
+        raise f.fail(f"a {kernel} by {kernel} kernel over {height} by {layer.columns} leaves no "
+                     "output position")
     return layer
 
 

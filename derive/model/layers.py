@@ -261,6 +261,59 @@ class Conv1d(Layer):
 
 
 @dataclass(frozen=True)
+class Conv2d(Layer):
+    """Cross-correlation over images of `height` rows: y[o, p, q] = sum_c sum_(a, b)
+    W[o, c, a, b] x[c, p s + a - padding, q s + b - padding] + b[o], a kernel of kernel by
+    kernel, zero outside the image; a row's features are channels by image rows by image
+    columns."""
+    kind: ClassVar[str] = "conv2d"
+    channels: int = 1
+    filters: int = 1
+    kernel: int = 2
+    stride: int = 1
+    padding: int = 0
+    height: int = 1
+
+    @property
+    def columns(self) -> int:
+        return self.width // (self.channels * self.height)
+
+    def out_size(self, n: int) -> int:
+        return (n + 2 * self.padding - self.kernel) // self.stride + 1
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        return self.out_size(self.height), self.out_size(self.columns)
+
+    @property
+    def out(self) -> int:
+        return self.filters * self.out_shape[0] * self.out_shape[1]
+
+    def params(self):
+        return {self.base("W"): (self.filters, self.channels, self.kernel, self.kernel),
+                self.base("b"): (self.filters,)}
+
+    def at_position(self, row, c: int, u: int, v: int) -> sp.Expr:
+        """x[c, u, v] (0-based), 0 in the padding."""
+        if 0 <= u < self.height and 0 <= v < self.columns:
+            return row[(c * self.height + u) * self.columns + v]
+        return sp.Integer(0)
+
+    def outputs(self):
+        """(o, p, q) for each output entry, in the row's order."""
+        P, Q = self.out_shape
+        return [(o, p, q) for o in range(self.filters) for p in range(P) for q in range(Q)]
+
+    def forward(self, X: Grid) -> Grid:
+        W, b, k, s_, pad = self.base("W"), self.base("b"), self.kernel, self.stride, self.padding
+        return tuple(tuple(
+            sp.Add(*(W[o + 1, c + 1, a + 1, e + 1]
+                     * self.at_position(row, c, p * s_ + a - pad, q * s_ + e - pad)
+                     for c in range(self.channels) for a in range(k) for e in range(k))) + b[o + 1]
+            for o, p, q in self.outputs()) for row in X)
+
+
+@dataclass(frozen=True)
 class Pool1d(Layer):
     """Each channel's windows of `window` positions, `stride` apart: their maximum (the
     entry selected by which differences are positive, so that the map is proved on each
@@ -355,7 +408,8 @@ class Recurrent(Layer):
 
 KINDS: dict[str, type[Layer]] = {k.kind: k for k in (Dense, Elementwise, Softmax, LayerNorm,
                                                       BatchNorm, Residual, Attention, Conv1d,
-                                                      Pool1d, AvgPool1d, Flatten, Recurrent)}
+                                                      Conv2d, Pool1d, AvgPool1d, Flatten,
+                                                      Recurrent)}
 ROW_WORDS = {True: "pattern", False: "token"}
 
 

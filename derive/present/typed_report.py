@@ -29,6 +29,8 @@ FORWARD = {
     "residual": "y = x + F(x), F the block's layers",
     "attention": "Q = X W_Q, K = X W_K, V = X W_V, A_r = softmax(Q_r K^T / sqrt(d_k)), Y = A V",
     "conv1d": "y_r[o, p] = sum_c sum_m W[o, c, m] x_r[c, p s + m - padding] + b[o]",
+    "conv2d": "y_r[o, p, q] = sum_c sum_(a, b) W[o, c, a, b] x_r[c, p s + a - pad, "
+              "q s + b - pad] + b[o]",
     "maxpool": "y_r[c, p] = max_m x_r[c, p s + m] (on each side of every tie)",
     "avgpool": "y_r[c, p] = mean_m x_r[c, p s + m]",
     "flatten": "y_r = x_r (channels by positions, read as one row)",
@@ -47,6 +49,7 @@ WHY = {
     "attention": "every token's output is a mixture of every token's value, weighted by a "
                  "softmax over every token's key",
     "conv1d": "an output sees the kernel's window of positions of every channel of its row",
+    "conv2d": "an output sees the kernel's square of every channel of its image",
     "maxpool": "an output is its window's maximum: one entry of the window, the others 0",
     "avgpool": "an output is its window's mean",
     "flatten": "the identity",

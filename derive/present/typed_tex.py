@@ -28,6 +28,8 @@ FORWARD_TEX = {
     "attention": r"Q = X W_Q,\quad K = X W_K,\quad V = X W_V,\quad A = \mathrm{softmax}"
                  r"\Big(\frac{Q K^\top}{\sqrt{d_k}}\Big)\ \text{(each row)},\quad Y = A V",
     "conv1d": r"y_{r,op} = \sum_c \sum_m W_{ocm}\, x_{r,c,ps+m-\mathrm{pad}} + b_o",
+    "conv2d": r"y_{r,opq} = \sum_c \sum_{a,b} W_{ocab}\, "
+              r"x_{r,c,ps+a-\mathrm{pad},qs+b-\mathrm{pad}} + b_o",
     "maxpool": r"y_{r,cp} = \max_m x_{r,c,ps+m}",
     "avgpool": r"y_{r,cp} = \frac{1}{w}\sum_m x_{r,c,ps+m}",
     "flatten": r"y_r = x_r",
