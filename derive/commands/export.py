@@ -35,47 +35,47 @@ def export(net: Network, notations: list[Notation], *, tex: str, fragment: bool 
            heading: str | None = None) -> list[Path]:
     """Write the report to `tex` (and its PDF beside it); the files written, in order.
     A fragment has no preamble and, unless `heading` is given, no heading of its own."""
-    if heading is not None and heading not in HEADINGS:
-        raise unknown("--heading level", heading, HEADINGS)
-    if not tex.endswith(".tex"):
-        raise UsageError(f"-o {tex!r}: the file name must end in .tex")
-    if pdf and fragment:
-        raise UsageError("--pdf needs a whole document; leave out --fragment")
-    pdf_path = tex[:-len(".tex")] + ".pdf"
-    # both targets are checked before anything is computed or written
-    check_target(tex, force=force)
-    if pdf:
-        check_target(pdf_path, force=force)
+    pdf_path = _targets(tex, fragment=fragment, pdf=pdf, force=force, heading=heading)
     report = build_report(net, notations, budget=budget)
     layout = Layout(heading or "section", titled=not fragment or heading is not None,
                     numbers=book_numbers(report))
     source = body(report, layout) if fragment else document(report, layout)
-    written = [publish(tex, source, force=force)]
-    if pdf:
-        written.append(publish(pdf_path, compile_pdf(source), force=force))
-    return written
+    return _written(tex, source, pdf_path, force=force)
 
 
 def export_net(net: TypedNetwork, *, tex: str, fragment: bool = False, pdf: bool = False,
                force: bool = False, heading: str | None = None) -> list[Path]:
     """A network of typed layers' report, with its derivations, written as `export` writes
     a layered one."""
+    pdf_path = _targets(tex, fragment=fragment, pdf=pdf, force=force, heading=heading)
+    report, derivations = typed_report(net), net_derivations(net)
+    source = (typed_body(report, derivations, heading=heading or "section",
+                         titled=heading is not None) if fragment
+              else typed_document(report, derivations, heading=heading or "section"))
+    return _written(tex, source, pdf_path, force=force)
+
+
+def _targets(tex: str, *, fragment: bool, pdf: bool, force: bool,
+             heading: str | None) -> str | None:
+    """The options checked, and both targets, before anything is computed or written; the
+    PDF's path where one is asked for."""
     if heading is not None and heading not in HEADINGS:
         raise unknown("--heading level", heading, HEADINGS)
     if not tex.endswith(".tex"):
         raise UsageError(f"-o {tex!r}: the file name must end in .tex")
     if pdf and fragment:
         raise UsageError("--pdf needs a whole document; leave out --fragment")
-    pdf_path = tex[:-len(".tex")] + ".pdf"
     check_target(tex, force=force)
-    if pdf:
-        check_target(pdf_path, force=force)
-    report, derivations = typed_report(net), net_derivations(net)
-    source = (typed_body(report, derivations, heading=heading or "section",
-                         titled=heading is not None) if fragment
-              else typed_document(report, derivations, heading=heading or "section"))
+    if not pdf:
+        return None
+    pdf_path = tex[:-len(".tex")] + ".pdf"
+    check_target(pdf_path, force=force)
+    return pdf_path
+
+
+def _written(tex: str, source: str, pdf_path: str | None, *, force: bool) -> list[Path]:
     written = [publish(tex, source, force=force)]
-    if pdf:
+    if pdf_path:
         written.append(publish(pdf_path, compile_pdf(source), force=force))
     return written
 

@@ -20,7 +20,7 @@ import sympy as sp
 
 from ..errors import UsageError
 from ..model.activation import KinkSide
-from ..model.layers import EPSILON, Grid, Layer, Residual, TypedNetwork
+from ..model.layers import EPSILON, Grid, Layer, TypedNetwork, flat
 from ..model.loss import loss as loss_named
 from .layer_claims import BACKWARD
 from .proof import Verdict
@@ -89,8 +89,8 @@ def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
     rng = random.Random(seed)
     X = tuple(tuple(_draw(rng) for _ in range(net.width)) for _ in range(net.rows))
     values: dict[sp.Basic, sp.Expr] = {EPSILON: epsilon, _SEED: sp.Integer(seed)}
-    layers, flat = [], _flat(net.layers)
-    for layer in flat:
+    layers = []
+    for layer in flat(net.layers):
         for p, shape in layer.params().items():
             values.update({p[ix]: _draw(rng) for ix in _indices(shape)})
     for layer in net.layers:
@@ -127,10 +127,3 @@ def _params(layer: Layer, values: dict) -> dict[str, dict[tuple, sp.Expr]]:
             for p, shape in layer.params().items()}
 
 
-def _flat(layers) -> list[Layer]:
-    out = []
-    for layer in layers:
-        out.append(layer)
-        if isinstance(layer, Residual):
-            out += _flat(layer.inner)
-    return out

@@ -430,6 +430,16 @@ class TypedNetwork:
         return ROW_WORDS[not any(_all_kinds(self.layers) & {"attention"})]
 
 
+def flat(layers) -> list[Layer]:
+    """The layers in order, a residual block's own after it."""
+    out = []
+    for layer in layers:
+        out.append(layer)
+        if isinstance(layer, Residual):
+            out += flat(layer.inner)
+    return out
+
+
 def _all_kinds(layers) -> set[str]:
     out = set()
     for layer in layers:

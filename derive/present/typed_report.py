@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ..engine.layer_claims import WRONG
 from ..engine.typed import Block, TypedCheck, TypedReport, worst_with
-from ..model.layers import Layer, Residual
+from ..model.layers import Layer, flat
 from .console import _box, verdict_text
 
 # each kind's forward map, with r a row (pattern or token) and j, k features
@@ -70,7 +70,7 @@ class TypedReportView:
         yield Text(f"{_count(net.rows, net.row_word)} of {_count(net.width, 'feature')}; "
                    f"loss {net.loss}, summed over the rows")
         yield Text("\nforward", style="bold")
-        for layer in _flat(net.layers):
+        for layer in flat(net.layers):
             yield Text(f"  layer {layer.at} ({layer.kind}): {forward(layer)}")
         yield Text("\nbackward checks (g = dE/dy at the layer's output; each proved for "
                    "every g, so for whatever follows the layer)", style="bold")
@@ -99,13 +99,6 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def _flat(layers) -> list[Layer]:
-    out = []
-    for layer in layers:
-        out.append(layer)
-        if isinstance(layer, Residual):
-            out += _flat(layer.inner)
-    return out
 
 
 def _checks_table(checks: list[TypedCheck], console: Console) -> Table:
@@ -168,7 +161,7 @@ def typed_json(r: TypedReport, derivations=()) -> dict[str, Any]:
     return {
         "title": r.net.title, "rows": r.net.rows, "inputs": r.net.width, "loss": r.net.loss,
         "layers": [{"at": l.at, "kind": l.kind, "forward": forward(l)}
-                   for l in _flat(r.net.layers)],
+                   for l in flat(r.net.layers)],
         "checks": [{"id": c.id, "layer": c.layer, "kind": c.kind, "gradient": c.gradient,
                     "verdict": str(c.verdict), "mistake": c.mistake or None,
                     "conditions": list(c.conditions), "note": c.note or None,

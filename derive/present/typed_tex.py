@@ -11,7 +11,8 @@ import sympy as sp
 from ..engine.typed import TypedReport
 from .article import HEADINGS, LEVELS, VERDICT
 from .tex import escape
-from .typed_report import MISTAKE_WORDS, WHY, _count, _flat, forward
+from ..model.layers import flat
+from .typed_report import MISTAKE_WORDS, WHY, _count, forward
 
 # each kind's forward map in LaTeX: r a row (pattern or token), j and k features
 FORWARD_TEX = {
@@ -46,7 +47,7 @@ def typed_body(report: TypedReport, derivations=(), *, heading: str = "section",
                       f"loss {net.loss}, "
                       "summed over the rows.") + "\n")
     out.append(f"{sub}{{Forward}}\n")
-    for layer in _flat(net.layers):
+    for layer in flat(net.layers):
         parts = forward(layer, FORWARD_TEX).split(r",\quad ")
         out.append(f"Layer {escape(layer.at)} ({escape(layer.kind)}):\n\\begin{{gather*}}\n"
                    + " \\\\\n".join(parts) + "\n\\end{gather*}\n")
