@@ -383,3 +383,36 @@ def test_an_attention_rows_values_have_d_v_entries_and_d_k_1_is_said_to_hide_the
                             options={"d_k": 2}).verdict is Verdict.REFUTED
     p = _bpcheck("check", "--net", "examples/attention.toml", unscaled)
     assert "with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen" in " ".join(p.stdout.split())
+
+
+@pytest.mark.parametrize("text,kind,size", [
+    # an entry picked by a number exists only where the size reaches it
+    (r"\sum_{k=1}^{m} \delta_{k5} = \sum_{k=1}^{m} \delta_{k6}", "batchnorm", 4),
+    (r"\frac{\partial \ell}{\partial \beta} = \sum_{i=1}^{m} \frac{\partial \ell}{\partial y_i} + \sum_{i=1}^{m} \delta_{i5} - \sum_{i=1}^{m} \delta_{i6}", "batchnorm", 4),
+    # a sum inside a sum keeps its link to the outer index
+    (r"\sum_{j=1}^{m} x_j \sum_{k=1}^{m} \frac{1}{x_j + x_k} = \frac{\mu}{2} \sum_{j=1}^{m} 2 \sum_{k=1}^{m} \frac{1}{x_j + x_k}", "batchnorm", 1),
+    (r"\sum_{j=1}^{n} s_j \sum_{k=1}^{n} \exp(z_k - z_j) = \frac{1}{n} \sum_{j=1}^{n} 2 \sum_{k=1}^{n} \frac{\exp(z_k - z_j)}{2}", "softmax", 1),
+    (r"0 x_i x_j + \sum_{k=1}^{m} \delta_{ik} \sum_{l=1}^{m} \frac{1}{x_k + x_l} = \sum_{k=1}^{m} \delta_{jk} \sum_{l=1}^{m} \frac{1}{x_k + x_l}", "batchnorm", 1),
+    # true at this size in both readings, false in one of them at others
+    (r"(m-2) \frac{\partial \hat{x}_i}{\partial x_i} = \frac{m-2}{\sqrt{\sigma^2+\epsilon}}", "batchnorm", 2),
+    # a division by m - 1, which is 0 at m = 1
+    (r"\frac{m-1}{m-1}\sum_{i=1}^{m}\frac{\partial \ell}{\partial y_i} = \frac{\partial \ell}{\partial \beta}", "batchnorm", 2),
+])
+def test_what_is_true_at_one_size_and_false_at_another_is_never_proved_for_every_size(text, kind, size):
+    r = check_layer_text(text, kind=kind, size=size)
+    assert r.verdict is Verdict.PROVED and r.every == "", r.note
+    others = [n for n in (1, 2, 3, 5, 6) if n != size]
+    assert not all(_proved_at(text, kind, n) for n in others)
+
+
+def _proved_at(text: str, kind: str, n: int) -> bool:
+    try:
+        return check_layer_text(text, kind=kind, size=n).verdict is Verdict.PROVED
+    except SliceReadError:  # 0/0 at that size
+        return False
+
+
+def test_sums_sympy_joins_are_taken_one_at_a_time():
+    r = check_layer_text(r"\sum_{j=1}^{m} \sum_{k=1}^{m} \hat{x}_j \hat{x}_k = 0", kind="batchnorm",
+                         size=3)
+    assert (r.verdict, r.every) == (Verdict.PROVED, "m")

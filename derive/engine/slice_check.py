@@ -85,8 +85,9 @@ def both_readings(by_reading: dict[str, SliceResult]) -> SliceResult:
     local, total = by_reading["local"], by_reading["total"]
     readings = (("local", local.verdict), ("total", total.verdict))
     said = "; ".join(f"{READING_WORDS[k]}: {v}" for k, v in readings)
-    if local.verdict is total.verdict:
+    if local.verdict is total.verdict:  # for every size only where both readings are
         return SliceResult(**{**local.__dict__, "readings": readings,
+                              "every": local.every if local.every == total.every else "",
                               "note": "; ".join(filter(None, [local.note, said]))})
     wrong = local if local.verdict is Verdict.REFUTED else total
     return SliceResult(**{**wrong.__dict__, "verdict": Verdict.AMBIGUOUS, "readings": readings,

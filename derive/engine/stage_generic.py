@@ -134,6 +134,9 @@ class GenericTruth:
         return expr.xreplace(self._rules) if self._rules else expr
 
     def _sum(self, s: sp.Sum) -> sp.Expr:
+        if len(s.limits) > 1:  # SymPy joins nested sums: one at a time, the innermost first
+            return self.reduce(sp.Sum(self._sum(sp.Sum(s.function, s.limits[0])),
+                                      *s.limits[1:]))
         (k, low, high), = s.limits
         if low != 1 or high != self.size:
             raise NotForEverySize(f"a sum from {low} to {high}")
@@ -142,8 +145,10 @@ class GenericTruth:
             coeff, factors = term.as_coeff_mul()
             delta = next((f for f in factors if isinstance(f, sp.KroneckerDelta)
                           and k in f.free_symbols), None)
-            if delta is not None:  # the term where k is the other index (in range)
+            if delta is not None:  # the term where k is the other index
                 other = delta.args[0] if delta.args[1] == k else delta.args[1]
+                if not other.is_Symbol:  # entry 5 is in 1..m only where m >= 5
+                    raise NotForEverySize(f"a sum that picks entry {other}")
                 rest = sp.Mul(coeff, *(f for f in factors if f is not delta))
                 out += self.reduce(rest.xreplace({k: other}))
                 continue
@@ -152,9 +157,14 @@ class GenericTruth:
             out += outside * (self._atom(sp.Mul(*inside), k) if inside else self.size)
         return out
 
-    def _atom(self, body: sp.Expr, k: sp.Symbol) -> sp.Symbol:
-        key = body.xreplace({k: _K})
-        return self._atoms.setdefault(key, sp.Symbol(f"Sum[{key}]"))
+    def _atom(self, body: sp.Expr, k: sp.Symbol) -> sp.Expr:
+        """The sum over k of body: a symbol, or where the body holds other indices (the
+        free one, an outer sum's) a function of them, so that the outer sum sees them."""
+        outer = sorted((s for s in body.free_symbols if s != k and s != self.size
+                        and isinstance(s, sp.Symbol) and s.is_integer), key=str)
+        key = body.xreplace({k: _K, **{a: _O[n] for n, a in enumerate(outer)}})
+        name = self._atoms.setdefault(key, sp.Symbol(f"Sum[{key}]"))
+        return sp.Function(str(name))(*outer) if outer else name
 
     def _define(self, name: str) -> None:
         """The statistic's definition as a rule for the one new atom it holds."""
@@ -169,6 +179,7 @@ class GenericTruth:
 
 
 _K = sp.Symbol("k", integer=True, positive=True)
+_O = [sp.Symbol(f"o{n}", integer=True, positive=True) for n in range(8)]  # outer indices
 
 
 @lru_cache(maxsize=None)

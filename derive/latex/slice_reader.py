@@ -27,6 +27,7 @@ from itertools import product
 
 import sympy as sp
 
+from ..engine.stage_generic import NotForEverySize
 from ..engine.stage_truth import StageTruth
 from ..errors import UsageError
 from ..model.layers import EPSILON, Exp
@@ -223,6 +224,12 @@ class _Meaning(Visitor):
         den = self.visit(node.den)
         if den == 0:  # as `check` says it in a notation
             raise SliceReadError(f"{to_latex(node)} divides by zero")
+        # the size as a sum's bound is no division by it
+        outside = den.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())
+        if self.truth.slice.generic and outside.has(self.truth.size):
+            coeff, rest = outside.as_coeff_Mul()
+            if not (rest == self.truth.size or (rest.is_Pow and rest.base == self.truth.size)):
+                raise NotForEverySize(f"a division by {den}, 0 at some size")
         return self.visit(node.num) / den
     def visit_Power(self, node: Power): return self.visit(node.base) ** self.visit(node.exponent)
 
@@ -300,6 +307,8 @@ class _Meaning(Visitor):
 
     def _index(self, token: str):
         if token.isdigit():
+            if self.truth.slice.generic:  # x_5 is a quantity only where m >= 5
+                raise NotForEverySize(f"the entry {token}")
             return int(token)
         if token not in self.env:
             raise SliceReadError(f"the index {token!r} is neither free on the left nor summed")

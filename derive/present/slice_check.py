@@ -45,8 +45,11 @@ class SliceCheckView:
         yield Text(f"read in the slice of {article} {r.kind} layer over {r.size} {SIZE_WORDS[r.kind]}"
                    f"{_other_sizes(r)}: {', '.join(r.words)}; {MEANS}", style="dim")
         if r.verdict is Verdict.PROVED:
+            words = SIZE_WORDS[r.kind].replace("patterns", "pattern").replace(
+                "features", "feature").replace("entries", "entry").replace(
+                "tokens", "token") if r.size == 1 else SIZE_WORDS[r.kind]
             size = (f" and for every {r.every} (every size of the slice)" if r.every else
-                    f", at {r.size} {SIZE_WORDS[r.kind]} (not decided here for every size)")
+                    f", at {r.size} {words} (not decided here for every size)")
             yield Text("proved for every value of " + (", ".join(r.free) or "its quantities")
                        + size + (f", under {', '.join(r.conditions)}" if r.conditions else ""))
         if r.note and r.verdict is Verdict.AMBIGUOUS:
