@@ -96,11 +96,18 @@ def _conv2d(layer, X, p):
 
 
 def _pool(layer, X, p):
-    L = layer.width // layer.channels
-    out = (L - layer.window) // layer.stride + 1
+    """Each window's max or mean: positions p s .. p s + window - 1 (of each image row
+    and column, where the channel is an image of `height` rows)."""
+    L, H = layer.width // layer.channels, layer.height
+    C = L // H
+    tall = layer.window if H > 1 else 1
+    rows_out = (H - layer.window) // layer.stride + 1 if H > 1 else 1
+    cols_out = (C - layer.window) // layer.stride + 1
     take = max if layer.kind == "maxpool" else (lambda w: mp.fsum(w) / len(w))
-    return [[take([x[c * L + q * layer.stride + m] for m in range(layer.window)])
-             for c in range(layer.channels) for q in range(out)] for x in X]
+    return [[take([x[c * L + (u * layer.stride + a) * C + v * layer.stride + b]
+                   for a in range(tall) for b in range(layer.window)])
+             for c in range(layer.channels) for u in range(rows_out) for v in range(cols_out)]
+            for x in X]
 
 
 def _rnn(layer, X, p):

@@ -53,6 +53,8 @@ LAYERS = [
     (Pool1d("1", 4, window=2, stride=1), 1),
     (Pool1d("1", 4, channels=2, window=2, stride=2), 2),
     (AvgPool1d("1", 5, window=3, stride=2), 1),
+    (Pool1d("1", 9, height=3, window=2, stride=1), 1),       # 2-D, overlapping squares
+    (AvgPool1d("1", 8, channels=2, height=2, window=2), 1),
     (Flatten("1", 3), 2),
     (Recurrent("1", 1, units=2), 3),
     (Recurrent("1", 2, units=2, function="identity"), 3),  # a linear recurrence: W's powers

@@ -214,12 +214,12 @@ def _pool(layer, X: Grid, G: Grid, *, spread: bool = False) -> Grads:
     rows = []
     for x, g in zip(X, G):
         dx = [sp.Integer(0)] * layer.width
-        for n, (c, p, w) in enumerate(layer.windows(x)):
+        for n, where in enumerate(layer.windows()):
+            w = [x[f] for f in where]
             share = ([sp.Integer(1)] * len(w) if spread else layer.selected(w)) \
-                if layer.kind == "maxpool" else [sp.Rational(1, layer.window)] * len(w)
-            start = c * layer.length + p * layer.stride
-            for m, f in enumerate(share):
-                dx[start + m] += f * g[n]
+                if layer.kind == "maxpool" else [sp.Rational(1, len(w))] * len(w)
+            for f, part in zip(where, share):
+                dx[f] += part * g[n]
         rows.append(tuple(dx))
     return {"x": tuple(rows)}
 

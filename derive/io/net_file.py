@@ -43,7 +43,8 @@ KEYS = {"dense": ("units", "bias"), "activation": ("function",), "softmax": (),
         "attention": ("d_k", "d_v"),
         "conv1d": ("channels", "filters", "kernel", "stride", "padding"),
         "conv2d": ("channels", "filters", "kernel", "stride", "padding", "height"),
-        "maxpool": ("channels", "window", "stride"), "avgpool": ("channels", "window", "stride"),
+        "maxpool": ("channels", "window", "stride", "height"),
+        "avgpool": ("channels", "window", "stride", "height"),
         "flatten": (), "rnn": ("units", "function")}
 
 
@@ -125,11 +126,15 @@ def _sequence(f: Fields, kind: str, at: str, width: int) -> Layer:
                               kernel=kernel, stride=f.integer("stride", 1, MAX_WIDTH, default=1),
                               padding=f.integer("padding", 0, kernel - 1, default=0))
     else:
-        window = f.integer("window", 1, length, default=min(2, length))
+        height = f.integer("height", 1, length, default=1)
+        if length % height:
+            raise f.fail(f"height = {height} does not divide the {length} positions of a "
+                         "channel (channels by image rows by columns)")
+        window = f.integer("window", 1, length // height, default=min(2, length // height))
         cls = Pool1d if kind == "maxpool" else AvgPool1d
-        layer = cls(at, width, channels=channels, window=window,
+        layer = cls(at, width, channels=channels, window=window, height=height,
                     stride=f.integer("stride", 1, MAX_WIDTH, default=window))
-    if layer.out_length < 1:
+    if min(getattr(layer, "out_shape", (layer.out_length,))) < 1:
         raise f.fail(f"a {kind} over {length} positions leaves no output position")
     return layer
 

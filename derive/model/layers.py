@@ -315,32 +315,46 @@ class Conv2d(Layer):
 
 @dataclass(frozen=True)
 class Pool1d(Layer):
-    """Each channel's windows of `window` positions, `stride` apart: their maximum (the
-    entry selected by which differences are positive, so that the map is proved on each
-    side of a tie, as ReLU is) or their mean."""
+    """Each channel's windows, `stride` apart: `window` positions, or window by window
+    squares of an image of `height` rows; their maximum (the entry selected by which
+    differences are positive, so that the map is proved on each side of a tie, as ReLU
+    is) or their mean."""
     kind: ClassVar[str] = "maxpool"
     channels: int = 1
     window: int = 2
     stride: int = 2
+    height: int = 1
 
     @property
     def length(self) -> int:
         return self.width // self.channels
 
     @property
+    def columns(self) -> int:
+        return self.length // self.height
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        rows = (self.height - self.window) // self.stride + 1 if self.height > 1 else 1
+        return rows, (self.columns - self.window) // self.stride + 1
+
+    @property
     def out_length(self) -> int:
-        return (self.length - self.window) // self.stride + 1
+        return self.out_shape[0] * self.out_shape[1]
 
     @property
     def out(self) -> int:
         return self.channels * self.out_length
 
-    def windows(self, row):
-        """(c, p, [the window's entries, in order]) for each output entry."""
+    def windows(self):
+        """The features (0-based) of each output entry's window, in the output's order."""
+        tall = self.window if self.height > 1 else 1
+        P, Q = self.out_shape
         for c in range(self.channels):
-            for p in range(self.out_length):
-                start = c * self.length + p * self.stride
-                yield c, p, list(row[start:start + self.window])
+            for p in range(P):
+                for q in range(Q):
+                    yield [c * self.length + (p * self.stride + a) * self.columns
+                           + q * self.stride + b for a in range(tall) for b in range(self.window)]
 
     def selected(self, entries: list) -> list[sp.Expr]:
         """1 for the window's maximum, 0 for the others (on each side of every tie)."""
@@ -348,9 +362,12 @@ class Pool1d(Layer):
                 for i, x in enumerate(entries)]
 
     def forward(self, X: Grid) -> Grid:
-        return tuple(tuple(
-            sp.Add(*(s * x for s, x in zip(self.selected(w), w))) if self.kind == "maxpool"
-            else sp.Add(*w) / self.window for _, _, w in self.windows(row)) for row in X)
+        def pooled(w):
+            if self.kind == "maxpool":
+                return sp.Add(*(s * x for s, x in zip(self.selected(w), w)))
+            return sp.Add(*w) / len(w)
+        return tuple(tuple(pooled([row[f] for f in where]) for where in self.windows())
+                     for row in X)
 
 
 @dataclass(frozen=True)
