@@ -31,7 +31,8 @@ FORWARD = {
     "conv1d": "y_r[o, p] = sum_c sum_m W[o, c, m] x_r[c, p s + m - padding] + b[o]",
     "conv2d": "y_r[o, p, q] = sum_c sum_(a, b) W[o, c, a, b] x_r[c, p s + a - pad, "
               "q s + b - pad] + b[o]",
-    "maxpool": "y_r[c, p] = max_m x_r[c, p s + m] (on each side of every tie)",
+    "maxpool": "y_r[c, p] = max_m x_r[c, p s + m], or over a square of an image (on each "
+               "side of every tie)",
     "avgpool": "y_r[c, p] = mean_m x_r[c, p s + m]",
     "flatten": "y_r = x_r (channels by positions, read as one row)",
     "rnn": "a_t = W h_(t-1) + U x_t + b, h_t = f(a_t), h_0 = 0 (the rows are the time steps)",
