@@ -16,10 +16,13 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ratios import FLOOR, cpu_of  # noqa: E402  (the same floor and accounting)
+from bpcheck.derive.engine.typed import typed_report  # noqa: E402
+from bpcheck.derive.model.layers import Conv2d, TypedNetwork  # noqa: E402
 
 KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
          "conv1d", "conv2d", "maxpool", "rnn")
@@ -54,6 +57,14 @@ def main(argv=None) -> int:
             seconds = statistics.median(c for c, _ in pairs)
             ratio = statistics.median(c / f for c, f in pairs)
             print(f"{f'rnn, T = {T}':<22} {seconds:>7.2f} {ratio:>7.1f}", flush=True)
+    # beyond a network file's bounds (9 features a row): the engine in this process alone
+    for n in (4, 8):
+        net = TypedNetwork(f"conv {n}", rows=1, width=n * n,
+                           layers=(Conv2d("1", n * n, height=n, kernel=3),))
+        start = time.process_time()
+        worst = typed_report(net).worst
+        print(f"{f'conv2d {n}x{n}, 3x3 *':<22} {time.process_time() - start:>7.2f}"
+              f"   ({worst}; * in-process, no import, no file)", flush=True)
     return 0
 
 
