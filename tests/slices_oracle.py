@@ -209,33 +209,35 @@ def value(node, o: Oracle, env: dict, local: bool = False):
         return mp.fsum(value(node.body, o, {**env, node.index: i}, local)
                        for i in range(int(low), int(top) + 1))
     if isinstance(node, Partial):
-        if isinstance(node.den.sup, Number) and _key(node.den) not in LETTERS:
+        if node.den.sup is not None and not (isinstance(node.den.sup, Number)
+                                             and _key(node.den) in LETTERS):
             raise Missing(f"d/d{_key(node.den)}")
         by = _quantity(node.den, o, env)
         if _key(node.num) in LOSS:
             return o.dloss(by)
         num, p = node.num, mp.mpf(1)
         if num.name == r"\sigma" and _key(num) != r"\sigma^2":  # the standard deviation
-            p = (mp.mpf(num.sup.text) if num.sup is not None else 1) / 2
+            p = (value(num.sup, o, env) if num.sup is not None else 1) / 2
             num = Symbol(num.name, num.sub, Number("2"))
-        elif isinstance(num.sup, Number) and _key(num) not in LETTERS:
-            p, num = mp.mpf(num.sup.text), Symbol(num.name, num.sub)
+        elif num.sup is not None and not (isinstance(num.sup, Number) and _key(num) in LETTERS):
+            p, num = value(num.sup, o, env), Symbol(num.name, num.sub)
         u = o.run()[_quantity(num, o, env)]
         return p * u ** (p - 1) * o.dquantity(_quantity(num, o, env), by, local=local)
     if isinstance(node, Symbol):
+        if node.name == "e" and node.sup is not None and not node.sub:  # e^{...}
+            return mp.exp(value(node.sup, o, env, local))
+        if node.name == r"\sigma" and _key(node) != r"\sigma^2":  # the standard deviation
+            k = value(node.sup, o, env) if node.sup is not None else 1
+            return o.run()[("var", ())] ** (k / 2)
+        if node.sup is not None and not (isinstance(node.sup, Number) and _key(node) in LETTERS):
+            # x-hat_i^2, m^{-1}, gamma^{-1}: a power (sigma^2, the variance, is a name)
+            return value(Symbol(node.name, node.sub), o, env, local) ** value(node.sup, o, env)
         if _key(node) in SIZES:
             return mp.mpf(o.n)
         if node.name == "d" and node.sub == ("k",):
             return mp.mpf(o.d)
         if node.name in (r"\epsilon", r"\varepsilon"):
             return o.point["eps"]
-        if node.name == "e" and node.sup is not None and not node.sub:  # e^{...}
-            return mp.exp(value(node.sup, o, env, local))
-        if node.name == r"\sigma" and _key(node) != r"\sigma^2":  # the standard deviation
-            k = value(node.sup, o, env) if node.sup is not None else 1
-            return o.run()[("var", ())] ** (k / 2)
-        if isinstance(node.sup, Number) and _key(node) not in LETTERS:  # x-hat_i^2, a power
-            return value(Symbol(node.name, node.sub), o, env, local) ** mp.mpf(node.sup.text)
         if node.name == r"\delta":
             a, b = (env[t] for t in node.sub)
             return mp.mpf(a == b)

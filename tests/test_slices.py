@@ -51,6 +51,8 @@ def oracle_judges(text: str, kind: str, n: int, *, seeds=range(3), local: bool =
     for seed in seeds:
         o = Oracle(kind, n, random_point(kind, n, random.Random(seed)))
         free = _free(eq.sides[0], o)
+        deltas = {t for s in _symbols(eq.sides[0]) if s.name == r"\delta" for t in s.sub}
+        free.update({t: n for t, n in _free(eq.sides[1], o).items() if t in deltas - set(free)})
         for values in product(*(range(1, k + 1) for k in free.values())):
             try:
                 left, right = sides(eq, o, dict(zip(free, values)), local=local)
@@ -416,3 +418,49 @@ def test_sums_sympy_joins_are_taken_one_at_a_time():
     r = check_layer_text(r"\sum_{j=1}^{m} \sum_{k=1}^{m} \hat{x}_j \hat{x}_k = 0", kind="batchnorm",
                          size=3)
     assert (r.verdict, r.every) == (Verdict.PROVED, "m")
+
+
+@pytest.mark.parametrize("text,kind,size,verdict", [
+    # a superscript that is not the quantity's name is a power, whatever it is
+    (r"\frac{\partial \ell}{\partial \hat{x}_i} = \gamma^{-1} \frac{\partial \ell}{\partial y_i}", "batchnorm", 3, "refuted"),
+    (r"\sum_i s_i^{n} = 1", "softmax", 3, "refuted"),
+    (r"x_i^{2+1} = x_i", "batchnorm", 3, "refuted"),
+    (r"m^{-1} = m", "batchnorm", 3, "refuted"),
+    (r"\epsilon^{-1} = \epsilon", "batchnorm", 3, "refuted"),
+    (r"x_i^{2 \cdot 1} = x_i^2", "batchnorm", 3, "proved"),
+    (r"\mu = m^{-1} \sum_i x_i", "batchnorm", 3, "proved"),
+    (r"\sum_{i=1}^{m} \hat{x}_i^2 = m^2 \frac{\sigma^2}{m (\sigma^2 + \epsilon)}", "batchnorm", 3, "proved"),
+    # a sum's bounds as written, one of them or both
+    (r"\frac{\partial \ell}{\partial \beta} = \sum_{i=2} \frac{\partial \ell}{\partial y_i}", "batchnorm", 3, "refuted"),
+    (r"\frac{\partial \ell}{\partial \beta} = \sum_{i}^{2} \frac{\partial \ell}{\partial y_i}", "batchnorm", 3, "refuted"),
+    # an index free on the left only in a delta takes its range from the right
+    (r"\sum_k \delta_{ik} x_k = x_i", "batchnorm", 3, "proved"),
+    (r"\sum_k (\delta_{ik} - \frac{1}{m}) x_k = x_i - \mu", "batchnorm", 3, "proved"),
+    (r"\delta_{ij} x_i = \delta_{ij} x_j", "batchnorm", 3, "proved"),
+    (r"\sum_j \gamma_j \hat{x}_j \delta_{ij} = \gamma_i \hat{x}_i", "layernorm", 3, "proved"),
+])
+def test_superscripts_bounds_and_deltas_mean_what_they_say(text, kind, size, verdict):
+    r = check_layer_text(text, kind=kind, size=size)
+    assert str(r.verdict) == verdict, r.note
+    assert (r.verdict is Verdict.PROVED) == oracle_judges(text, kind, size)
+
+
+@pytest.mark.parametrize("text,message", [
+    (r"x'_i = x_i", "with a prime means nothing in a slice"),
+    (r"\sum_{k \in U_i} x_k = x_i", "a sum over a set"),
+    (r"\sum_{k=1}^{\epsilon} x_k = 0", "a sum's bounds are whole numbers here"),
+    (r"\sum_{k=1}^{\frac{m}{2}} x_k = x_1", "a sum's bounds are whole numbers here"),
+])
+def test_what_has_no_meaning_in_a_slice_is_an_input_error_not_a_proof(text, message):
+    with pytest.raises(SliceReadError) as e:
+        check_layer_text(text, kind="batchnorm", size=3)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("text,size", [
+    (r"(m-1)^{-1} (m-1) x_i = x_i", 2),
+    (r"(m-2)^{-1}(m-2)\mu = \mu", 3),
+])
+def test_a_power_of_an_expression_of_the_size_that_is_0_somewhere_is_not_for_every_size(text, size):
+    r = check_layer_text(text, kind="batchnorm", size=size)
+    assert r.verdict is Verdict.PROVED and r.every == ""

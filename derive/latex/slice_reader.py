@@ -74,11 +74,15 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> Slice
     if not isinstance(eq, Equation) or len(eq.sides) != 2 or eq.relations != ("=",):
         raise SliceReadError(f"'{text[:200]}' is not one equation with two sides (lhs = rhs)")
     lhs, rhs = eq.sides
-    ranges = _Ranges(truth)
+    ranges, right = _Ranges(truth), _Ranges(truth)
     ranges.visit(lhs)
-    free = tuple(ranges.free)
-    right = _Ranges(truth)
     right.visit(rhs)
+    for letter in ranges.deltas - set(ranges.free):  # free on the left in a delta alone
+        if letter not in right.free:
+            raise SliceReadError(f"the index {letter} is free only in a Kronecker delta: its "
+                                 "range is not known")
+        ranges.free[letter] = right.free[letter]
+    free = tuple(ranges.free)
     extra = [i for i in right.free if i not in ranges.free]
     if extra:
         raise NoSuchQuantity(f"the right side's index {extra[0]} is free and the left side's is "
@@ -112,40 +116,25 @@ def _key(s: Symbol) -> str:
     return name
 
 
-def _number(node) -> sp.Rational | None:
-    """A superscript that is a number: 2, -3, \\frac{3}{2}, -\\frac{1}{2}."""
-    if isinstance(node, Number):
-        return sp.Rational(node.text)
-    if isinstance(node, Neg):
-        inner = _number(node.body)
-        return -inner if inner is not None else None
-    if isinstance(node, Frac):
-        a, b = _number(node.num), _number(node.den)
-        return a / b if a is not None and b else None
-    return None
+def _split(s: Symbol, truth) -> tuple[Symbol, object]:
+    """A symbol and the exponent its superscript is, where the superscript is not part of
+    its name (sigma^2 is the variance; x-hat_i^{-1} is x-hat_i to the power -1): (the
+    symbol without it, the exponent's AST node), or (the symbol, None)."""
+    if s.sup is None or (isinstance(s.sup, Number) and _key(s) in truth.slice.words):
+        return s, None
+    return replace(s, sup=None), s.sup
 
 
-def _powered(s: Symbol, truth) -> bool:
-    """A quantity with a number for superscript that is not its name (x-hat_i^2): a power."""
-    return _number(s.sup) is not None and _key(s) not in truth.slice.words \
-        and _key(replace(s, sup=None)) in truth.slice.words
-
-
-def _base_and_power(s: Symbol, truth) -> tuple[Symbol, sp.Expr]:
-    """A quantity raised to a number, as its quantity and the power: x-hat_i^2 is
-    (x-hat_i, 2); sigma^k, the standard deviation's power, is (sigma^2, k/2)."""
-    if _powered(s, truth):
-        return replace(s, sup=None), _number(s.sup)
-    if s.name == r"\sigma" and _key(s) not in truth.slice.words and \
-            r"\sigma^2" in truth.slice.words and (s.sup is None or _number(s.sup) is not None):
-        return replace(s, sup=Number("2")), (_number(s.sup) if s.sup else 1) / sp.Integer(2)
-    return s, sp.Integer(1)
+def _is_sigma(s: Symbol, truth) -> bool:
+    """sigma with no superscript where the slice has sigma^2: its root, the deviation."""
+    return s.name == r"\sigma" and s.sup is None and r"\sigma^2" in truth.slice.words
 
 
 def _node_of(s: Symbol, truth: StageTruth, env: dict | None) -> tuple[str, tuple] | None:
     """(node name, index tokens) where the slice names this symbol."""
-    if _powered(s, truth):
-        s = replace(s, sup=None)
+    s = _split(s, truth)[0]
+    if _is_sigma(s, truth):
+        s = replace(s, sup=Number("2"))
     name = truth.slice.words.get(_key(s))
     if name is None:
         return None
@@ -166,9 +155,12 @@ class _Ranges(Visitor):
     """The free indices of a side and their ranges (from the first place each is used)."""
 
     def __init__(self, truth: StageTruth):
-        self.truth, self.free, self.bound = truth, {}, []
+        self.truth, self.free, self.bound, self.deltas = truth, {}, [], set()
 
     def visit_Sum(self, node: Sum):
+        if node.index_set is not None:
+            raise SliceReadError(f"a sum over a set (\\sum_{{{node.index} \\in ...}}) is not "
+                                 f"read in a slice: give its bounds, \\sum_{{{node.index}=1}}^{{n}}")
         self.bound.append(node.index)
         self.visit(node.body)
         self.bound.pop()
@@ -181,7 +173,12 @@ class _Ranges(Visitor):
         if _euler(node, self.truth):
             self.visit(node.sup)
             return
-        found = _node_of(_base_and_power(node, self.truth)[0], self.truth, None)
+        node, exponent = _split(node, self.truth)
+        if exponent is not None:
+            self.visit(exponent)
+        if node.name == r"\delta" and len(node.sub) == 2:
+            self.deltas |= {t for t in node.sub if t.isalpha() and t not in self.bound}
+        found = _node_of(node, self.truth, None)
         if found:
             for token, n in zip(found[1], self.truth.slice.shapes[found[0]]):
                 if token.isalpha() and token not in self.bound:
@@ -231,7 +228,17 @@ class _Meaning(Visitor):
             if not (rest == self.truth.size or (rest.is_Pow and rest.base == self.truth.size)):
                 raise NotForEverySize(f"a division by {den}, 0 at some size")
         return self.visit(node.num) / den
-    def visit_Power(self, node: Power): return self.visit(node.base) ** self.visit(node.exponent)
+    def visit_Power(self, node: Power):
+        return self._power(self.visit(node.base), self.visit(node.exponent))
+
+    def _power(self, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        """base^exponent; for every size, not where the base is an expression of the size
+        that is 0 at some size and the exponent may be negative ((m - 1)^{-1})."""
+        if self.truth.slice.generic and not (exponent.is_number and exponent >= 0):
+            outside = base.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())
+            if outside.has(self.truth.size) and outside != self.truth.size:
+                raise NotForEverySize(f"a power of {base}, 0 at some size")
+        return base ** exponent
 
     def visit_Call(self, node: Call):
         f = FUNCTIONS.get(node.func.name)
@@ -241,17 +248,23 @@ class _Meaning(Visitor):
         return f(self.visit(node.args[0]))
 
     def visit_Sum(self, node: Sum):
+        if node.index_set is not None:
+            raise SliceReadError(f"a sum over a set (\\sum_{{{node.index} \\in ...}}) is not "
+                                 f"read in a slice: give its bounds, \\sum_{{{node.index}=1}}^{{n}}")
         if self.truth.slice.generic:
             return self._every_size(node)
-        if node.lower is not None and node.upper is not None:
-            span = range(int(self.visit(node.lower)), int(self.visit(node.upper)) + 1)
-        else:
+        low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
+        high = self.visit(node.upper) if node.upper is not None else None
+        if high is None:
             inner = _Ranges(self.truth)
             inner.visit(node.body)
             if node.index not in inner.free:
                 raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
                                      f"of its body is indexed by it: write \\sum_{{{node.index}=1}}^{{n}}")
-            span = range(1, inner.free[node.index] + 1)
+            high = sp.Integer(inner.free[node.index])
+        if not (low.is_Integer and high.is_Integer):
+            raise SliceReadError(f"a sum's bounds are whole numbers here, not {low} to {high}")
+        span = range(int(low), int(high) + 1)
         inner = [_Meaning(self.truth, {**self.env, node.index: v}, self.partial) for v in span]
         out = sp.Add(*(m.visit(node.body) for m in inner))
         self.two_ways |= any(m.two_ways for m in inner)
@@ -268,6 +281,16 @@ class _Meaning(Visitor):
         return out
 
     def visit_Symbol(self, node: Symbol):
+        if node.primes:
+            raise SliceReadError(f"'{_key(node)}' with a prime means nothing in a slice; write "
+                                 "the quantity, or its derivative as a fraction")
+        if _euler(node, self.truth):
+            return Exp(self.visit(node.sup))
+        node, exponent = _split(node, self.truth)
+        if exponent is not None:  # x-hat_i^2, gamma^{-1}, m^{-1}: a power, whatever its exponent
+            return self._power(self.visit(node), self.visit(exponent))
+        if _is_sigma(node, self.truth):  # the deviation, sqrt(sigma^2)
+            return self.visit(replace(node, sup=Number("2"))) ** sp.Rational(1, 2)
         key = _key(node)
         sized = key + ("_" + "".join(node.sub) if node.sub else "")  # m, n, d_k
         if sized in self.truth.slice.sizes:
@@ -278,24 +301,24 @@ class _Meaning(Visitor):
         if node.name == r"\delta" and len(node.sub) == 2:
             a, b = (self._index(t) for t in node.sub)
             return sp.KroneckerDelta(a, b)
-        if _euler(node, self.truth):
-            return Exp(self.visit(node.sup))
-        base, power = _base_and_power(node, self.truth)  # x-hat_i^2; sigma, sqrt(sigma^2)
-        return self.truth.value(self._node(base)) ** power
+        return self.truth.value(self._node(node))
 
     def visit_Partial(self, node: Partial):
         if not isinstance(node.den, Symbol) or not isinstance(node.num, Symbol):
             raise SliceReadError("a derivative here is of one symbol by another, as "
                                  r"\frac{\partial \ell}{\partial x_i}")
-        if _powered(node.den, self.truth) or (node.den.name == r"\sigma" and
-                                              _key(node.den) not in self.truth.slice.words):
+        if _split(node.den, self.truth)[1] is not None or _is_sigma(node.den, self.truth) \
+                or node.den.primes:
             raise NoSuchQuantity(f"a derivative by {_key(node.den)}: the slice has no "
                                  f"{_key(node.den)} as a quantity to differentiate by")
         by = self._node(node.den)
         if _key(node.num) in LOSS and not node.num.sub:
             return self.truth.adjoint(by)
-        base, power = _base_and_power(node.num, self.truth)
-        if power != 1:  # d(u^p)/dv = p u^(p-1) du/dv: sigma = (sigma^2)^(1/2), x-hat_i^2
+        base, exponent = _split(node.num, self.truth)
+        power = self.visit(exponent) if exponent is not None else sp.Integer(1)
+        if _is_sigma(base, self.truth):  # sigma^p is (sigma^2)^(p/2)
+            base, power = replace(base, sup=Number("2")), power / 2
+        if power != 1:  # d(u^p)/dv = p u^(p-1) du/dv, p a constant
             u = self.truth.value(self._node(base))
             return power * u ** (power - 1) * self.visit(replace(node, num=base))
         truth, top = self.truth, self._node(node.num)
