@@ -464,3 +464,38 @@ def test_what_has_no_meaning_in_a_slice_is_an_input_error_not_a_proof(text, mess
 def test_a_power_of_an_expression_of_the_size_that_is_0_somewhere_is_not_for_every_size(text, size):
     r = check_layer_text(text, kind="batchnorm", size=size)
     assert r.verdict is Verdict.PROVED and r.every == ""
+
+
+@pytest.mark.parametrize("text,kind,size,partial,verdict", [
+    # local: y_k's own formula does not take x_i for k != i, so its derivative is 0 there
+    (r"\frac{\partial y_k}{\partial x_i} = \delta_{ki} + (1 - \delta_{ki}) J_{ki}", "residual", 3, "local", "refuted"),
+    (r"\frac{\partial y_k}{\partial x_i} = \delta_{ki} + J_{ki}", "residual", 3, "total", "proved"),
+    (r"\frac{\partial y_k}{\partial x_i} = \delta_{ki} + J_{ki}", "residual", 3, None, "ambiguous"),
+    (r"\frac{\partial E}{\partial x_i} = \sum_k \frac{\partial E}{\partial y_k} \frac{\partial y_k}{\partial x_i} + \sum_k \frac{\partial E}{\partial F_k}\frac{\partial F_k}{\partial x_i}", "residual", 3, "local", "proved"),
+    (r"\frac{\partial \hat{x}_i}{\partial x_j} = \frac{\delta_{ij}}{\sqrt{\sigma^2 + \epsilon}}", "batchnorm", 3, "local", "proved"),
+    (r"\frac{\partial \hat{x}_i}{\partial x_j} = \frac{\delta_{ij}}{\sqrt{\sigma^2 + \epsilon}}", "batchnorm", 3, None, "ambiguous"),
+    # a size letter as a subscript is the last entry, not a free index
+    (r"\hat{x}_m = -\sum_{i=1}^{m-1} \hat{x}_i", "batchnorm", 3, None, "proved"),
+    (r"\mu = \frac{x_1 + x_m}{2}", "batchnorm", 2, None, "proved"),
+])
+def test_a_derivative_between_stages_and_a_size_subscript_mean_one_thing_each(text, kind, size, partial, verdict):
+    r = check_layer_text(text, kind=kind, size=size, partial=partial)
+    assert str(r.verdict) == verdict, r.note
+
+
+@pytest.mark.parametrize("text,kind,message", [
+    (r"\frac{\sum_i \hat{x}_i}{\sum_i \hat{x}_i} = 1", "batchnorm", "divides by zero"),
+    (r"\frac{1}{\sum_k s_k - 1} = \frac{2}{\sum_k s_k - 1}", "softmax", "divides by zero"),
+])
+def test_a_denominator_zero_everywhere_is_an_input_error(text, kind, message):
+    options = {"d_k": 1, "d_v": 2} if kind == "attention" else {}
+    with pytest.raises(SliceReadError) as e:
+        check_layer_text(text, kind=kind, size=2 if kind == "attention" else 3, options=options)
+    assert message in str(e.value)
+
+
+def test_a_sum_over_an_index_of_two_ranges_runs_over_the_widest_and_names_what_is_not_there():
+    r = check_layer_text(r"\frac{\partial \ell}{\partial y_1} v_{t1} = \sum_c \frac{q_c}{q_c} "
+                         r"\frac{\partial \ell}{\partial y_c} v_{tc}", kind="attention", size=2,
+                         options={"d_k": 1, "d_v": 2})
+    assert r.verdict is Verdict.REFUTED and "q[2] does not exist" in r.note

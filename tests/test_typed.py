@@ -18,7 +18,7 @@ import sympy as sp
 from bpcheck.derive.engine.layer_claims import BACKWARD, WRONG
 from bpcheck.derive.engine.proof import Verdict
 from bpcheck.derive.engine.typed import (_indices, _truth, decide_gradient, is_zero, jacobian, layer_checks,
-                                         value_at)
+                                         typed_report, value_at)
 from bpcheck.derive.errors import UsageError
 from bpcheck.derive.io.net_file import load_net, parse_net
 from bpcheck.derive.model.layers import (EPSILON, Attention, AvgPool1d, BatchNorm, Conv1d, Conv2d,
@@ -237,3 +237,24 @@ def test_net_gives_the_whole_network_so_no_other_network_option_is_taken(extra):
                         str(EXAMPLES / "dense.toml"), *extra], capture_output=True, text=True,
                        cwd=EXAMPLES.parent)
     assert p.returncode == 2 and f"leave out {extra[0]}" in p.stderr
+
+
+def test_a_relu_recurrence_is_evaluated_side_by_side_through_time():
+    from bpcheck.derive.engine.typed import resolve_sides
+    net = parse_net("rows = 3\ninputs = 1\n[[layers]]\nkind = 'rnn'\nunits = 1\nfunction = 'relu'\n",
+                    source="r.toml")
+    layer = net.layers[0]
+    X = grid("x1", 3, 1)
+    h3 = layer.forward(X)[2][0]
+    point = {X[0][0]: sp.Rational(1), X[1][0]: sp.Rational(-1, 2), X[2][0]: sp.Rational(2)}
+    point.update({p[ix]: sp.Rational(1, 2) for p, shape in layer.params().items() for ix in _indices(shape)})
+    value = resolve_sides(sp.Tuple(h3).xreplace(point)[0])
+    # h1 = relu(1/2 + 1/2) = 1, h2 = relu(1/2 - 1/4 + 1/2) = 3/4, h3 = relu(3/8 + 1 + 1/2)
+    assert value == sp.Rational(15, 8)
+
+
+def test_a_wrong_version_no_different_at_a_small_size_is_shown_not_counted():
+    net = parse_net("rows = 1\ninputs = 3\n[[layers]]\nkind = 'conv1d'\nkernel = 1\n", source="k.toml")
+    report = typed_report(net)
+    flipped = next(c for c in report.checks if c.mistake == "conv-kernel-not-flipped")
+    assert flipped.verdict is Verdict.PROVED and report.worst is Verdict.PROVED

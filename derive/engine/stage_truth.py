@@ -18,6 +18,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model.stages import Mistake, Node, Slice
+from .typed import is_zero
 
 
 def g(node: Node) -> sp.Expr:
@@ -80,6 +81,10 @@ class StageTruth:
                                   if a in tangent))
         return tangent.get(top, sp.Integer(0))
 
+
+    def is_zero(self, expr: sp.Expr) -> bool:
+        """Identically zero (engine/typed.py's normal form)."""
+        return is_zero(sp.expand(expr)) if expr.free_symbols else expr == 0
 
     def users(self, node: Node) -> list[Node]:
         """The nodes whose own formulas take `node` as an argument, in the slice's order."""

@@ -24,7 +24,7 @@ from ..model.layers import EPSILON, Grid, Layer, TypedNetwork, flat
 from ..model.loss import loss as loss_named
 from .layer_claims import BACKWARD
 from .proof import Verdict
-from .typed import _indices, layer_checks
+from .typed import _indices, layer_checks, resolve_sides
 
 VALUES = (-2, -1, 1, 2)
 _SEED = sp.Symbol("seed")  # carried with the values, for the message at a kink
@@ -70,11 +70,11 @@ def _at(expr, values: dict, digits: int) -> sp.Expr:
     """The expression's number at the values: exact where rational; a ReLU's side 1 or 0
     by the sign of its argument, which must not be 0 (no slope at the kink)."""
     e = sp.Tuple(expr).xreplace(values)[0]  # a Tuple takes an int too; a side alone is an atom
-    sides = e.atoms(KinkSide)
-    if any(k.of == 0 for k in sides):
-        raise UsageError(f"a ReLU's input is 0 at these values, where it has no slope; try "
-                         f"another --seed (this one is {values.get(_SEED, '?')})")
-    e = e.xreplace({k: sp.Integer(1 if k.of > 0 else 0) for k in sides})
+    e = resolve_sides(e)
+    if e.atoms(KinkSide):
+        raise UsageError(f"a ReLU's input (or two entries of a pooling window) is 0 at these "
+                         f"values, where there is no slope; try another --seed (this one is "
+                         f"{values.get(_SEED, '?')})")
     # chop: a value that is 0 (tokens sharing an entry) shows as 0, not as rounding noise
     return e if e.is_Rational else sp.N(e, digits + 10, chop=True)
 

@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..engine.stage_generic import NotForEverySize
 from ..engine.stage_truth import StageTruth
-from ..errors import UsageError
+from ..errors import TooMuchWork, UsageError
 from ..model.layers import EPSILON, Exp
 from ..model.stages import Node
 from .ast import (Add, Call, Equation, Frac, Mul, Neg, Number, Paren, Partial, Power, Sum,
@@ -82,7 +82,7 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> Slice
             raise SliceReadError(f"the index {letter} is free only in a Kronecker delta: its "
                                  "range is not known")
         ranges.free[letter] = right.free[letter]
-    free = tuple(ranges.free)
+    free = tuple(ranges.free)  # an entry the right side names beyond them does not exist
     extra = [i for i in right.free if i not in ranges.free]
     if extra:
         raise NoSuchQuantity(f"the right side's index {extra[0]} is free and the left side's is "
@@ -154,8 +154,10 @@ def _accepted(truth: StageTruth) -> str:
 class _Ranges(Visitor):
     """The free indices of a side and their ranges (from the first place each is used)."""
 
-    def __init__(self, truth: StageTruth):
+    def __init__(self, truth: StageTruth, *, strict: bool = False):
+        # strict: a sum's range, inferred from its body, is the widest of its index's
         self.truth, self.free, self.bound, self.deltas = truth, {}, [], set()
+        self.strict = strict
 
     def visit_Sum(self, node: Sum):
         if node.index_set is not None:
@@ -181,8 +183,13 @@ class _Ranges(Visitor):
         found = _node_of(node, self.truth, None)
         if found:
             for token, n in zip(found[1], self.truth.slice.shapes[found[0]]):
-                if token.isalpha() and token not in self.bound:
-                    self.free.setdefault(token, n)
+                # x_m is the last entry: a size letter is no free index
+                if token.isalpha() and token not in self.bound and \
+                        token not in self.truth.slice.sizes:
+                    if self.free.setdefault(token, n) != n and self.strict:
+                        # a sum over the widest range: an entry beyond another quantity's
+                        # does not exist, and says so (q_2 of one)
+                        self.free[token] = max(n, self.free[token])
         elif not _other_letter(node, self.truth):  # said before any index is compared
             raise SliceReadError(f"'{_key(node)}' is not a quantity of the "
                                  f"{self.truth.slice.kind} slice; accepted: {_accepted(self.truth)}")
@@ -219,7 +226,7 @@ class _Meaning(Visitor):
     def visit_Mul(self, node: Mul): return sp.Mul(*map(self.visit, node.factors))
     def visit_Frac(self, node: Frac):
         den = self.visit(node.den)
-        if den == 0:  # as `check` says it in a notation
+        if den == 0 or self._zero(den):  # as `check` says it in a notation
             raise SliceReadError(f"{to_latex(node)} divides by zero")
         # the size as a sum's bound is no division by it
         outside = den.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())
@@ -230,6 +237,13 @@ class _Meaning(Visitor):
         return self.visit(node.num) / den
     def visit_Power(self, node: Power):
         return self._power(self.visit(node.base), self.visit(node.exponent))
+
+    def _zero(self, den: sp.Expr) -> bool:
+        """A denominator 0 for every value (the sum of the x-hat_i): 0/0 is no quantity."""
+        try:
+            return self.truth.is_zero(den)
+        except (TooMuchWork, NotForEverySize):  # too large to tell: the verdict says what it can
+            return False
 
     def _power(self, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         """base^exponent; for every size, not where the base is an expression of the size
@@ -256,7 +270,7 @@ class _Meaning(Visitor):
         low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
         high = self.visit(node.upper) if node.upper is not None else None
         if high is None:
-            inner = _Ranges(self.truth)
+            inner = _Ranges(self.truth, strict=True)
             inner.visit(node.body)
             if node.index not in inner.free:
                 raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
@@ -322,13 +336,15 @@ class _Meaning(Visitor):
             u = self.truth.value(self._node(base))
             return power * u ** (power - 1) * self.visit(replace(node, num=base))
         truth, top = self.truth, self._node(node.num)
-        if truth.uses(top, by) and truth.other_paths(top, by):
+        if truth.other_paths(top, by):  # v reaches u through another of u's arguments
             self.two_ways = True
-            if self.partial == "local":
-                return truth.local(top, by)
+            if self.partial == "local":  # u's own formula: 0 where v is none of its arguments
+                return truth.local(top, by) if truth.uses(top, by) else sp.Integer(0)
         return truth.partial(top, by)
 
     def _index(self, token: str):
+        if token in self.truth.slice.sizes and token not in self.env:  # x_m, the last entry
+            return self.truth.slice.sizes[token]
         if token.isdigit():
             if self.truth.slice.generic:  # x_5 is a quantity only where m >= 5
                 raise NotForEverySize(f"the entry {token}")

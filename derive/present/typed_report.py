@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.layer_claims import WRONG
+from ..engine.proof import Verdict
 from ..engine.typed import Block, TypedCheck, TypedReport, worst_with
 from ..model.layers import Layer, flat
 from .console import _box, verdict_text
@@ -107,7 +108,9 @@ def _checks_table(checks: list[TypedCheck], console: Console) -> Table:
     for col in ("check", "verdict", "what"):
         t.add_column(col, overflow="fold")
     for c in checks:
-        what = (f"the mistake: {MISTAKE_WORDS[c.mistake]}" if c.mistake else
+        what = (f"the mistake: {MISTAKE_WORDS[c.mistake]}" + (
+                    "; no different from the right one at these sizes (too small to show "
+                    "it)" if c.verdict is Verdict.PROVED else "") if c.mistake else
                 "dE/dy by the loss's slope" if c.kind == "loss" else
                 f"dE/d{c.gradient} by the layer's backward equation")
         if c.conditions:
