@@ -477,6 +477,8 @@ def test_a_power_of_an_expression_of_the_size_that_is_0_somewhere_is_not_for_eve
     # a size letter as a subscript is the last entry, not a free index
     (r"\hat{x}_m = -\sum_{i=1}^{m-1} \hat{x}_i", "batchnorm", 3, None, "proved"),
     (r"\mu = \frac{x_1 + x_m}{2}", "batchnorm", 2, None, "proved"),
+    # but a sum's own index is an index, even a size's letter
+    (r"\sum_n s_n = 1", "softmax", 3, None, "proved"),
 ])
 def test_a_derivative_between_stages_and_a_size_subscript_mean_one_thing_each(text, kind, size, partial, verdict):
     r = check_layer_text(text, kind=kind, size=size, partial=partial)

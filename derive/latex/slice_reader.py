@@ -154,10 +154,11 @@ def _accepted(truth: StageTruth) -> str:
 class _Ranges(Visitor):
     """The free indices of a side and their ranges (from the first place each is used)."""
 
-    def __init__(self, truth: StageTruth, *, strict: bool = False):
-        # strict: a sum's range, inferred from its body, is the widest of its index's
+    def __init__(self, truth: StageTruth, *, strict: bool = False, own: str = ""):
+        # strict: a sum's range, inferred from its body, is the widest of its index's;
+        # own: that sum's index, an index even where it is a size's letter (\sum_n s_n)
         self.truth, self.free, self.bound, self.deltas = truth, {}, [], set()
-        self.strict = strict
+        self.strict, self.own = strict, own
 
     def visit_Sum(self, node: Sum):
         if node.index_set is not None:
@@ -185,7 +186,7 @@ class _Ranges(Visitor):
             for token, n in zip(found[1], self.truth.slice.shapes[found[0]]):
                 # x_m is the last entry: a size letter is no free index
                 if token.isalpha() and token not in self.bound and \
-                        token not in self.truth.slice.sizes:
+                        (token not in self.truth.slice.sizes or token == self.own):
                     if self.free.setdefault(token, n) != n and self.strict:
                         # a sum over the widest range: an entry beyond another quantity's
                         # does not exist, and says so (q_2 of one)
@@ -270,7 +271,7 @@ class _Meaning(Visitor):
         low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
         high = self.visit(node.upper) if node.upper is not None else None
         if high is None:
-            inner = _Ranges(self.truth, strict=True)
+            inner = _Ranges(self.truth, strict=True, own=node.index)
             inner.visit(node.body)
             if node.index not in inner.free:
                 raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
