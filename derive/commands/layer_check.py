@@ -58,21 +58,11 @@ def _for_every_size(result: SliceResult, reading: str, options: dict) -> SliceRe
     truth = _generic(result.kind, tuple(sorted(options.items())))
     try:
         eq = read_slice(result.text, truth, partial=reading)
-        if any(_undefined_somewhere(side, truth.size) for _, *sides in eq.sides for side in sides):
-            return result
         zero = all(truth.is_zero(case) for at, lhs, rhs in eq.sides
                    for case in _cases(lhs - rhs, at))
     except (NotForEverySize, TooMuchWork, NoSuchQuantity):
         return result
     return replace(result, every=str(truth.size)) if zero else result
-
-
-def _undefined_somewhere(expr, size) -> bool:
-    """A division by an expression of the size other than the size itself (m - 1 is 0 at
-    m = 1): the equation has no meaning at every size."""
-    expr = expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())  # a bound
-    return any(p.exp.is_negative and p.base.has(size) and p.base != size
-               for p in expr.atoms(sp.Pow))
 
 
 def _cases(expr, free: tuple) -> list:

@@ -187,7 +187,7 @@ def value_at(expr: sp.Expr, point: dict) -> sp.Expr:
     if e.free_symbols:  # a side on its kink: no value
         return e
     # chop: a value that is 0 shows as 0, not as the rounding noise of its terms (1e-140)
-    return sp.N(_shared_value(e, {}), DIGITS, chop=True)
+    return sp.N(shared_value(e, {}), DIGITS, chop=True)
 
 
 def resolve_sides(e: sp.Expr) -> sp.Expr:
@@ -202,20 +202,20 @@ def resolve_sides(e: sp.Expr) -> sp.Expr:
     return e
 
 
-def _shared_value(e: sp.Expr, memo: dict) -> sp.Expr:
+def shared_value(e: sp.Expr, memo: dict, digits: int = DIGITS) -> sp.Expr:
     """e's number, each shared sub-expression evaluated once: a recurrence's h_t appears
     in every later step, and evaluating the tree as printed would take exponential time."""
     if e in memo:
         return memo[e]
     if e.is_Pow and e.exp.is_Rational:
-        v = _shared_value(e.base, memo) ** e.exp
+        v = shared_value(e.base, memo, digits) ** e.exp
     elif e.args and not e.is_Number:
-        v = e.func(*(_shared_value(a, memo) for a in e.args))
+        v = e.func(*(shared_value(a, memo, digits) for a in e.args))
     else:
         v = e
     if not v.is_Rational and v.is_finite is not False and v.is_number:
         try:
-            v = sp.Float(v.evalf(DIGITS + 10), DIGITS + 10)
+            v = sp.Float(v.evalf(digits + 10), digits + 10)
         except (TypeError, ValueError):  # nan or 1/0 (a root of 0): no value, said above
             pass
     memo[e] = v

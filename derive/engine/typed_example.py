@@ -24,7 +24,7 @@ from ..model.layers import EPSILON, Grid, Layer, TypedNetwork, flat
 from ..model.loss import loss as loss_named
 from .layer_claims import BACKWARD
 from .proof import Verdict
-from .typed import _indices, layer_checks, resolve_sides
+from .typed import _indices, layer_checks, resolve_sides, shared_value
 
 VALUES = (-2, -1, 1, 2)
 _SEED = sp.Symbol("seed")  # carried with the values, for the message at a kink
@@ -76,7 +76,7 @@ def _at(expr, values: dict, digits: int) -> sp.Expr:
                          f"values, where there is no slope; try another --seed (this one is "
                          f"{values.get(_SEED, '?')})")
     # chop: a value that is 0 (tokens sharing an entry) shows as 0, not as rounding noise
-    return e if e.is_Rational else sp.N(e, digits + 10, chop=True)
+    return e if e.is_Rational else sp.N(shared_value(e, {}, digits + 10), digits + 10, chop=True)
 
 
 def _grid(rows, values: dict, digits: int) -> Grid:

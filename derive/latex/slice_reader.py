@@ -196,6 +196,19 @@ class _Ranges(Visitor):
                                  f"{self.truth.slice.kind} slice; accepted: {_accepted(self.truth)}")
 
 
+def _zero_at_some_size(expr: sp.Expr, size: sp.Symbol) -> bool:
+    """An expression of the size other than a number times a power of it (m - 1 is 0 at
+    m = 1); the size as a sum's bound does not count."""
+    outside = expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())
+    rest = outside.as_coeff_Mul()[1]
+    return outside.has(size) and not (rest == size or (rest.is_Pow and rest.base == size))
+
+
+def _sized(s: Symbol) -> str:
+    """The symbol as a size's letter is spelled: m, n, d_k."""
+    return _key(s) + ("_" + "".join(s.sub) if s.sub else "")
+
+
 def _euler(s: Symbol, truth) -> bool:
     """e^{...} where the slice has no quantity e: the exponential."""
     return s.name == "e" and not s.sub and s.sup is not None and "e" not in truth.slice.words
@@ -205,8 +218,7 @@ def _other_letter(s: Symbol, truth) -> bool:
     """A letter that is no quantity but means something: a size, epsilon, Kronecker's
     delta, a loss."""
     key = _key(s)
-    sized = key + ("_" + "".join(s.sub) if s.sub else "")
-    return sized in truth.slice.sizes or (key in EPSILONS and not s.sub) or \
+    return _sized(s) in truth.slice.sizes or (key in EPSILONS and not s.sub) or \
         (s.name == r"\delta" and len(s.sub) == 2) or (key in LOSS and not s.sub)
 
 
@@ -229,12 +241,8 @@ class _Meaning(Visitor):
         den = self.visit(node.den)
         if den == 0 or self._zero(den):  # as `check` says it in a notation
             raise SliceReadError(f"{to_latex(node)} divides by zero")
-        # the size as a sum's bound is no division by it
-        outside = den.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())
-        if self.truth.slice.generic and outside.has(self.truth.size):
-            coeff, rest = outside.as_coeff_Mul()
-            if not (rest == self.truth.size or (rest.is_Pow and rest.base == self.truth.size)):
-                raise NotForEverySize(f"a division by {den}, 0 at some size")
+        if self.truth.slice.generic and _zero_at_some_size(den, self.truth.size):
+            raise NotForEverySize(f"a division by {den}, 0 at some size")
         return self.visit(node.num) / den
     def visit_Power(self, node: Power):
         return self._power(self.visit(node.base), self.visit(node.exponent))
@@ -249,10 +257,9 @@ class _Meaning(Visitor):
     def _power(self, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         """base^exponent; for every size, not where the base is an expression of the size
         that is 0 at some size and the exponent may be negative ((m - 1)^{-1})."""
-        if self.truth.slice.generic and not (exponent.is_number and exponent >= 0):
-            outside = base.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Dummy())
-            if outside.has(self.truth.size) and outside != self.truth.size:
-                raise NotForEverySize(f"a power of {base}, 0 at some size")
+        if self.truth.slice.generic and not (exponent.is_number and exponent >= 0) \
+                and _zero_at_some_size(base, self.truth.size):
+            raise NotForEverySize(f"a power of {base}, 0 at some size")
         return base ** exponent
 
     def visit_Call(self, node: Call):
@@ -262,10 +269,7 @@ class _Meaning(Visitor):
                                  f"{', '.join(FUNCTIONS)}")
         return f(self.visit(node.args[0]))
 
-    def visit_Sum(self, node: Sum):
-        if node.index_set is not None:
-            raise SliceReadError(f"a sum over a set (\\sum_{{{node.index} \\in ...}}) is not "
-                                 f"read in a slice: give its bounds, \\sum_{{{node.index}=1}}^{{n}}")
+    def visit_Sum(self, node: Sum):  # a sum over a set: refused by _Ranges, which reads first
         if self.truth.slice.generic:
             return self._every_size(node)
         low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
@@ -307,9 +311,8 @@ class _Meaning(Visitor):
         if _is_sigma(node, self.truth):  # the deviation, sqrt(sigma^2)
             return self.visit(replace(node, sup=Number("2"))) ** sp.Rational(1, 2)
         key = _key(node)
-        sized = key + ("_" + "".join(node.sub) if node.sub else "")  # m, n, d_k
-        if sized in self.truth.slice.sizes:
-            size = self.truth.slice.sizes[sized]
+        if _sized(node) in self.truth.slice.sizes:
+            size = self.truth.slice.sizes[_sized(node)]
             return sp.Integer(size) if isinstance(size, int) else size
         if key in EPSILONS and not node.sub:
             return EPSILON
