@@ -104,14 +104,16 @@ def _tag(layer: Layer) -> str:
 def decide_gradient(layer: Layer, name: str, claimed, true, *, seed: int, mistake: str = "") -> TypedCheck:
     base = dict(id=f"layer{layer.at}.{layer.kind}.{name}" + (f".{mistake}" if mistake else ""),
                 layer=layer.at, kind=layer.kind, gradient=name, mistake=mistake)
-    found = decide_pairs(list(zip(_entries(claimed), _entries(true))), seed=seed)
-    if layer.kind == "maxpool":  # its kinks are ties in a window, not a ReLU's 0
-        found["conditions"] = tuple("each window's maximum unique (no tie)" if "ReLU" in c
-                                    else c for c in found.get("conditions", ()))
+    found = decide_pairs(list(zip(_entries(claimed), _entries(true))), seed=seed,
+                         kink=KINKS.get(layer.kind, KINKS["relu"]))
     return TypedCheck(**base, **found)
 
 
-def decide_pairs(pairs, *, seed: int) -> dict:
+# what a proof on each side of a kink leaves out: a ReLU's 0, or a tie in a pooling window
+KINKS = {"relu": "no ReLU's input at its kink, 0", "maxpool": "each window's maximum unique (no tie)"}
+
+
+def decide_pairs(pairs, *, seed: int, kink: str = KINKS["relu"]) -> dict:
     """((entry, claimed), (entry, true)) pairs: proved (all zero in normal form, with the
     conditions that needed), refuted (entry, values, point) or undecided (note)."""
     rng = random.Random(seed)
@@ -127,7 +129,7 @@ def decide_pairs(pairs, *, seed: int) -> dict:
     if zero:
         exprs = [e for (_, c), (_, t) in pairs for e in (c, t)]
         needs = (("epsilon > 0",) if any(e.has(EPSILON) for e in exprs) else ()) + \
-            (("no ReLU's input at its kink, 0",) if any(e.has(KinkSide) for e in exprs) else ())
+            ((kink,) if any(e.has(KinkSide) for e in exprs) else ())
         return dict(verdict=Verdict.PROVED, conditions=needs)
     for _ in range(TRIES * 4 - 1):
         found = _differs_at(pairs, rng)

@@ -198,8 +198,10 @@ SLICES: dict[str, Callable[..., Slice]] = {
     "attention": lambda n, d_k=None, d_v=None: _attention(n, d_k or 2, d_v),
     "residual": _residual,
 }
-SIZE_WORDS = {"batchnorm": "patterns in the mini-batch", "layernorm": "features",
-              "softmax": "entries", "attention": "tokens", "residual": "features"}
+SIZE_WORDS = {  # what a slice's range counts: (one, several)
+    "batchnorm": ("pattern in the mini-batch", "patterns in the mini-batch"),
+    "layernorm": ("feature", "features"), "softmax": ("entry", "entries"),
+    "attention": ("token", "tokens"), "residual": ("feature", "features")}
 
 
 # each quantity's index letters as the papers write them, for a derivation's steps

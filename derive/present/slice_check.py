@@ -23,6 +23,11 @@ def _point(result: SliceResult) -> list[tuple[str, str]]:
     return [(str(v), str(x)) for v, x in result.point]
 
 
+def _over(r: SliceResult) -> str:
+    """The slice's size in words: 1 pattern in the mini-batch, 3 entries."""
+    return f"{r.size} {SIZE_WORDS[r.kind][r.size != 1]}"
+
+
 def _other_sizes(r: SliceResult) -> str:
     """The slice's other ranges (an attention row's d_k, d_v), with a caution where a
     factor of the size would not show: sqrt(d_k) is 1 at d_k = 1."""
@@ -42,14 +47,11 @@ class SliceCheckView:
         r = self.result
         yield Text.assemble(verdict_text(r.verdict), f"  {r.text}")
         article = "an" if r.kind[0] in "aeiou" else "a"
-        yield Text(f"read in the slice of {article} {r.kind} layer over {r.size} {SIZE_WORDS[r.kind]}"
+        yield Text(f"read in the slice of {article} {r.kind} layer over {_over(r)}"
                    f"{_other_sizes(r)}: {', '.join(r.words)}; {MEANS}", style="dim")
         if r.verdict is Verdict.PROVED:
-            words = SIZE_WORDS[r.kind].replace("patterns", "pattern").replace(
-                "features", "feature").replace("entries", "entry").replace(
-                "tokens", "token") if r.size == 1 else SIZE_WORDS[r.kind]
             size = (f" and for every {r.every} (every size of the slice)" if r.every else
-                    f", at {r.size} {words} (not decided here for every size)")
+                    f", at {_over(r)} (not decided here for every size)")
             yield Text("proved for every value of " + (", ".join(r.free) or "its quantities")
                        + size + (f", under {', '.join(r.conditions)}" if r.conditions else ""))
         if r.note and r.verdict is Verdict.AMBIGUOUS:
