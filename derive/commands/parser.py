@@ -163,7 +163,9 @@ def _report_command(sub) -> None:
                         help="'any': prove the recursion for every depth, as a theorem: a "
                              "lemma (one layer step, whatever lies downstream), the base case "
                              "(the output layer with the real loss) and the induction; at "
-                             "every width too")
+                             "every width too. With --net FILE: backpropagation through time "
+                             "for every number of steps, for each rnn layer of the file "
+                             "(Goodfellow et al. 10.18 to 10.28, by induction on T - t)")
     _budget_option(report)
     report.add_argument("--json", action="store_true",
                         help="print one JSON object instead of the report")

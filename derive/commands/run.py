@@ -29,6 +29,7 @@ from .parser import PROG, fail
 from .report import build_report
 from .translate import translate
 from ... import STARTED
+from ..engine.bptt import prove_every_step
 from ..engine.proof import Verdict, time_budget
 from ..engine.typed import typed_report, worst_with
 from ..engine.typed_example import typed_example
@@ -36,6 +37,7 @@ from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph
 from ..io.net_file import load_net
 from ..io.notation_file import load_notation, load_notations
+from ..model.layers import flat
 from ..io.publish import check_target, publish
 from ..present.catalogue import CatalogueView
 from ..present.check import check_table, first_wrong
@@ -43,6 +45,7 @@ from ..present.checked_file import checked_document, file_json, junit_xml, resul
 from ..present.console import ProgressBar
 from ..present.slice_check import SliceCheckView, slice_json
 from ..present.typed_example import TypedExampleView, typed_example_json
+from ..present.time_theorem import TimeTheoremsView, time_json, worst as time_worst
 from ..present.typed_report import TypedReportView, typed_json
 from ..present.notebook import shown
 
@@ -142,11 +145,13 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _run_net_report(args: argparse.Namespace) -> int:
     """report --net: a network of typed layers, all of it from the file."""
-    given = _given(args) + [k for k in ("width", "depth", "graph") if getattr(args, k) is not None]
+    given = _given(args) + [k for k in ("width", "graph") if getattr(args, k) is not None]
     if given:
         raise UsageError(f"--net {args.net!r} gives the whole network (its layers and loss); "
                          f"leave out {_option(given[0], args)}")
     net = load_net(args.net)
+    if args.depth == "any":
+        return _run_time_theorem(net, args)
     with ProgressBar(_progress(), "report") as bar:
         report = typed_report(net, progress=bar)
         derivations = net_derivations(net)
@@ -155,6 +160,23 @@ def _run_net_report(args: argparse.Namespace) -> int:
     else:
         _print(TypedReportView(report, derivations))
     return 0 if worst_with(report, step_verdicts(derivations)) is Verdict.PROVED else 1
+
+
+def _run_time_theorem(net, args: argparse.Namespace) -> int:
+    """report --net FILE --depth any: backpropagation through time for every T."""
+    layers = [layer for layer in flat(net.layers) if layer.kind == "rnn"]
+    if not layers:
+        raise UsageError(f"--depth any with --net proves backpropagation through time for "
+                         f"every number of steps: {args.net!r} has no rnn layer (without "
+                         "--net, --depth any proves the dense recursion for every depth)")
+    with ProgressBar(_progress(), "report") as bar:
+        theorems = []
+        for n, layer in enumerate(layers):
+            bar(n, len(layers), f"layer {layer.at} (rnn)")
+            theorems.append(prove_every_step(layer))
+    _show(TimeTheoremsView(net.title, theorems), as_json=args.json,
+          data=time_json(net.title, theorems) if args.json else None)
+    return 0 if time_worst(theorems) is Verdict.PROVED else 1
 
 
 def _run_net_check(args: argparse.Namespace, given: list[str]) -> int:

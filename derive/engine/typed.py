@@ -155,14 +155,42 @@ def is_zero(expr: sp.Expr) -> bool:
     if expr.has(sp.tanh) or expr.has(sp.exp):
         # a recurrence nests tanh in tanh (a sigmoid's exp in exp), which in normal form
         # would blow up; each an atom first (tanh's derivative, 1 - tanh^2, is then a
-        # polynomial in it): zero so is zero for every value of the atoms, so for theirs
-        whole = expr.replace(lambda e: isinstance(e, (sp.tanh, sp.exp)), atom)
-        try:
-            if numerator(NormalForm()(whole)) == 0:
-                return True
-        except TooMuchWork:
-            pass
+        # polynomial in it): zero so is zero for every value of the atoms, so for theirs.
+        # Where a sigmoid's 1 + e^u is, first each e^u as (1 - z)/z for an atom z =
+        # 1/(1 + e^u) (the same bijection of values): a sigmoid is then z and its
+        # derivative z (1 - z), polynomials, where with e^u an atom each nested step
+        # multiplies the common denominator by (1 + e^u)^2
+        tries = [expr.replace(lambda e: isinstance(e, (sp.tanh, sp.exp)), atom)]
+        if any(_sigmoid_sum(e) for e in expr.atoms(sp.Add)):
+            tries.insert(0, _in_sigmoids(expr, atom, {}))
+        for whole in tries:
+            try:
+                if numerator(NormalForm()(whole)) == 0:
+                    return True
+            except TooMuchWork:
+                pass
     return numerator(NormalForm()(expr)) == 0
+
+
+def _sigmoid_sum(e: sp.Basic) -> bool:
+    """1 + e^u, a sigmoid's denominator."""
+    return e.is_Add and len(e.args) == 2 and sp.S.One in e.args and \
+        any(isinstance(a, sp.exp) for a in e.args)
+
+
+def _in_sigmoids(e: sp.Basic, atom, memo: dict) -> sp.Basic:
+    """e with each e^u written (1 - z)/z and each 1 + e^u written 1/z, z = 1/(1 + e^u)
+    an atom named by u (itself rewritten first: sigmoids nest in a recurrence)."""
+    if e not in memo:
+        if _sigmoid_sum(e) or isinstance(e, sp.exp):
+            power = next(a for a in e.args if isinstance(a, sp.exp)) if e.is_Add else e
+            z = atom(sp.exp(_in_sigmoids(power.args[0], atom, memo)))
+            memo[e] = 1 / z if e.is_Add else (1 - z) / z
+        elif e.args:
+            memo[e] = e.func(*(_in_sigmoids(a, atom, memo) for a in e.args))
+        else:
+            memo[e] = e
+    return memo[e]
 
 
 def random_point(exprs, rng: random.Random) -> dict[sp.Basic, sp.Rational]:
