@@ -5,7 +5,8 @@ seconds and as a ratio to the import floor, the command and the floor run in tur
     python bench/typed_speed.py --pairs 5
 
 The target (issue: typed layers): examples/batchnorm.toml, a 2-layer network with batch
-norm over N = 4 patterns of 3 features, under 10 s here.
+norm over N = 4 patterns of 3 features, under 10 s here. Backpropagation through time is
+timed unrolled at T = 2 to 6 steps and as the theorem for every T (report --depth any).
 """
 from __future__ import annotations
 
@@ -49,14 +50,18 @@ def main(argv=None) -> int:
     # backpropagation through time at T steps: a recurrent layer of 2 units, a dense output
     with tempfile.TemporaryDirectory() as tmp:
         for T in RNN_STEPS:
-            path = Path(tmp) / f"rnn{T}.toml"
-            path.write_text(f'rows = {T}\ninputs = 1\nloss = "sse"\n[[layers]]\nkind = "rnn"\n'
-                            'units = 2\n[[layers]]\nkind = "dense"\nunits = 1\n')
-            cmd = [exe, "report", "--net", str(path), "--budget", "300"]
+            cmd = [exe, "report", "--net", str(_rnn_file(tmp, T)), "--budget", "300"]
             pairs = [(cpu_of(cmd), cpu_of(FLOOR)) for _ in range(args.pairs)]
             seconds = statistics.median(c for c, _ in pairs)
             ratio = statistics.median(c / f for c, f in pairs)
             print(f"{f'rnn, T = {T}':<22} {seconds:>7.2f} {ratio:>7.1f}", flush=True)
+        # every T at once: the theorem by induction on T - t (the file's rows play no part)
+        for function in ("tanh", "sigmoid", "relu"):
+            cmd = [exe, "report", "--net", str(_rnn_file(tmp, 3, function)), "--depth", "any"]
+            pairs = [(cpu_of(cmd), cpu_of(FLOOR)) for _ in range(args.pairs)]
+            seconds = statistics.median(c for c, _ in pairs)
+            ratio = statistics.median(c / f for c, f in pairs)
+            print(f"{f'rnn, every T, {function}':<22} {seconds:>7.2f} {ratio:>7.1f}", flush=True)
     # beyond a network file's bounds (9 features a row): the engine in this process alone
     for n in (4, 8):
         net = TypedNetwork(f"conv {n}", rows=1, width=n * n,
@@ -66,6 +71,14 @@ def main(argv=None) -> int:
         print(f"{f'conv2d {n}x{n}, 3x3 *':<22} {time.process_time() - start:>7.2f}"
               f"   ({worst}; * in-process, no import, no file)", flush=True)
     return 0
+
+
+def _rnn_file(tmp: str, T: int, function: str = "tanh") -> Path:
+    """A recurrent layer of 2 units over T steps, then a dense output."""
+    path = Path(tmp) / f"rnn{T}-{function}.toml"
+    path.write_text(f'rows = {T}\ninputs = 1\nloss = "sse"\n[[layers]]\nkind = "rnn"\n'
+                    f'units = 2\nfunction = "{function}"\n[[layers]]\nkind = "dense"\nunits = 1\n')
+    return path
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ STEP = mp.mpf("1e-15")
 
 @pytest.mark.parametrize("function,units", [(f, n) for f in ("tanh", "sigmoid", "relu",
                                                              "identity", "softplus")
-                                            for n in (1, 2)] + [("tanh", 3), ("sigmoid", 3)])
+                                            for n in (1, 2)] + [("tanh", 3), ("sigmoid", 3),
+                                                                ("relu", 3)])
 def test_every_part_is_proved_and_every_wrong_version_refuted(function, units):
     t = prove_every_step(Recurrent("1", 2, units=units, function=function))
     assert [(p.id, p.verdict) for p in t.parts] == [

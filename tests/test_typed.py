@@ -258,3 +258,24 @@ def test_a_wrong_version_no_different_at_a_small_size_is_shown_not_counted():
     report = typed_report(net)
     flipped = next(c for c in report.checks if c.mistake == "conv-kernel-not-flipped")
     assert flipped.verdict is Verdict.PROVED and report.worst is Verdict.PROVED
+
+
+def test_a_relu_side_nested_only_inside_another_sides_argument_is_resolved():
+    from bpcheck.derive.engine.typed import resolve_sides
+    from bpcheck.derive.model.activation import KinkSide
+    inner = KinkSide(sp.Rational(11, 16))
+    outer = KinkSide(-11 * inner / 32 - sp.Rational(1, 4))  # -19/32 once inner is 1
+    assert resolve_sides(-9 * outer) == 0 and resolve_sides(3 + outer * inner) == 3
+
+
+@pytest.mark.parametrize("source,units,rows", [("relu", 1, 2), ("sigmoid", 3, 3)])
+def test_recurrences_once_left_undecided_are_decided(source, units, rows):
+    # the last-step-only mistake of a 1-unit ReLU RNN was left undecided where every point's
+    # claimed value held an unresolved nested side; a 3-unit sigmoid RNN at T = 3 exceeded
+    # the counted-work bound before sigmoids were written through z = 1/(1 + e^u)
+    net = parse_net(f"rows = {rows}\ninputs = 1\n[[layers]]\nkind = 'rnn'\nunits = {units}\n"
+                    f"function = '{source}'\n", source="r.toml")
+    checks = typed_report(net).checks
+    assert all(c.verdict is (Verdict.REFUTED if c.mistake else Verdict.PROVED) for c in checks)
+    assert {c.mistake for c in checks if c.mistake} == {"bptt-future-dropped",
+                                                        "bptt-last-step-only"}

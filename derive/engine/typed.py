@@ -224,12 +224,23 @@ def resolve_sides(e: sp.Expr) -> sp.Expr:
     """Each ReLU side 1 or 0 by its argument's sign, innermost first: in a recurrence a
     side's argument holds the sides of earlier steps. A side on its kink stays."""
     for _ in range(64):
-        ready = {k: sp.Integer(1 if k.of > 0 else 0) for k in e.atoms(KinkSide)
+        ready = {k: sp.Integer(1 if k.of > 0 else 0) for k in _sides(e)
                  if k.of.is_number and k.of != 0}
         if not ready:
             return e
         e = e.xreplace(ready)
     return e
+
+
+def _sides(e: sp.Expr) -> set:
+    """Every ReLU side in e, those inside another's argument too (a side is a symbol: its
+    argument is no arg of it, so atoms() does not reach a side nested only there)."""
+    seen, todo = set(), [e]
+    while todo:
+        for k in todo.pop().atoms(KinkSide) - seen:
+            seen.add(k)
+            todo.append(k.of)
+    return seen
 
 
 def shared_value(e: sp.Expr, memo: dict, digits: int = DIGITS) -> sp.Expr:

@@ -427,7 +427,9 @@ KINDS: dict[str, type[Layer]] = {k.kind: k for k in (Dense, Elementwise, Softmax
                                                       BatchNorm, Residual, Attention, Conv1d,
                                                       Conv2d, Pool1d, AvgPool1d, Flatten,
                                                       Recurrent)}
-ROW_WORDS = {True: "pattern", False: "token"}
+# what a row is, by the first kind of these the network has: a recurrence's rows are its
+# time steps, attention's its tokens, else each row is a pattern of the mini-batch
+ROW_WORDS = {"rnn": "time step", "attention": "token"}
 
 
 @dataclass(frozen=True)
@@ -443,8 +445,10 @@ class TypedNetwork:
 
     @property
     def row_word(self) -> str:
-        """What a row is: a token where attention mixes them, else a pattern."""
-        return ROW_WORDS[not any(_all_kinds(self.layers) & {"attention"})]
+        """What a row is: a time step of a recurrence, a token where attention mixes
+        them, else a pattern."""
+        kinds = _all_kinds(self.layers)
+        return next((word for kind, word in ROW_WORDS.items() if kind in kinds), "pattern")
 
 
 def flat(layers) -> list[Layer]:

@@ -77,6 +77,9 @@ class TypedReportView:
         yield Text("\nbackward checks (g = dE/dy at the layer's output; each proved for "
                    "every g, so for whatever follows the layer)", style="bold")
         yield _checks_table(r.checks, console)
+        if any(layer.kind == "rnn" for layer in flat(net.layers)):
+            yield Text(f"(the recurrence is checked here through these {net.rows} steps; "
+                       "with --depth any, for every number of steps, by induction on T - t)")
         for d in self.derivations:
             yield Text(f"\nderivation, layer {d.at} ({d.kind}), in its papers' letters, read in "
                        f"a slice over {d.size}: each line proved (d(u)/d(v): u's formula "
