@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +215,27 @@ def test_depth_any_on_a_net_without_a_recurrent_layer_says_what_it_proves():
     r = run("report", "--net", "examples/layernorm.toml", "--depth", "any")
     assert r.returncode == 2
     assert "has no rnn layer" in r.stderr and "examples/layernorm.toml" in r.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("pdflatex") and shutil.which("pdftotext")),
+                    reason="pdflatex and pdftotext are needed (.ci/run installs them)")
+def test_export_depth_any_writes_the_theorem_as_latex_that_compiles(tmp_path):
+    tex = tmp_path / "bptt.tex"
+    r = run("export", "--net", "examples/rnn.toml", "--depth", "any", "-o", str(tex), "--pdf")
+    assert r.returncode == 0, r.stderr
+    source = tex.read_text()
+    assert r"\nabla_{\boldsymbol{h}^{(t)}} L = \boldsymbol{g}^{(t)} + \boldsymbol{W}^\top" in source
+    assert source.count(r"\textbf{proved}") == 6 and source.count(r"\textbf{refuted}") == 2
+    text = subprocess.run(["pdftotext", str(tex.with_suffix(".pdf")), "-"],
+                          capture_output=True, text=True).stdout
+    assert "Induction on T - t" in text and "bptt-weights-all-steps" in text
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--depth", "any"], "give --net FILE with an rnn layer"),
+    (["--net", "examples/dense.toml", "--depth", "any"], "has no rnn layer")])
+def test_export_depth_any_needs_a_recurrent_layer_and_writes_nothing_without_one(
+        tmp_path, args, message):
+    tex = tmp_path / "x.tex"
+    r = run("export", *args, "-o", str(tex))
+    assert r.returncode == 2 and message in r.stderr and not tex.exists()

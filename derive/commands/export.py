@@ -16,8 +16,10 @@ from ..io.notation_file import load_notation
 from ..io.publish import check_target, compile_pdf, publish
 from ..latex.binding import read
 from ..engine.typed import typed_report
-from ..model.layers import TypedNetwork
+from ..engine.bptt import prove_every_step
+from ..model.layers import Recurrent, TypedNetwork, flat
 from ..model.network import Network
+from ..present.time_tex import time_body, time_document
 from ..present.typed_tex import typed_body, typed_document
 from .layer_derivation import net_derivations
 from ..model.notation import Notation
@@ -53,6 +55,27 @@ def export_net(net: TypedNetwork, *, tex: str, fragment: bool = False, pdf: bool
                          titled=heading is not None) if fragment
               else typed_document(report, derivations, heading=heading or "section"))
     return _written(tex, source, pdf_path, force=force)
+
+
+def recurrent(net: TypedNetwork, source: str) -> list[Recurrent]:
+    """The file's rnn layers, which --depth any proves for every number of steps."""
+    layers = [layer for layer in flat(net.layers) if isinstance(layer, Recurrent)]
+    if not layers:
+        raise UsageError(f"--depth any with --net proves backpropagation through time for "
+                         f"every number of steps: {source!r} has no rnn layer")
+    return layers
+
+
+def export_time(net: TypedNetwork, *, source: str, tex: str, fragment: bool = False,
+                pdf: bool = False, force: bool = False, heading: str | None = None) -> list[Path]:
+    """Backpropagation through time for every T, for each rnn layer of the file, written
+    as `export` writes a report."""
+    pdf_path = _targets(tex, fragment=fragment, pdf=pdf, force=force, heading=heading)
+    theorems = [prove_every_step(layer) for layer in recurrent(net, source)]
+    source_tex = (time_body(net.title, theorems, heading=heading or "section",
+                            titled=heading is not None) if fragment
+                  else time_document(net.title, theorems, heading=heading or "section"))
+    return _written(tex, source_tex, pdf_path, force=force)
 
 
 def _targets(tex: str, *, fragment: bool, pdf: bool, force: bool,

@@ -206,6 +206,10 @@ def _export_command(sub) -> None:
                              "equations, each layer's backward pass derived step by step in "
                              "its papers' letters, the checks and the Jacobians; the network "
                              "options and --notation do not apply")
+    export.add_argument("--depth", choices=["any"],
+                        help="with --net: 'any' writes backpropagation through time for every "
+                             "number of steps instead, for each rnn layer of the file (see "
+                             "report --net FILE --depth any)")
     export.add_argument("--notation", default=None, metavar="NAME",
                         help=f"{', '.join(BUILTIN)}, all, a notation file, or several separated "
                              "by commas (default: all)")

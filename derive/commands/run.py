@@ -19,7 +19,7 @@ from .catalogue import check_catalogue
 from .check import check_any, check_files, check_text, worst_status
 from .depth import build_depth_report
 from .example import run as run_worked
-from .export import export, export_net
+from .export import export, export_net, export_time, recurrent
 from .graph import build_graph_report
 from .layer_check import check_net_text, status as layer_status
 from .layer_derivation import net_derivations, step_verdicts
@@ -37,7 +37,6 @@ from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph
 from ..io.net_file import load_net
 from ..io.notation_file import load_notation, load_notations
-from ..model.layers import flat
 from ..io.publish import check_target, publish
 from ..present.catalogue import CatalogueView
 from ..present.check import check_table, first_wrong
@@ -164,11 +163,7 @@ def _run_net_report(args: argparse.Namespace) -> int:
 
 def _run_time_theorem(net, args: argparse.Namespace) -> int:
     """report --net FILE --depth any: backpropagation through time for every T."""
-    layers = [layer for layer in flat(net.layers) if layer.kind == "rnn"]
-    if not layers:
-        raise UsageError(f"--depth any with --net proves backpropagation through time for "
-                         f"every number of steps: {args.net!r} has no rnn layer (without "
-                         "--net, --depth any proves the dense recursion for every depth)")
+    layers = recurrent(net, args.net)
     with ProgressBar(_progress(), "report") as bar:
         theorems = []
         for n, layer in enumerate(layers):
@@ -318,8 +313,13 @@ def run_export(args: argparse.Namespace) -> int:
         if given:
             raise UsageError(f"--net {args.net!r} gives the whole network and its papers' "
                              f"letters; leave out {_option(given[0], args)}")
-        written = export_net(load_net(args.net), tex=args.output_file, fragment=args.fragment,
-                             pdf=args.pdf, force=args.force, heading=args.heading)
+        options = dict(tex=args.output_file, fragment=args.fragment, pdf=args.pdf,
+                       force=args.force, heading=args.heading)
+        written = (export_time(load_net(args.net), source=args.net, **options)
+                   if args.depth == "any" else export_net(load_net(args.net), **options))
+    elif args.depth is not None:
+        raise UsageError("export --depth any writes backpropagation through time for every "
+                         "number of steps: give --net FILE with an rnn layer")
     else:
         written = export(_network(args), load_notations(args.notation or "all"),
                          tex=args.output_file, fragment=args.fragment, pdf=args.pdf,
