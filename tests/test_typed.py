@@ -230,8 +230,9 @@ def test_a_bad_network_file_exits_2_with_one_line(tmp_path):
     assert p.stderr.count("\n") == 1 and "kind = 'conv'" in p.stderr
 
 
+# (--depth any goes with --net: backpropagation through time, tests/test_bptt.py)
 @pytest.mark.parametrize("extra", [["--layers", "2,2"], ["--graph", "examples/graph-skip.toml"],
-                                   ["--depth", "any"]])
+                                   ["--width", "n"]])
 def test_net_gives_the_whole_network_so_no_other_network_option_is_taken(extra):
     p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net",
                         str(EXAMPLES / "dense.toml"), *extra], capture_output=True, text=True,
@@ -266,6 +267,8 @@ def test_a_relu_side_nested_only_inside_another_sides_argument_is_resolved():
     inner = KinkSide(sp.Rational(11, 16))
     outer = KinkSide(-11 * inner / 32 - sp.Rational(1, 4))  # -19/32 once inner is 1
     assert resolve_sides(-9 * outer) == 0 and resolve_sides(3 + outer * inner) == 3
+    # a side alone is an atom, which xreplace does not enter: resolved all the same
+    assert resolve_sides(outer) == 0 and resolve_sides(KinkSide(1 - inner / 2)) == 1
 
 
 @pytest.mark.parametrize("source,units,rows", [("relu", 1, 2), ("sigmoid", 3, 3)])

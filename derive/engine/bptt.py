@@ -9,6 +9,8 @@ U x_t + b, h_t = f(a_t), and g_t = dL_t/dh_t the gradient through the step's own
 - Lemma (`bptt-step-lemma`), one step back: whatever the steps after t + 1 are, the error
   as a function of h_t is E = L_t(h_t) + P(h_(t+1)) with h_(t+1) = f(W h_t + U x_(t+1) + b)
   and P undefined; with dh_(t+1) = dP/dh_(t+1), dh_t = g_t + W^T (f'(a_(t+1)) * dh_(t+1)).
+  (Any E = Q(h_t, h_(t+1)), later layers mixing the steps included, has the same first
+  derivative, with g_t and dh_(t+1) its partial derivatives: they are free atoms here.)
 - Induction (`bptt-all-steps`) on T - t: the base case gives dh_T; the lemma, with P the
   steps after, gives dh_t from dh_(t+1). So the recursion holds at every step of every T.
 - Each step's copy of the tied weights (`bptt-step-weights`): W, U and b at step t enter
@@ -40,7 +42,7 @@ import sympy as sp
 
 from ..model.layers import Recurrent
 from .proof import Verdict
-from .typed import KINKS, decide_pairs
+from .typed import KINKS, decide_pairs, resolve_sides
 
 BASE, LEMMA, INDUCTION = "bptt-last-step", "bptt-step-lemma", "bptt-all-steps"
 STEP_WEIGHTS, TWO_STEPS, WEIGHTS = "bptt-step-weights", "bptt-two-steps", "bptt-weights-all-steps"
@@ -74,9 +76,9 @@ class TimeTheorem:
 
     @property
     def verdict(self) -> Verdict:
-        """Proved when every part is and every wrong version is refuted."""
-        if all(p.verdict is Verdict.PROVED for p in self.parts) and \
-                all(w.verdict is Verdict.REFUTED for w in self.wrong):
+        """Proved when every part is; the wrong versions are shown, not counted, as in a
+        report of typed layers (engine/typed.TypedReport.worst)."""
+        if all(p.verdict is Verdict.PROVED for p in self.parts):
             return Verdict.PROVED
         return Verdict.UNDECIDED
 
@@ -132,10 +134,16 @@ def _atom(derivative: sp.Derivative, atoms: dict) -> sp.Expr:
     return atoms[f.func][f.args.index(v) + 1]
 
 
-def _part(id: str, title: str, words: str, claim: str, pairs: list, *, seed: int) -> TimePart:
-    """A part decided by the engine: `pairs` are (entry, claimed, true)."""
+def _part(id: str, title: str, words: str, claim: str, pairs: list, *, seed: int,
+          states: tuple = (), layer: Recurrent | None = None) -> TimePart:
+    """A part decided by the engine: `pairs` are (entry, claimed, true). A stand-in's free
+    `states` (h entries) take values f(a) at a random a at a point, so that a refutation
+    is at a state the layer can be in."""
+    def reach(point: dict) -> dict:
+        f = layer.activation.scalar
+        return point | {h: resolve_sides(f(point[h])) for h in states if h in point}
     found = decide_pairs([(((e,), c), ((e,), t)) for e, c, t in pairs], seed=seed,
-                         kink=KINKS["relu"])
+                         kink=KINKS["relu"], reach=reach if states else None)
     return TimePart(id=id, title=title, words=words, claim=claim, **found)
 
 
@@ -166,17 +174,20 @@ def _time_steps(layer: Recurrent, *, seed: int) -> tuple[TimePart, TimePart, Tim
                  "after h_T lies only the last step's own output, E = L_T(h_T)",
                  "dh_T = g_T   (10.19, with g_T = V^T dL/do_T)",
                  list(zip(range(1, n + 1), [g[j] for j in range(1, n + 1)],
-                          _gradient(L(*h), h, {L: g}))), seed=seed)
+                          _gradient(L(*h), h, {L: g}))), seed=seed, states=tuple(h),
+                 layer=layer)
     step, claimed, true, g, d = lemma_sides(layer)
     lemma = _part(LEMMA, "lemma: one step back in time",
-                  "whatever the steps after t + 1 are, E = L_t(h_t) + P(h_(t+1)) with "
-                  "h_(t+1) = f(W h_t + U x_(t+1) + b) and P undefined; dh_(t+1) = dP/dh_(t+1)",
+                  "whatever reads h_t besides the next step, and whatever the steps after "
+                  "t + 1 are, E = L_t(h_t) + P(h_(t+1)) with h_(t+1) = f(W h_t + U x_(t+1) "
+                  "+ b), L_t and P undefined; g_t = dL_t/dh_t, dh_(t+1) = dP/dh_(t+1)",
                   "dh_t = g_t + W^T (f'(a_(t+1)) * dh_(t+1))   (10.21)",
-                  list(zip(range(1, n + 1), claimed, true)), seed=seed)
+                  list(zip(range(1, n + 1), claimed, true)), seed=seed, states=tuple(step.h),
+                  layer=layer)
     dropped = _part("bptt-future-dropped", "the h_(t+1) term left out",
                     "the lemma's stand-in, with the gradient through h_(t+1) dropped",
                     "dh_t = g_t", [(j, g[j], t) for j, t in zip(range(1, n + 1), true)],
-                    seed=seed)
+                    seed=seed, states=tuple(step.h), layer=layer)
     return base, lemma, dropped
 
 
@@ -221,7 +232,8 @@ def _weights(layer: Recurrent, *, seed: int) -> tuple[TimePart, TimePart, TimePa
                 "W, U and b at step t enter a_t alone; E = R(h_t), R undefined, dh_t = dR/dh_t",
                 "dW_t = (dh_t * f'(a_t)) h_(t-1)^T, dU_t = (dh_t * f'(a_t)) x_t^T, "
                 "db_t = dh_t * f'(a_t), dx_t = U^T (dh_t * f'(a_t))",
-                [(e, c, t) for e, (c, t) in sides.items()], seed=seed)
+                [(e, c, t) for e, (c, t) in sides.items()], seed=seed,
+                states=tuple(step.h), layer=layer)
     first = _Step(layer, "h_{t-2}", "x_{t-1}")
     second, L = _Step(layer, first.z, "x_t"), sp.Function("L_{t-1}")
     g = sp.IndexedBase("g_{t-1}", real=True)
@@ -234,10 +246,12 @@ def _weights(layer: Recurrent, *, seed: int) -> tuple[TimePart, TimePart, TimePa
              "free, dh_(t-1) by the lemma")
     two = _part(TWO_STEPS, "two steps share the weights", words,
                 "dW = dW_(t-1) + dW_t, and so for U and b",
-                [(e, last[e] + earlier[e], t) for (e, _), t in zip(keys, true)], seed=seed)
+                [(e, last[e] + earlier[e], t) for (e, _), t in zip(keys, true)], seed=seed,
+                states=tuple(first.h), layer=layer)
     wrong = _part("bptt-last-step-only", "the last step's copy alone", words,
                   "dW = dW_t, and so for U and b",
-                  [(e, last[e], t) for (e, _), t in zip(keys, true)], seed=seed)
+                  [(e, last[e], t) for (e, _), t in zip(keys, true)], seed=seed,
+                  states=tuple(first.h), layer=layer)
     return one, two, wrong
 
 

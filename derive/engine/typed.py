@@ -113,13 +113,15 @@ def decide_gradient(layer: Layer, name: str, claimed, true, *, seed: int, mistak
 KINKS = {"relu": "no ReLU's input at its kink, 0", "maxpool": "each window's maximum unique (no tie)"}
 
 
-def decide_pairs(pairs, *, seed: int, kink: str = KINKS["relu"]) -> dict:
+def decide_pairs(pairs, *, seed: int, kink: str = KINKS["relu"], reach=None) -> dict:
     """((entry, claimed), (entry, true)) pairs: proved (all zero in normal form, with the
-    conditions that needed), refuted (entry, values, point) or undecided (note)."""
+    conditions that needed), refuted (entry, values, point) or undecided (note). `reach`,
+    where given, maps a random point to one a network can reach (a state h = f(a) in f's
+    range: a refutation at tanh's h = 1 would be at no network's state)."""
     rng = random.Random(seed)
     # one point first (a wrong claim nearly always differs there), then the proof, then
     # the other points: the same points in the same order as trying them all first
-    found = _differs_at(pairs, rng)
+    found = _differs_at(pairs, rng, reach)
     if found:
         return dict(verdict=Verdict.REFUTED, **found)
     try:
@@ -132,7 +134,7 @@ def decide_pairs(pairs, *, seed: int, kink: str = KINKS["relu"]) -> dict:
             ((kink,) if any(e.has(KinkSide) for e in exprs) else ())
         return dict(verdict=Verdict.PROVED, conditions=needs)
     for _ in range(TRIES * 4 - 1):
-        found = _differs_at(pairs, rng)
+        found = _differs_at(pairs, rng, reach)
         if found:
             return dict(verdict=Verdict.REFUTED, **found)
     return dict(verdict=Verdict.UNDECIDED, note=note or f"no point of {TRIES * 4} tried differs, "
@@ -228,7 +230,7 @@ def resolve_sides(e: sp.Expr) -> sp.Expr:
                  if k.of.is_number and k.of != 0}
         if not ready:
             return e
-        e = e.xreplace(ready)
+        e = sp.Tuple(e).xreplace(ready)[0]  # a side alone is an atom: xreplace stops at it
     return e
 
 
@@ -263,8 +265,9 @@ def shared_value(e: sp.Expr, memo: dict, digits: int = DIGITS) -> sp.Expr:
     return v
 
 
-def _differs_at(pairs, rng: random.Random) -> dict | None:
+def _differs_at(pairs, rng: random.Random, reach=None) -> dict | None:
     point = random_point([e for (_, c), (_, t) in pairs for e in (c, t)], rng)
+    point = reach(point) if reach else point
     for (entry, c), (_, t) in pairs:
         a, b = value_at(c, point), value_at(t, point)
         # a side undefined at the point (a root of zero, 1/0) says nothing there

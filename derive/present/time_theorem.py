@@ -17,10 +17,10 @@ from ..engine.proof import Verdict
 from .console import _box, verdict_text
 from .typed_report import _point
 
-NOTATION = ("a_t = W h_(t-1) + U x_t + b, h_t = f(a_t), o_t = V h_t + c; L = sum_t L_t; "
-            "dh_t = dL/dh_t along every path, g_t = dL_t/dh_t through the step's own output "
-            "(V^T dL/do_t); * is entry by entry (Goodfellow, Bengio and Courville, Deep "
-            "Learning, eqs. 10.18 to 10.28)")
+NOTATION = ("a_t = W h_(t-1) + U x_t + b, h_t = f(a_t), h_0 = 0; dh_t = dL/dh_t along "
+            "every path; g_t = dL/dh_t through what reads h_t besides the next step (in the "
+            "book, o_t = V h_t + c and g_t = V^T dL/do_t); * is entry by entry (Goodfellow, "
+            "Bengio and Courville, Deep Learning, eqs. 10.18 to 10.28)")
 
 
 class TimeTheoremsView:
