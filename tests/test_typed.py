@@ -282,3 +282,10 @@ def test_recurrences_once_left_undecided_are_decided(source, units, rows):
     assert all(c.verdict is (Verdict.REFUTED if c.mistake else Verdict.PROVED) for c in checks)
     assert {c.mistake for c in checks if c.mistake} == {"bptt-future-dropped",
                                                         "bptt-last-step-only"}
+
+
+def test_report_net_refuses_a_notation_it_would_not_use():
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net",
+                        str(EXAMPLES / "dense.toml"), "--notation", "bishop"],
+                       capture_output=True, text=True, cwd=EXAMPLES.parent)
+    assert p.returncode == 2 and "leave out --notation" in p.stderr and p.stdout == ""

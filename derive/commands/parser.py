@@ -152,7 +152,7 @@ def _report_command(sub) -> None:
                     "Jacobian entries vanish.",
         epilog=REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _network_options(report, unset=True)
-    report.add_argument("--notation", default="all", metavar="NAME",
+    report.add_argument("--notation", default=None, metavar="NAME",
                         help=f"{', '.join(BUILTIN)}, all, or a path to a notation .toml file; "
                              "several separated by commas (default: all)")
     report.add_argument("--width", metavar="NAME",

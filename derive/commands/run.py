@@ -124,6 +124,7 @@ def _index(pairs: list[str]) -> dict[str, str]:
 def run_report(args: argparse.Namespace) -> int:
     if args.net:
         return _run_net_report(args)
+    args.notation = args.notation or "all"  # unset in the parser, so that --net can tell
     if args.graph:
         return _run_graph_report(args)
     given = _given(args)
@@ -144,9 +145,11 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _run_net_report(args: argparse.Namespace) -> int:
     """report --net: a network of typed layers, all of it from the file."""
-    given = _given(args) + [k for k in ("width", "graph") if getattr(args, k) is not None]
+    given = _given(args) + [k for k in ("width", "graph", "notation")
+                            if getattr(args, k) is not None]
     if given:
-        raise UsageError(f"--net {args.net!r} gives the whole network (its layers and loss); "
+        raise UsageError(f"--net {args.net!r} gives the whole network (its layers and loss) "
+                         "and its papers' letters; "
                          f"leave out {_option(given[0], args)}")
     net = load_net(args.net)
     if args.depth == "any":
