@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import sympy as sp
 from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
@@ -15,7 +14,7 @@ from rich.text import Text
 from ..engine.bptt import TimePart, TimeTheorem
 from ..engine.proof import Verdict
 from .console import _box, verdict_text
-from .typed_report import _point
+from .typed_report import outcome
 
 NOTATION = ("a_t = W h_(t-1) + U x_t + b, h_t = f(a_t), h_0 = 0; dh_t = dL/dh_t along "
             "every path; g_t = dL/dh_t through what reads h_t besides the next step (in the "
@@ -59,16 +58,7 @@ def _table(parts: tuple[TimePart, ...], console: Console) -> Table:
 
 
 def _why(p: TimePart) -> str:
-    out = p.words
-    if p.conditions:
-        out += "; under " + ", ".join(p.conditions)
-    if p.note:
-        out += "; " + p.note
-    if p.entry:
-        claimed, true = p.values
-        out += (f"; at {_entry(p.entry)}: claimed {sp.Float(claimed, 8)}, true "
-                f"{sp.Float(true, 8)}; point " + _point(p.point))
-    return out
+    return p.words + outcome(p, _entry(p.entry) if p.entry else "")
 
 
 def _entry(entry: tuple) -> str:

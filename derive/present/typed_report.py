@@ -116,16 +116,20 @@ def _checks_table(checks: list[TypedCheck], console: Console) -> Table:
                     "it)" if c.verdict is Verdict.PROVED else "") if c.mistake else
                 "dE/dy by the loss's slope" if c.kind == "loss" else
                 f"dE/d{c.gradient} by the layer's backward equation")
-        if c.conditions:
-            what += "; under " + ", ".join(c.conditions)
-        if c.note:
-            what += "; " + c.note
-        if c.entry:
-            claimed, true = c.values
-            what += (f"; at entry {c.entry}: claimed {sp.Float(claimed, 8)}, "
-                     f"true {sp.Float(true, 8)}; point " + _point(c.point))
-        t.add_row(c.id, verdict_text(c.verdict), what)
+        t.add_row(c.id, verdict_text(c.verdict), what + outcome(c, f"entry {c.entry}"))
     return t
+
+
+def outcome(c, entry: str) -> str:
+    """What a decided check adds to its words: its conditions, its note, and where it is
+    refuted, the entry (as `entry` names it), both values and the point."""
+    out = "; under " + ", ".join(c.conditions) if c.conditions else ""
+    out += "; " + c.note if c.note else ""
+    if c.entry:
+        claimed, true = c.values
+        out += (f"; at {entry}: claimed {sp.Float(claimed, 8)}, true {sp.Float(true, 8)}; "
+                "point " + _point(c.point))
+    return out
 
 
 def _steps_table(d, console: Console) -> Table:
