@@ -239,3 +239,12 @@ def test_export_depth_any_needs_a_recurrent_layer_and_writes_nothing_without_one
     tex = tmp_path / "x.tex"
     r = run("export", *args, "-o", str(tex))
     assert r.returncode == 2 and message in r.stderr and not tex.exists()
+
+
+def test_an_undefined_functions_repeated_argument_is_refused_not_mapped_to_one_atom():
+    # no stand-in builds one; were one built, dL/dh_1 of L(h_1, h_1) is g_1 + g_2, not 2 g_1
+    from bpcheck.derive.engine.bptt import _gradient
+    h, L, g = sp.IndexedBase("h"), sp.Function("L"), sp.IndexedBase("g")
+    with pytest.raises(ValueError, match="as 2 arguments"):
+        _gradient(L(h[1], h[1]), [h[1]], {L: g})
+    assert _gradient(L(h[1], h[2]), [h[1]], {L: g}) == [g[1]]

@@ -130,7 +130,12 @@ def _gradient(E: sp.Expr, variables: list, atoms: dict) -> list[sp.Expr]:
 
 
 def _atom(derivative: sp.Derivative, atoms: dict) -> sp.Expr:
+    """The atom of a first partial derivative by one argument. The stand-ins give each
+    undefined function distinct arguments; were one repeated, its position would be
+    ambiguous, and a wrong atom would be a wrong proof: refused instead."""
     f, (v,) = derivative.expr, derivative.variables
+    if f.args.count(v) != 1:
+        raise ValueError(f"{f} has {v} as {f.args.count(v)} arguments")
     return atoms[f.func][f.args.index(v) + 1]
 
 
