@@ -841,3 +841,16 @@ def test_no_cache_is_written_when_turned_off_or_impossible(monkeypatch, tmp_path
     blocked.write_text("a file where the folder would go")
     p = _fresh_parser(monkeypatch, blocked)
     assert p.parse(r"\delta_k = y_k - t_k", start="start") is not None
+
+
+@pytest.mark.parametrize("latex,column,sign", [(r"\delta_{j+1} = \delta_j", 10, "+"),
+                                               (r"h_{t-1} = 0", 5, "-"),
+                                               (r"w_{kj-1} = 2", 6, "-")])
+def test_an_index_with_arithmetic_is_refused_saying_so(latex, column, sign):
+    with pytest.raises(ParseError, match=rf"column {column} .*unexpected \{sign} in an index: "
+                                         r"an index with arithmetic .* is not read yet"):
+        parse(latex)
+
+
+def test_a_sign_after_a_subscript_is_still_a_sign():
+    assert parse("x_{i} - y = 0") is not None and parse("x_i + y_j = 0") is not None
