@@ -19,7 +19,8 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from bpcheck.derive.engine.bptt import copy_sides, lemma_sides, prove_every_step
+from bpcheck.derive.engine.bptt import (EVERY, _picked, copy_sides, every_width, lemma_sides,
+                                        prove_every_step)
 from bpcheck.derive.engine.proof import Verdict
 from bpcheck.derive.engine.typed import decide_pairs
 from bpcheck.derive.model.layers import Recurrent
@@ -46,6 +47,27 @@ def test_every_part_is_proved_and_every_wrong_version_refuted(function, units):
     kink = ("no ReLU's input at its kink, 0",) if function == "relu" else ()
     assert t.parts[2].conditions == kink and t.parts[5].conditions == kink
     assert t.verdict is Verdict.PROVED
+    # proved again with the units and inputs symbols, but the two steps (at this width)
+    assert [p.every for p in t.parts] == [EVERY, EVERY, EVERY, EVERY, "", EVERY]
+
+
+def test_the_every_width_proofs_fail_where_the_slope_is_wrong(monkeypatch):
+    # tanh's slope written 1 - h, not 1 - h^2: neither the lemma nor a copy holds at n units
+    import dataclasses
+    from bpcheck.derive.model import layers
+    wrong = dataclasses.replace(layers.ACTIVATIONS["tanh"], slope_by_output=lambda z: 1 - z)
+    monkeypatch.setitem(layers.ACTIVATIONS, "tanh", wrong)
+    assert every_width(Recurrent("1", 2, units=2)) == (False, False)
+
+
+def test_a_kronecker_delta_is_picked_only_over_its_own_range():
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    k, p, u = sp.symbols("k p u", integer=True, positive=True)
+    a = sp.IndexedBase("a")
+    same = sp.Sum(a[k] * sp.KroneckerDelta(k, p), (k, 1, n))
+    other = sp.Sum(a[k] * sp.KroneckerDelta(k, u), (k, 1, n))  # u runs over 1..m
+    assert _picked(same, {p: (1, n), u: (1, m)}) == a[p]
+    assert _picked(other, {p: (1, n), u: (1, m)}) == other
 
 
 # -- the oracle: an RNN unrolled in mpmath, o_t = V h_t + c, L = sum_t |o_t - y_t|^2 / 2 ----

@@ -36,13 +36,14 @@ refuted at a point of the same stand-ins.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
 from ..model.layers import Recurrent
 from .proof import Verdict
-from .typed import KINKS, decide_pairs, resolve_sides
+from .sums import holds_throughout
+from .typed import KINKS, decide_pairs, is_zero, resolve_sides
 
 BASE, LEMMA, INDUCTION = "bptt-last-step", "bptt-step-lemma", "bptt-all-steps"
 STEP_WEIGHTS, TWO_STEPS, WEIGHTS = "bptt-step-weights", "bptt-two-steps", "bptt-weights-all-steps"
@@ -63,6 +64,7 @@ class TimePart:
     entry: tuple = ()      # a refutation's entry, its values (claimed, true) and point
     values: tuple = ()
     point: tuple = ()
+    every: str = ""        # proved for every size too: "every number of units and inputs"
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,63 @@ def _weights(layer: Recurrent, *, seed: int) -> tuple[TimePart, TimePart, TimePa
     return one, two, wrong
 
 
+EVERY = "every number of units and inputs"
+
+
+def every_width(layer: Recurrent) -> tuple[bool, bool]:
+    """(the base case and the lemma, each step's copy) proved again with n units and m
+    inputs symbols: each
+    sum a SymPy Sum, the chain rule over an undefined function's n arguments a sum of its
+    atoms (as the dense theorem takes it, engine/generic.py), and each Kronecker delta
+    picked where its index runs over the same range. f's slope is the layer's own."""
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    i, j, k = sp.symbols("i j k", integer=True, positive=True)  # summed over
+    p, q, u = sp.symbols("p q u", integer=True, positive=True)  # free: units p, q; input u
+    W, U, b = layer.base("W"), layer.base("U"), layer.base("b")
+    h, x, g, d = (sp.IndexedBase(name, real=True) for name in ("h", "x", "g", "dh"))
+    act = layer.activation
+    def a(r):
+        return sp.Sum(W[r, j] * h[j], (j, 1, n)) + sp.Sum(U[r, i] * x[i], (i, 1, m)) + b[r]
+    def slope(r):
+        z = sp.Dummy("z")
+        if act.slope_by_output and act.slope_by_output(z).is_polynomial(z):
+            return act.slope_by_output(act.scalar(a(r)))
+        return act.slope_at(a(r))
+    ranges = {p: (1, n), q: (1, n), u: (1, m)}
+    def true(var):  # sum_k dP/dz_k dz_k/dvar; only the differentiated sums done (a Sum's
+        # doit() over tanh of sums tries to evaluate them all, and takes seconds)
+        dz = sp.diff(act.scalar(a(k)), var)
+        dz = dz.replace(lambda e: isinstance(e, sp.Sum) and e.has(sp.KroneckerDelta),
+                        lambda e: e.doit())
+        return _picked(_picked(sp.Sum(d[k] * dz, (k, 1, n)), ranges), ranges)
+    # the base case: dL_T(h)/dh_p = sum_k g_k dh_k/dh_p
+    base = is_zero(_picked(sp.Sum(g[k] * sp.diff(h[k], h[p]), (k, 1, n)), ranges) - g[p])
+    lemma = base and is_zero(_picked(g[p] + true(h[p]), ranges)
+                             - (g[p] + sp.Sum(W[k, p] * slope(k) * d[k], (k, 1, n))))
+    copies = all(is_zero(c - true(v)) for v, c in (
+        (W[p, q], d[p] * slope(p) * h[q]), (U[p, u], d[p] * slope(p) * x[u]),
+        (b[p], d[p] * slope(p)), (x[u], sp.Sum(U[k, u] * d[k] * slope(k), (k, 1, n)))))
+    return lemma, copies
+
+
+def _picked(e: sp.Expr, ranges: dict) -> sp.Expr:
+    """Each Piecewise of index conditions that hold over the indices' ranges its first
+    branch, and each single-sum of a Kronecker delta of its own index and another over the
+    same range the term at that index; then a sum of equal terms' difference is one sum."""
+    bounds = {s: (sp.Integer(lo), hi) for s, (lo, hi) in ranges.items()}
+    e = e.replace(lambda w: isinstance(w, sp.Piecewise) and holds_throughout(w.args[0][1], bounds),
+                  lambda w: w.args[0][0])
+    def pick(w: sp.Sum) -> sp.Expr:
+        (var, lo, hi), = w.limits
+        for f in sp.Mul.make_args(w.function):
+            if isinstance(f, sp.KroneckerDelta) and var in f.args:
+                other = f.args[1] if f.args[0] == var else f.args[0]
+                if ranges.get(other, (None, None)) == (lo, hi) and var not in other.free_symbols:
+                    return (w.function / f).xreplace({var: other})
+        return w
+    return e.replace(lambda w: isinstance(w, sp.Sum) and len(w.limits) == 1, pick)
+
+
 def _follows(id: str, title: str, words: str, claim: str, premises: list[TimePart],
              how: str) -> TimePart:
     """A part that follows from its premises (the induction; the sum over the copies): it
@@ -273,19 +332,33 @@ def _follows(id: str, title: str, words: str, claim: str, premises: list[TimePar
 
 
 def prove_every_step(layer: Recurrent, *, seed: int = 0) -> TimeTheorem:
-    """The theorem of backpropagation through time for the layer's width and activation."""
+    """The theorem of backpropagation through time for the layer's activation, at its
+    width, and for every width where the base case, the lemma and the copies are proved
+    again with n and m symbols."""
     base, lemma, dropped = _time_steps(layer, seed=seed)
     one, two, last_only = _weights(layer, seed=seed)
-    every = _follows(INDUCTION, "induction on T - t",
-                     "the base case gives dh_T; the lemma, with P the steps after t + 1, "
-                     "gives dh_t from dh_(t+1)",
-                     "dh_t = g_t + W^T (f'(a_(t+1)) * dh_(t+1)) for t < T, dh_T = g_T, "
-                     "for every T", [base, lemma],
-                     "by induction on T - t, from the base case and the lemma")
-    weights = _follows(WEIGHTS, "the tied weights over every step",
-                       "W, U and b are every step's copy; the chain rule through the copies "
-                       "(W, ..., W) sums their gradients, as the two steps show",
-                       "dW = sum_t (dh_t * f'(a_t)) h_(t-1)^T, dU = sum_t (dh_t * f'(a_t)) "
-                       "x_t^T, db = sum_t dh_t * f'(a_t)   (10.26 to 10.28)",
-                       [one, two, every], "from each copy's gradients and the induction's dh_t")
+    lemma_every, copies_every = every_width(layer)
+    base, lemma = _every(base, lemma_every), _every(lemma, lemma_every)
+    one = _every(one, copies_every)
+    every = _every(_follows(INDUCTION, "induction on T - t",
+                            "the base case gives dh_T; the lemma, with P the steps after t + 1, "
+                            "gives dh_t from dh_(t+1)",
+                            "dh_t = g_t + W^T (f'(a_(t+1)) * dh_(t+1)) for t < T, dh_T = g_T, "
+                            "for every T", [base, lemma],
+                            "by induction on T - t, from the base case and the lemma"),
+                   bool(base.every and lemma.every))
+    weights = _every(_follows(WEIGHTS, "the tied weights over every step",
+                              "W, U and b are every step's copy; the chain rule through the "
+                              "copies (W, ..., W) sums their gradients, as the two steps show",
+                              "dW = sum_t (dh_t * f'(a_t)) h_(t-1)^T, dU = sum_t (dh_t * "
+                              "f'(a_t)) x_t^T, db = sum_t dh_t * f'(a_t)   (10.23, 10.25 to "
+                              "10.28)", [one, two, every],
+                              "from each copy's gradients and the induction's dh_t"),
+                     bool(one.every and every.every))
     return TimeTheorem(layer, (base, lemma, every, one, two, weights), (dropped, last_only))
+
+
+def _every(part: TimePart, proved: bool) -> TimePart:
+    """The part labelled for every width where it is proved and so is its every-width
+    twin."""
+    return replace(part, every=EVERY) if proved and part.verdict is Verdict.PROVED else part

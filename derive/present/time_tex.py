@@ -79,7 +79,8 @@ def _part(p: TimePart) -> str:
     return (f"\\textbf{{{escape(p.title[0].upper() + p.title[1:])}}} "
             f"(\\texttt{{{escape(p.id)}}}).\n\\begin{{gather*}}\n"
             + " \\\\\n".join(TEX[p.id].split(r", \quad ")) + "\n\\end{gather*}\n"
-            f"{VERDICT.get(p.verdict, escape(str(p.verdict)))}: {escape(why)}.\n")
+            f"{VERDICT.get(p.verdict, escape(str(p.verdict)))}"
+            f"{' for ' + p.every if p.every else ''}: {escape(why)}.\n")
 
 
 def time_document(title: str, theorems: list[TimeTheorem], *, heading: str = "section") -> str:

@@ -31,7 +31,8 @@ class TimeTheoremsView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
         yield Text(self.title, style="bold")
         yield Text("backpropagation through time for every number of steps T: the file's "
-                   "rows fix one T; this holds for all of them")
+                   "rows fix one T; this holds for all of them, at the layer's units and "
+                   "inputs, and where said, for every number of them")
         yield Text(NOTATION, style="dim")
         for t in self.theorems:
             L = t.layer
@@ -53,7 +54,10 @@ def _table(parts: tuple[TimePart, ...], console: Console) -> Table:
     for col in ("part", "equation", "verdict", "why"):
         t.add_column(col, overflow="fold")
     for p in parts:
-        t.add_row(f"{p.title}\n({p.id})", p.claim, verdict_text(p.verdict), _why(p))
+        verdict = verdict_text(p.verdict)
+        if p.every:
+            verdict.append(f"\nfor {p.every}")
+        t.add_row(f"{p.title}\n({p.id})", p.claim, verdict, _why(p))
     return t
 
 
@@ -71,7 +75,8 @@ def time_json(title: str, theorems: list[TimeTheorem]) -> dict[str, Any]:
     """The theorems as JSON: each part and wrong version with its verdict."""
     def part(p: TimePart) -> dict[str, Any]:
         return {"id": p.id, "title": p.title, "statement": p.words, "equation": p.claim,
-                "verdict": str(p.verdict), "conditions": list(p.conditions),
+                "verdict": str(p.verdict), "every": p.every or None,
+                "conditions": list(p.conditions),
                 "note": p.note or None,
                 **({"entry": _entry(p.entry), "claimed": str(p.values[0]),
                     "true": str(p.values[1]),
