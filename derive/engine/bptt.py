@@ -99,19 +99,23 @@ class _Step:
         self.z = [layer.activation.scalar(v) for v in self.a]
 
     def slope(self, k: int) -> sp.Expr:
-        """f'(a_k), through the output as the text writes it where that is a polynomial
-        of it (1 - h^2 for tanh); else at a (softplus's 1 - e^(-h) would put
-        e^(-log(1 + e^a)) in the equation, which SymPy splits into powers)."""
-        act, z = self.layer.activation, sp.Dummy("z")
-        if act.slope_by_output and act.slope_by_output(z).is_polynomial(z):
-            return act.slope_by_output(self.z[k - 1])
-        return act.slope_at(self.a[k - 1])
+        return _slope(self.layer.activation, self.a[k - 1])
 
     def back(self, dh: sp.IndexedBase) -> list[sp.Expr]:
         """W^T (f'(a) * dh): the gradient this step sends to the h it reads."""
         W = self.layer.base("W")
         return [sp.Add(*(W[k, j] * self.slope(k) * dh[k] for k in range(1, self.n + 1)))
                 for j in range(1, self.n + 1)]
+
+
+def _slope(act, a: sp.Expr) -> sp.Expr:
+    """f'(a), through the output z = f(a) as the text writes it where that is a
+    polynomial of it (1 - h^2 for tanh); else at a (softplus's 1 - e^(-h) would put
+    e^(-log(1 + e^a)) in the equation, which SymPy splits into powers)."""
+    z = sp.Dummy("z")
+    if act.slope_by_output and act.slope_by_output(z).is_polynomial(z):
+        return act.slope_by_output(act.scalar(a))
+    return act.slope_at(a)
 
 
 def _vector(name: str, n: int) -> list[sp.Expr]:
@@ -280,10 +284,7 @@ def every_width(layer: Recurrent) -> tuple[bool, bool]:
     def a(r):
         return sp.Sum(W[r, j] * h[j], (j, 1, n)) + sp.Sum(U[r, i] * x[i], (i, 1, m)) + b[r]
     def slope(r):
-        z = sp.Dummy("z")
-        if act.slope_by_output and act.slope_by_output(z).is_polynomial(z):
-            return act.slope_by_output(act.scalar(a(r)))
-        return act.slope_at(a(r))
+        return _slope(act, a(r))
     ranges = {p: (1, n), q: (1, n), u: (1, m)}
     def true(var):  # sum_k dP/dz_k dz_k/dvar; only the differentiated sums done (a Sum's
         # doit() over tanh of sums tries to evaluate them all, and takes seconds)
