@@ -9,6 +9,7 @@ T = 3..8, the tied weights summed over the copies); by generated mutations of th
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -215,14 +216,17 @@ def test_every_generated_mutation_of_the_lemma_is_refuted(function, units):
 # -- from the command line ----------------------------------------------------------------------
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    # wide, so that no table cell wraps a phrase the tests look for, whatever the terminal
     return subprocess.run([sys.executable, "-m", "bpcheck", *args], capture_output=True,
-                          text=True, cwd=ROOT)
+                          text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
 
 
 def test_report_depth_any_proves_the_induction_over_time():
     r = run("report", "--net", "examples/rnn.toml", "--depth", "any")
     assert r.returncode == 0, r.stderr
     assert "induction on T - t" in r.stdout and "worst: proved" in r.stdout
+    # the header's word for it, then every part but the two steps' check
+    assert r.stdout.count("every width") == 1 + 5
     assert "bptt-future-dropped" in r.stdout and "refuted" in r.stdout
     data = json.loads(run("report", "--net", "examples/rnn.toml", "--depth", "any",
                           "--json").stdout)

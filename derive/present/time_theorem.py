@@ -32,7 +32,7 @@ class TimeTheoremsView:
         yield Text(self.title, style="bold")
         yield Text("backpropagation through time for every number of steps T: the file's "
                    "rows fix one T; this holds for all of them, at the layer's units and "
-                   "inputs, and where said, for every number of them")
+                   "inputs, and where it says 'every width', for every number of them")
         yield Text(NOTATION, style="dim")
         for t in self.theorems:
             L = t.layer
@@ -56,7 +56,7 @@ def _table(parts: tuple[TimePart, ...], console: Console) -> Table:
     for p in parts:
         verdict = verdict_text(p.verdict)
         if p.every:
-            verdict.append(f"\nfor {p.every}")
+            verdict.append("\nevery width")  # the header says what that is
         t.add_row(f"{p.title}\n({p.id})", p.claim, verdict, _why(p))
     return t
 
