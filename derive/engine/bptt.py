@@ -271,10 +271,10 @@ EVERY = "every number of units and inputs"
 
 def every_width(layer: Recurrent) -> tuple[bool, bool]:
     """(the base case and the lemma, each step's copy) proved again with n units and m
-    inputs symbols: each
-    sum a SymPy Sum, the chain rule over an undefined function's n arguments a sum of its
-    atoms (as the dense theorem takes it, engine/generic.py), and each Kronecker delta
-    picked where its index runs over the same range. f's slope is the layer's own."""
+    inputs symbols: each sum a SymPy Sum, the chain rule over an undefined function's n
+    arguments a sum of its atoms (as the dense theorem takes it, engine/generic.py), and
+    each Kronecker delta picked where its index runs over the same range. f's slope is
+    the layer's own."""
     n, m = sp.symbols("n m", integer=True, positive=True)
     i, j, k = sp.symbols("i j k", integer=True, positive=True)  # summed over
     p, q, u = sp.symbols("p q u", integer=True, positive=True)  # free: units p, q; input u
@@ -303,9 +303,9 @@ def every_width(layer: Recurrent) -> tuple[bool, bool]:
 
 
 def _picked(e: sp.Expr, ranges: dict) -> sp.Expr:
-    """Each Piecewise of index conditions that hold over the indices' ranges its first
-    branch, and each single-sum of a Kronecker delta of its own index and another over the
-    same range the term at that index; then a sum of equal terms' difference is one sum."""
+    """Each Piecewise whose first condition holds over the indices' ranges its first
+    branch, and each single sum of a Kronecker delta of its own index and another index
+    over the same range the term at that index."""
     bounds = {s: (sp.Integer(lo), hi) for s, (lo, hi) in ranges.items()}
     e = e.replace(lambda w: isinstance(w, sp.Piecewise) and holds_throughout(w.args[0][1], bounds),
                   lambda w: w.args[0][0])
