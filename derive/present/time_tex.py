@@ -11,6 +11,7 @@ import sympy as sp
 from ..engine.bptt import TimePart, TimeTheorem
 from .article import HEADINGS, LEVELS, VERDICT
 from .tex import escape
+from .typed_tex import standalone
 
 H, A, X = r"\boldsymbol{h}", r"\boldsymbol{a}", r"\boldsymbol{x}"
 W, U, B, G = r"\boldsymbol{W}", r"\boldsymbol{U}", r"\boldsymbol{b}", r"\boldsymbol{g}"
@@ -55,8 +56,9 @@ def time_body(title: str, theorems: list[TimeTheorem], *, heading: str = "sectio
         rf"Backpropagation through time for every number of steps $T$: ${A}^{{(t)}} = {W} "
         rf"{H}^{{(t-1)}} + {U} {X}^{{(t)}} + {B}$, ${H}^{{(t)}} = f({A}^{{(t)}})$, "
         rf"${H}^{{(0)}} = 0$, $L = \sum_t L^{{(t)}}$; ${G}^{{(t)}} = "
-        rf"\nabla_{{{H}^{{(t)}}}} L^{{(t)}}$ is the gradient through the step's own output "
-        r"($\boldsymbol{V}^\top \nabla_{\boldsymbol{o}^{(t)}} L$ for $\boldsymbol{o}^{(t)} = "
+        rf"\nabla_{{{H}^{{(t)}}}} L^{{(t)}}$ is the gradient through whatever reads "
+        rf"${H}^{{(t)}}$ besides the next step (in the book, "
+        r"$\boldsymbol{V}^\top \nabla_{\boldsymbol{o}^{(t)}} L$ for $\boldsymbol{o}^{(t)} = "
         r"\boldsymbol{V} \boldsymbol{h}^{(t)} + \boldsymbol{c}$), and "
         rf"$\nabla_{{{H}^{{(t)}}}} L$ the gradient along every path. By induction on $T - t$."
         "\n")
@@ -84,8 +86,4 @@ def _part(p: TimePart) -> str:
 
 
 def time_document(title: str, theorems: list[TimeTheorem], *, heading: str = "section") -> str:
-    kind = "report" if heading == "chapter" else "article"
-    return (f"\\documentclass[11pt]{{{kind}}}\n\\usepackage{{amsmath}}\n"
-            "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}\n"
-            "\\allowdisplaybreaks\n\\begin{document}\n"
-            + time_body(title, theorems, heading=heading) + "\\end{document}\n")
+    return standalone(time_body(title, theorems, heading=heading), heading=heading)

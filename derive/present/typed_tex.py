@@ -95,8 +95,13 @@ def _jacobians(report: TypedReport) -> str:
 
 
 def typed_document(report: TypedReport, derivations=(), *, heading: str = "section") -> str:
+    return standalone(typed_body(report, derivations, heading=heading), heading=heading)
+
+
+def standalone(body: str, *, heading: str) -> str:
+    """A body as a whole document (amsmath alone): a report where its headings are
+    chapters, else an article."""
     kind = "report" if heading == "chapter" else "article"
     return (f"\\documentclass[11pt]{{{kind}}}\n\\usepackage{{amsmath}}\n"
             "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}\n"
-            "\\allowdisplaybreaks\n\\begin{document}\n"
-            + typed_body(report, derivations, heading=heading) + "\\end{document}\n")
+            "\\allowdisplaybreaks\n\\begin{document}\n" + body + "\\end{document}\n")
