@@ -16,7 +16,7 @@ from ..io.notation_file import load_notation
 from ..io.publish import check_target, compile_pdf, publish
 from ..latex.binding import read
 from ..engine.typed import typed_report
-from ..engine.bptt import prove_every_step
+from ..engine.bptt import TimeTheorem, prove_every_step
 from ..model.layers import Recurrent, TypedNetwork, flat
 from ..model.network import Network
 from ..present.time_tex import time_body, time_document
@@ -57,13 +57,19 @@ def export_net(net: TypedNetwork, *, tex: str, fragment: bool = False, pdf: bool
     return _written(tex, source, pdf_path, force=force)
 
 
-def recurrent(net: TypedNetwork, source: str) -> list[Recurrent]:
-    """The file's rnn layers, which --depth any proves for every number of steps."""
+def time_theorems(net: TypedNetwork, source: str, *, progress=None) -> list[TimeTheorem]:
+    """Backpropagation through time for every T, for each of the file's rnn layers;
+    `progress(done, total, what)` is told before each."""
     layers = [layer for layer in flat(net.layers) if isinstance(layer, Recurrent)]
     if not layers:
         raise UsageError(f"--depth any with --net proves backpropagation through time for "
                          f"every number of steps: {source!r} has no rnn layer")
-    return layers
+    step = progress or (lambda done, total, what: None)
+    theorems = []
+    for n, layer in enumerate(layers):
+        step(n, len(layers), f"layer {layer.at} (rnn)")
+        theorems.append(prove_every_step(layer))
+    return theorems
 
 
 def export_time(net: TypedNetwork, *, source: str, tex: str, fragment: bool = False,
@@ -71,7 +77,7 @@ def export_time(net: TypedNetwork, *, source: str, tex: str, fragment: bool = Fa
     """Backpropagation through time for every T, for each rnn layer of the file, written
     as `export` writes a report."""
     pdf_path = _targets(tex, fragment=fragment, pdf=pdf, force=force, heading=heading)
-    theorems = [prove_every_step(layer) for layer in recurrent(net, source)]
+    theorems = time_theorems(net, source)
     source_tex = (time_body(net.title, theorems, heading=heading or "section",
                             titled=heading is not None) if fragment
                   else time_document(net.title, theorems, heading=heading or "section"))

@@ -19,7 +19,7 @@ from .catalogue import check_catalogue
 from .check import check_any, check_files, check_text, worst_status
 from .depth import build_depth_report
 from .example import run as run_worked
-from .export import export, export_net, export_time, recurrent
+from .export import export, export_net, export_time, time_theorems
 from .graph import build_graph_report
 from .layer_check import check_net_text, status as layer_status
 from .layer_derivation import net_derivations, step_verdicts
@@ -29,7 +29,6 @@ from .parser import PROG, fail
 from .report import build_report
 from .translate import translate
 from ... import STARTED
-from ..engine.bptt import prove_every_step
 from ..engine.proof import Verdict, time_budget
 from ..engine.typed import typed_report, worst_with
 from ..engine.typed_example import typed_example
@@ -166,12 +165,8 @@ def _run_net_report(args: argparse.Namespace) -> int:
 
 def _run_time_theorem(net, args: argparse.Namespace) -> int:
     """report --net FILE --depth any: backpropagation through time for every T."""
-    layers = recurrent(net, args.net)
     with ProgressBar(_progress(), "report") as bar:
-        theorems = []
-        for n, layer in enumerate(layers):
-            bar(n, len(layers), f"layer {layer.at} (rnn)")
-            theorems.append(prove_every_step(layer))
+        theorems = time_theorems(net, args.net, progress=bar)
     _show(TimeTheoremsView(net.title, theorems), as_json=args.json,
           data=time_json(net.title, theorems) if args.json else None)
     return 0 if time_worst(theorems) is Verdict.PROVED else 1
