@@ -162,12 +162,12 @@ def is_zero(expr: sp.Expr) -> bool:
         # 1/(1 + e^u) (the same bijection of values): a sigmoid is then z and its
         # derivative z (1 - z), polynomials, where with e^u an atom each nested step
         # multiplies the common denominator by (1 + e^u)^2
-        tries = [expr.replace(lambda e: isinstance(e, (sp.tanh, sp.exp)), atom)]
+        tries = [lambda: expr.replace(lambda e: isinstance(e, (sp.tanh, sp.exp)), atom)]
         if any(_sigmoid_sum(e) for e in expr.atoms(sp.Add)):
-            tries.insert(0, _in_sigmoids(expr, atom, {}))
-        for whole in tries:
+            tries.insert(0, lambda: _in_sigmoids(expr, atom, {}))
+        for written in tries:  # each written only if the one before is not proved zero
             try:
-                if numerator(NormalForm()(whole)) == 0:
+                if numerator(NormalForm()(written())) == 0:
                     return True
             except TooMuchWork:
                 pass
