@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bpcheck.derive.errors import BpcheckError, UsageError
 from bpcheck.derive.latex.ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul,
-                                      Neg, Norm, Number, Paren, Partial, Power, Sum, Symbol,
+                                      Neg, Norm, Number, Paren, Partial, Power, Shift, Sum, Symbol,
                                       Transpose)
 from bpcheck.derive.latex.grammar import _parser, parse, parse_expression
 from bpcheck.derive.latex.source import MAX_BYTES, ParseError
@@ -843,13 +843,35 @@ def test_no_cache_is_written_when_turned_off_or_impossible(monkeypatch, tmp_path
     assert p.parse(r"\delta_k = y_k - t_k", start="start") is not None
 
 
-@pytest.mark.parametrize("latex,column,sign", [(r"\delta_{j+1} = \delta_j", 10, "+"),
-                                               (r"h_{t-1} = 0", 5, "-"),
-                                               (r"w_{kj-1} = 2", 6, "-")])
-def test_an_index_with_arithmetic_is_refused_saying_so(latex, column, sign):
-    with pytest.raises(ParseError, match=rf"column {column} .*unexpected \{sign} in an index: "
-                                         r"an index with arithmetic .* is not read yet"):
+@pytest.mark.parametrize("latex,column", [(r"\delta_{j+1} = \delta_j", 9),
+                                          (r"h_{t-1} = 0", 4),
+                                          (r"w_{kj-1} = 2", 4)])
+def test_an_index_with_arithmetic_is_refused_in_a_notation_saying_where_it_is_read(latex, column):
+    with pytest.raises(ParseError, match=rf"column {column} .*an index with arithmetic .* is read "
+                                         r"only in a layer's slice \(check --net"):
         parse(latex)
+
+
+@pytest.mark.parametrize("latex,terms", [
+    (r"x_{i+m-1}", (((1, "i"), (1, "m"), (-1, None)),)),
+    (r"h_{t+1}", (((1, "t"), (1, None)),)),
+    (r"y_{2i-1}", (((2, "i"), (-1, None)),)),
+    (r"x_{i+a-1, j+b-1}", (((1, "i"), (1, "a"), (-1, None)), ((1, "j"), (1, "b"), (-1, None)))),
+    (r"K_{k+1-m,k+1-n}", (((1, "k"), (1, None), (-1, "m")), ((1, "k"), (1, None), (-1, "n")))),
+    (r"x_{j-12}", (((1, "j"), (-12, None)),)),
+])
+def test_an_index_with_arithmetic_is_read_as_its_terms_where_a_slice_asks(latex, terms):
+    s = parse(f"{latex} = 0", shifts=True).sides[0]
+    assert all(isinstance(t, Shift) for t in s.sub)
+    assert tuple(t.terms for t in s.sub) == terms
+    assert parse(f"{to_latex(s)} = 0", shifts=True).sides[0] == s  # printed as read
+
+
+@pytest.mark.parametrize("latex,bad", [(r"w_{kj-1}", "kj"), (r"x_{i+j'}", "j'"),
+                                       (r"x_{i+\alpha}", "\\alpha"), (r"x_{i2+1}", "i2")])
+def test_an_index_term_other_than_a_number_times_a_letter_is_refused_naming_it(latex, bad):
+    with pytest.raises(ParseError, match=rf"an index term '{re.escape(bad)}' is not read"):
+        parse(f"{latex} = 0", shifts=True)
 
 
 def test_a_sign_after_a_subscript_is_still_a_sign():

@@ -27,10 +27,45 @@ class Number:
     text: str
 
 
+class Shift(str):
+    r"""An index with arithmetic, as x_{i+m-1}, h_{t+1} and x_{2i} write it: a sum of terms,
+    each a whole-number coefficient and a letter (None for a constant). It is also the text
+    of the index, so a symbol prints as written; only a layer's slice reads what it means.
+
+    >>> s = Shift(((1, "i"), (1, "m"), (-1, None)))
+    >>> str(s), s.letters, s.value({"i": 2, "m": 3})
+    ('i+m-1', ('i', 'm'), 4)
+    """
+
+    terms: tuple[tuple[int, str | None], ...]
+
+    def __new__(cls, terms):
+        text = ""
+        for n, (c, letter) in enumerate(terms):
+            sign = "-" if c < 0 else ("+" if n else "")
+            size = abs(c)
+            text += sign + (str(size) if letter is None else
+                            ("" if size == 1 else str(size)) + letter)
+        out = super().__new__(cls, text)
+        out.terms = tuple(terms)
+        return out
+
+    def __reduce__(self):  # pickled as its terms (a catalogue's worker sends results back)
+        return Shift, (self.terms,)
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return tuple(letter for _, letter in self.terms if letter is not None)
+
+    def value(self, of: dict):
+        """The index's value, each letter's from `of`."""
+        return sum(c * (1 if letter is None else of[letter]) for c, letter in self.terms)
+
+
 @dataclass(frozen=True)
 class Symbol:
     r"""A letter or name with its scripts. name is "a", "\delta", "\mathcal{L}" or "net";
-    sub is the index tokens ("k", "j"); sup is the raw superscript."""
+    sub is the index tokens ("k", "j", or a Shift, "i+m"); sup is the raw superscript."""
     name: str
     sub: tuple[str, ...] = ()
     sup: Node | None = None

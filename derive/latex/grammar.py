@@ -54,7 +54,7 @@ from ..errors import UsageError
 from ..model.symbols import GREEK_CHARS, GREEK_NAMES
 from .source import ParseError, check_depth, error_at, from_lark, prepare
 from .ast import (Add, Call, Differential, Equation, Frac, Grad, Hadamard, Mul, Neg, Node, Norm,
-                  Number, Paren, Partial, Power, Sum, Symbol, Transpose)
+                  Number, Paren, Partial, Power, Shift, Sum, Symbol, Transpose)
 
 # -- the grammar -----------------------------------------------------------------------------
 
@@ -136,13 +136,15 @@ def _parser(debug: bool = False) -> Lark:
 
 # -- public entry points ---------------------------------------------------------------------
 
-def parse(text: str) -> Equation:
-    r"""The equation (or bare expression) in text, wrappers like $$..$$ removed.
+def parse(text: str, *, shifts: bool = False) -> Equation:
+    r"""The equation (or bare expression) in text, wrappers like $$..$$ removed; an index
+    with arithmetic (x_{i+m-1}) only where `shifts` (a layer's slice reads it), else a
+    ParseError that says so.
 
     >>> parse(r"\delta_j \equiv \frac{\partial E_n}{\partial a_j}").relations
     ('\\equiv',)
     """
-    return _run(text, "start")
+    return _run(text, "start", shifts)
 
 
 def parse_expression(text: str) -> Node:
@@ -154,17 +156,17 @@ def parse_expression(text: str) -> Node:
     return _run(text, "expression")
 
 
-def _run(text: str, start: str):
+def _run(text: str, start: str, shifts: bool = False):
     if not isinstance(text, str):
         raise UsageError(f"LaTeX must be a str, not {type(text).__name__}")
-    return _parsed(text, start)
+    return _parsed(text, start, shifts)
 
 
 # A check reads its equation again in each notation, convention and repair it tries: the
 # catalogue parses 155 texts 6,231 times. The AST is immutable (frozen dataclasses), so a
 # text's tree is built once; a text that fails to parse raises each time (not cached).
 @lru_cache(maxsize=1024)
-def _parsed(text: str, start: str):
+def _parsed(text: str, start: str, shifts: bool):
     src = prepare(text)
     try:
         tree = _parser().parse(src, start=start)
@@ -172,7 +174,7 @@ def _parsed(text: str, start: str):
         raise from_lark(e, src) from None
     check_depth(tree, src)
     try:
-        return _Build(src).transform(tree)
+        return _Build(src, shifts=shifts).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, ParseError):
             raise e.orig_exc from None
@@ -253,6 +255,18 @@ def _index_text(node) -> str:
     return node.text if isinstance(node, Number) else node.name
 
 
+def _signed_groups(items: list):
+    """(sign, the juxtaposed parts) of each term of an index with arithmetic."""
+    sign, group = 1, []
+    for t in items:
+        if isinstance(t, Token) and t.type in ("PLUS", "MINUS"):
+            yield sign, group
+            sign, group = (1 if t.type == "PLUS" else -1), []
+        else:
+            group.append(t)
+    yield sign, group
+
+
 def join_index(parts) -> str:
     out = ""
     for p in parts:   # a space keeps \alpha j from reading as \alphaj
@@ -263,9 +277,9 @@ def join_index(parts) -> str:
 class _Build(Transformer_NonRecursive):
     """Parse tree to AST; one instance per parse, so errors can quote the source."""
 
-    def __init__(self, src: str):
+    def __init__(self, src: str, *, shifts: bool = False):
         super().__init__()
-        self.src = src
+        self.src, self.shifts = src, shifts
 
     def _fail(self, pos: int, what: str) -> ParseError:
         return error_at(self.src, pos, what)
@@ -319,12 +333,36 @@ class _Build(Transformer_NonRecursive):
     def sub(self, meta, c):
         if not isinstance(c[0], tuple):
             return _Post("sub", (_index_text(c[0]),), meta.start_pos)
-        value = c[0] if len(c) == 1 else tuple(join_index(item) for item in c)
+        value = c[0] if len(c) == 1 else tuple(
+            item[0] if isinstance(item[0], Shift) else join_index(item) for item in c)
         return _Post("sub", value, meta.start_pos)
 
     @v_args(meta=True)
     def sup(self, meta, c): return _Post("sup", c[0], meta.start_pos)   # not bare: w^{(2)}
-    def idxitem(self, c): return tuple(c)
+    @v_args(meta=True)
+    def idxitem(self, meta, c):
+        if not any(isinstance(t, Token) and t.type in ("PLUS", "MINUS") for t in c):
+            return tuple(c)
+        if not self.shifts:
+            raise self._fail(meta.start_pos, "an index with arithmetic (x_{i+1}, h_{t-1}) is "
+                             "read only in a layer's slice (check --net, for conv1d, maxpool, "
+                             "avgpool and rnn layers); here name each entry by an index of its own")
+        return (Shift(tuple(self._term(group, sign, meta.start_pos)
+                            for sign, group in _signed_groups(c))),)
+
+    def _term(self, group: list[str], sign: int, pos: int) -> tuple[int, str | None]:
+        """One term of an index with arithmetic: a number, a letter, or a number times a
+        letter (2i); nothing else (two letters multiplied, a prime, a Greek letter)."""
+        digits = "".join(t for t in group if t.isdigit())
+        letters = [t for t in group if not t.isdigit()]
+        if len(letters) > 1 or (letters and not (len(letters[0]) == 1 and letters[0].isalpha())) \
+                or (letters and group[-1] != letters[0]) or not (digits or letters):
+            raise self._fail(pos, f"an index term '{''.join(group)}' is not read: a term of "
+                             "an index with arithmetic is a number, a letter or a number times a "
+                             "letter (x_{i+m-1}, y_{2i})")
+        if not letters:
+            return sign * int(digits), None
+        return sign * int(digits or 1), letters[0]
     def idx(self, c): return _index_text(c[0]) + "'" * (c[1] if len(c) > 1 else 0)
 
     def symbol(self, c):

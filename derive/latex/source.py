@@ -177,9 +177,4 @@ def from_lark(e: UnexpectedInput, src: str) -> ParseError:
     if e.token.type == "$END":
         return error_at(src, len(src.rstrip()), "unexpected end of input", expected, "")
     found = str(e.token)
-    if found in ("+", "-") and {"_COMMA", "PRIMES"} <= set(e.accepts or ()):
-        # inside a subscript: x_{i+1}, h_{t-1}, read by no notation yet
-        return error_at(src, e.token.start_pos, f"unexpected {found} in an index: an index "
-                        "with arithmetic (x_{i+1}, h_{t-1}) is not read yet; name each entry "
-                        "by an index of its own", expected, found)
     return error_at(src, e.token.start_pos, f"unexpected {found}", expected, found)
