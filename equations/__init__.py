@@ -17,8 +17,10 @@ from typing import Mapping
 
 NETWORK_KEYS = ("layers", "hidden", "output", "loss", "bias")
 # an entry of one typed layer (`layer = "batchnorm"`) is checked in that layer's slice at
-# a size: the patterns of a mini-batch, the features, the entries or the tokens
-SLICE_KEYS = ("size",)
+# a size (the patterns of a mini-batch, the features, the entries, the tokens, the positions
+# or the time steps), with the layer's options as model/stages.py's slice_of takes them
+SLICE_KEYS = ("size", "kernel", "stride", "padding", "columns", "window", "function", "units",
+              "inputs", "outputs")
 VERDICTS = ("proved", "refuted", "undecided", "ambiguous")
 
 

@@ -48,7 +48,7 @@ def test_the_catalogue_covers_every_source_and_the_wrong_seed_claims():
     entries = load_catalogue()
     assert {e.source for e in entries} == {"bishop", "nielsen", "eglen", "goodfellow", "ng",
                                            "seeds", "ioffe-szegedy", "ba-kiros-hinton",
-                                           "vaswani", "he"}
+                                           "vaswani", "he", "pooling"}
     assert {"bishop-5.55", "bishop-5.56", "nielsen-37", "nielsen-38", "nielsen-bp2",
             "eglen-2c", "goodfellow-6.4-propagate", "ng-hidden-delta"} <= {e.id for e in entries}
     refuted = {e.id for e in entries if all(x.verdict == "refuted" for x in e.expect)}

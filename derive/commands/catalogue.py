@@ -100,7 +100,9 @@ def _checked(task: tuple[Entry, Expectation], *,
     e, x = task
     try:
         if e.layer:
-            return check_layer_text(e.latex, kind=e.layer, size=int(x.network["size"]))
+            options = {k: v for k, v in x.network.items() if k != "size"}
+            return check_layer_text(e.latex, kind=e.layer, size=int(x.network["size"]),
+                                    options=options)
         return check_text(e.latex, notation=notation_of(e), net=network_of(x), index=e.index,
                           budget=budget, residual=False)  # a row shows no residual
     except BpcheckError as err:

@@ -18,11 +18,13 @@ from ..engine.checking import STATUS
 from ..engine.proof import Verdict
 from ..engine.stage_generic import GENERIC, GenericTruth, NotForEverySize
 from ..errors import TooMuchWork
-from ..engine.slice_check import SliceResult, both_readings, decide_slice, does_not_exist
+from ..engine.slice_check import (SliceDiagnosis, SliceResult, both_readings, decide_slice,
+                                  does_not_exist)
 from ..engine.stage_truth import StageTruth
 from ..errors import UsageError
 from ..latex.slice_reader import PARTIALS, NoSuchQuantity, read_slice
-from ..model.layers import Attention, Layer, LayerNorm, Residual, TypedNetwork
+from ..model.layers import (Attention, Conv1d, Conv2d, Dense, Layer, LayerNorm, Pool1d, Recurrent, Residual,
+                            TypedNetwork)
 from ..model.stages import SLICES, slice_of
 
 
@@ -35,19 +37,66 @@ def check_layer_text(text: str, *, kind: str, size: int, options: dict | None = 
     if partial not in (None, *PARTIALS):
         raise UsageError(f"--partial {partial!r}: accepted: {', '.join(PARTIALS)}")
     options = dict(options or {})
-    truth = StageTruth(slice_of(kind, size, **options))
+    try:
+        truth = StageTruth(slice_of(kind, size, **options))
+    except ValueError as e:  # a kernel or a window that does not fit
+        raise UsageError(f"a {kind} layer of {size}: {e}") from None
+    result, letters = _decided(text, truth, partial, options, seed, free_sizes=False)
+    if not letters or result.verdict is Verdict.REFUTED and not result.values:
+        return result
+    # a size's letter as an index on the left (dl/dK_{k,l}, k the kernel's size): the last
+    # entry (x_m of m), or an index over every entry; both decided
+    other, _ = _decided(text, truth, partial, options, seed, free_sizes=True)
+    return _size_readings(result, other, letters)
+
+
+def _decided(text: str, truth: StageTruth, partial: str | None, options: dict, seed: int, *,
+             free_sizes: bool) -> tuple[SliceResult, tuple[str, ...]]:
+    """The result, each d(u)/d(v) read as `partial` says or both ways, and the size
+    letters the left side uses as indices."""
     out = {}
     for reading in ([partial] if partial else list(PARTIALS)):
         try:
-            eq = read_slice(text, truth, partial=reading)
+            eq = read_slice(text, truth, partial=reading, free_sizes=free_sizes)
         except NoSuchQuantity as e:  # a wrong equation that parses is a verdict
-            return does_not_exist(text, truth, str(e))
-        out[reading] = _for_every_size(decide_slice(
+            return does_not_exist(text, truth, str(e)), ()
+        out[reading] = _said_zeros(_for_every_size(decide_slice(
             text, truth, free=eq.free, sides=eq.sides, targets=eq.targets, seed=seed), reading,
-            options)
+            options), eq.zeros)
         if not eq.two_ways:
-            return out[reading]
-    return out[partial] if partial else both_readings(out)
+            return out[reading], eq.sizes_on_left
+    return (out[partial] if partial else both_readings(out)), eq.sizes_on_left
+
+
+def _size_readings(last: SliceResult, every: SliceResult, letters: tuple[str, ...]) -> SliceResult:
+    """One result of the two readings of a size's letter on the left: their verdict where
+    they agree, else ambiguous with the refuted reading's point."""
+    named = ", ".join(letters)
+    readings = ((f"{named} the last entry", last.verdict), (f"{named} an index", every.verdict))
+    said = (f"{named} on the left read as the size (the last entry): {last.verdict}; as an "
+            f"index over every entry: {every.verdict}")
+    if last.verdict is every.verdict:
+        return replace(every, readings=every.readings + readings,
+                       note="; ".join(filter(None, [every.note, said])))
+    wrong = last if last.verdict is Verdict.REFUTED else every
+    return replace(wrong, verdict=Verdict.AMBIGUOUS, readings=readings, diagnosis=SliceDiagnosis(),
+                   note=said + " (write another letter for the index)")
+
+
+def _said_zeros(result: SliceResult, zeros: tuple) -> SliceResult:
+    """The result, its note saying what the right side names beyond a range and reads as
+    0: a gradient there (nothing depends on what does not exist), a padding's or an
+    initial state's value."""
+    said = []
+    for kind, words in (("gradient", "the gradient on "), ("value", "")):
+        nodes = [str(n) for k, n in zeros if k == kind]
+        if nodes:
+            said.append(words + ", ".join(nodes[:4]) + (f" and {len(nodes) - 4} more"
+                                                         if len(nodes) > 4 else ""))
+    if not said:
+        return result
+    note = "read as 0 beyond the ranges: " + "; ".join(said)
+    return replace(result, note="; ".join(filter(None, [result.note, note])))
 
 
 def _for_every_size(result: SliceResult, reading: str, options: dict) -> SliceResult:
@@ -92,35 +141,60 @@ def layer_of(net: TypedNetwork, at: str | None) -> Layer:
     first whose kind has a slice."""
     every = [x for layer in net.layers
              for x in ([layer, *layer.inner] if isinstance(layer, Residual) else [layer])]
-    usable = [x for x in every if x.kind in SLICES]
+    usable = [x for x in every if x.kind in SLICES and not _image_pool(x)]
     if at is None:
         if not usable:
             raise UsageError(f"no layer of {net.title!r} has equations to check; kinds that "
                              f"do: {', '.join(SLICES)}")
         return usable[0]
     chosen = next((x for x in every if x.at == at), None)
+    if chosen is not None and _image_pool(chosen):
+        raise UsageError(f"--layer {at!r}: a pooling over an image's squares (height "
+                         f"{chosen.height}) has no slice to read equations in; its backward "
+                         "pass is proved by report --net; a pooling of one row has")
     if chosen is None or chosen.kind not in SLICES:
         raise UsageError(f"--layer {at!r}: no such layer with equations to check; accepted: "
                          f"{', '.join(x.at + ' (' + x.kind + ')' for x in usable) or 'none'}")
     return chosen
 
 
+def _image_pool(layer: Layer) -> bool:
+    return isinstance(layer, Pool1d) and layer.height > 1
+
+
 def slice_size(net: TypedNetwork, layer: Layer) -> int:
-    """A batch norm's and an attention's slice runs over the rows (patterns, tokens), the
+    """A batch norm's, an attention's and a recurrence's slice runs over the rows (patterns,
+    tokens, time steps), a convolution's and a pooling's over one channel's positions, the
     others over the layer's features."""
-    return net.rows if layer.kind in ("batchnorm", "attention") else layer.width
+    if layer.kind in ("batchnorm", "attention", "rnn"):
+        return net.rows
+    if isinstance(layer, Conv2d):
+        return layer.height
+    return layer.length if isinstance(layer, (Conv1d, Pool1d)) else layer.width
 
 
 def check_net_text(text: str, net: TypedNetwork, *, at: str | None = None,
                    partial: str | None = None) -> SliceResult:
     layer = layer_of(net, at)
     return check_layer_text(text, kind=layer.kind, size=slice_size(net, layer), partial=partial,
-                            options=layer_options(layer))
+                            options=layer_options(net, layer))
 
 
-def layer_options(layer: Layer) -> dict:
+def layer_options(net: TypedNetwork, layer: Layer) -> dict:
     """What of the layer's configuration its slice takes: a normalisation's affine, an
-    attention's d_k and d_v."""
+    attention's d_k and d_v, a convolution's kernel, stride and padding (and an image's
+    columns), a pooling's window and stride, a recurrence's activation, units, inputs and
+    outputs (o_t = V h_t + c: the dense layer after it, else one per unit)."""
     if isinstance(layer, Attention):
         return {"d_k": layer.d_k, "d_v": layer.out}
+    if isinstance(layer, (Conv1d, Conv2d)):
+        return {"kernel": layer.kernel, "stride": layer.stride, "padding": layer.padding,
+                **({"columns": layer.columns} if isinstance(layer, Conv2d) else {})}
+    if isinstance(layer, Pool1d):
+        return {"window": layer.window, "stride": layer.stride}
+    if isinstance(layer, Recurrent):
+        after = net.layers[net.layers.index(layer) + 1:] if layer in net.layers else ()
+        out = after[0].out if after and isinstance(after[0], Dense) else layer.units
+        return {"function": layer.function, "units": layer.units, "inputs": layer.width,
+                "outputs": out}
     return {"affine": layer.affine} if isinstance(layer, LayerNorm) else {}

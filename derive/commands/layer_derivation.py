@@ -20,8 +20,8 @@ from ..engine.slice_check import SliceResult
 from ..engine.stage_truth import StageTruth
 from ..latex.grammar import parse
 from ..model.layers import Residual, TypedNetwork
-from ..model.stages import INDEX_LETTERS, SLICES, Node, Slice, letter, slice_of
-from ..latex.slice_reader import SliceReadError
+from ..model.stages import FORM, INDEX_LETTERS, SLICES, Node, Slice, letter, slice_of
+from ..latex.slice_reader import SliceReadError, left_quantity
 from .layer_check import check_layer_text, layer_options, slice_size
 
 CHAIN_RULE = "the chain rule over the stages that take it"
@@ -50,10 +50,11 @@ def derivation(kind: str, size: int, *, options: dict | None = None) -> list[Ste
     # which stages take which entries is read where every range has 3 entries, so that an
     # entry's positions are distinct numbers; the steps are proved at the size asked for
     options = dict(options or {})
-    shape = StageTruth(slice_of(kind, 3, **{**options, **(
-        {"d_k": 3, "d_v": 3} if kind == "attention" else {})}))
+    shape = StageTruth(slice_of(kind, _distinct(kind, options), **{**options, **(
+        {"d_k": 3, "d_v": 3} if kind == "attention" else {}), **(
+        {"columns": None} if kind == "conv2d" else {})}))
     sl = shape.slice
-    printed = _printed(kind)
+    printed = _printed(kind, options)
     names = [n for n, _ in reversed(sl.stages) if n != sl.output] + list(sl.inputs)
     steps = []
     for name in names:
@@ -75,7 +76,7 @@ def net_derivations(net: TypedNetwork) -> list[LayerDerivation]:
     out = []
     for layer in (x for x in every if x.kind in SLICES):
         size = slice_size(net, layer)
-        options = layer_options(layer)
+        options = layer_options(net, layer)
         note = (" (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
                 if options.get("d_k") == 1 else "")
         out.append(LayerDerivation(layer.at, layer.kind, size, tuple(
@@ -110,10 +111,10 @@ def _chain(truth: StageTruth, name: str) -> str | None:
     for uname in dict.fromkeys(u.name for u in users):
         taking = [u for u in users if u.name == uname]
         letters = INDEX_LETTERS[sl.kind].get(uname, "")
-        if len(taking) == 1 and all(c in by_value for c in taking[0].index):
+        if _one_user(truth, name, uname, rep):
             u = _written(sl, uname, "".join(by_value[c] for c in taking[0].index))
             terms.append(f"{_d(LOSS, u)} {_d(u, v)}")
-        elif len(taking) == len(sl.nodes(uname)) and letters:
+        elif letters:  # every entry of u: the derivative is 0 where it does not take v
             fresh = [c if c not in own else next(x for x in SPARE if x not in own + letters)
                      for c in letters]
             u = _written(sl, uname, "".join(fresh))
@@ -124,14 +125,38 @@ def _chain(truth: StageTruth, name: str) -> str | None:
     return f"{_d(LOSS, v)} = " + " + ".join(terms) if terms else None
 
 
-def _printed(kind: str) -> dict[str, list[tuple[str, str]]]:
-    """The catalogue's right equations for this kind, by the quantity on their left."""
-    sl = slice_of(kind, 2)
+def _one_user(truth: StageTruth, name: str, uname: str, rep: tuple) -> bool:
+    """Whether each entry of `name` is taken by one entry of `uname`, at the positions it
+    is at the representative entry (x-hat_i by y_i; k_tc by e_t), for every entry; not
+    where that holds by chance (a window's x_1 by y_1 only)."""
+    at = [u.index for u in truth.users(Node(name, rep)) if u.name == uname]
+    if len(at) != 1 or not all(c in rep for c in at[0]):
+        return False
+    where = [rep.index(c) for c in at[0]]
+    return all([u.index for u in truth.users(n) if u.name == uname] ==
+               [tuple(n.index[p] for p in where)] for n in truth.slice.nodes(name))
+
+
+def _distinct(kind: str, options: dict) -> int:
+    """A size at which each range of the slice has at least 3 entries (an output's too)."""
+    step = options.get("stride", 1)
+    reach = options.get("kernel", options.get("window", 1))
+    return max(3, 2 * step + reach) if kind in FORM and kind != "rnn" else 3
+
+
+def _printed(kind: str, options: dict) -> dict[str, list[tuple[str, str]]]:
+    """The catalogue's right equations for this kind and these options (where they agree
+    on what changes how the equations are written, model/stages.py's FORM), by the
+    quantity on their left."""
+    form = FORM.get(kind, {})
+    here = {k: options.get(k, v) for k, v in form.items()}
     out: dict[str, list[tuple[str, str]]] = {}
     for e in load_catalogue():
         if e.layer != kind or any(x.verdict != "proved" for x in e.expect):
             continue
-        den = parse(e.latex).sides[0].den
-        key = den.name + (f"^{den.sup.text}" if den.sup is not None else "")
-        out.setdefault(sl.words[key], []).append((e.latex, f"{e.title}, {e.number}"))
+        if not any({k: x.network.get(k, v) for k, v in form.items()} == here for x in e.expect):
+            continue
+        name = left_quantity(e.latex, kind)
+        if name is not None:
+            out.setdefault(name, []).append((e.latex, f"{e.title}, {e.number}"))
     return out

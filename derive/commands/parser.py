@@ -319,12 +319,13 @@ def _catalogue_command(sub) -> None:
         "catalogue", help="the textbook equations bpcheck knows, with verdicts computed now",
         description="List the catalogue of textbook equations (Bishop, Nielsen, Eglen, Goodfellow, "
                     "Ng, the claims of readers' questions, and the backward passes of batch norm, "
-                    "layer norm, attention and residual blocks as their papers give them), each checked now on the networks it names "
+                    "layer norm, attention, residual blocks, convolution, pooling and "
+                    "recurrence through time as their sources give them), each checked now on the networks it names "
                     "against the verdict it should have. Exit status 1 if any verdict differs.",
         epilog="examples:\n  bpcheck catalogue --source nielsen\n  bpcheck catalogue --id bishop-5.55 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     cat.add_argument("--source", metavar="NAME", help="only this source (bishop, nielsen, eglen, goodfellow, ng, seeds, "
-                          "ioffe-szegedy, ba-kiros-hinton, vaswani, he)")
+                          "ioffe-szegedy, ba-kiros-hinton, vaswani, he, pooling)")
     cat.add_argument("--id", metavar="ID", help="only this entry")
     _budget_option(cat, default=300.0, why="; the whole catalogue takes about 20 s of CPU, "
                    "so that a busy machine leaves it room")

@@ -18,7 +18,7 @@ from typing import Callable
 
 import sympy as sp
 
-from ..model.layers import (EPSILON, Grid, Layer, columns, normalised)
+from ..model.layers import (EPSILON, Grid, Layer, columns, normalised, selected)
 
 Grads = dict[str, object]  # "x": Grid; a parameter's name: {indices: expression}
 
@@ -216,7 +216,7 @@ def _pool(layer, X: Grid, G: Grid, *, spread: bool = False) -> Grads:
         dx = [sp.Integer(0)] * layer.width
         for n, where in enumerate(layer.windows()):
             w = [x[f] for f in where]
-            share = ([sp.Integer(1)] * len(w) if spread else layer.selected(w)) \
+            share = ([sp.Integer(1)] * len(w) if spread else selected(w)) \
                 if layer.kind == "maxpool" else [sp.Rational(1, len(w))] * len(w)
             for f, part in zip(where, share):
                 dx[f] += part * g[n]

@@ -21,7 +21,7 @@ import sympy as sp
 from ..model.stages import Mistake, Node
 from .proof import Verdict
 from .stage_truth import StageTruth, g
-from .typed import decide_pairs
+from .typed import KINKS, decide_pairs
 
 __all__ = ["SliceDiagnosis", "SliceResult", "decide_slice", "does_not_exist", "g"]
 
@@ -63,8 +63,8 @@ def decide_slice(text: str, truth: StageTruth, *, free: tuple[str, ...], sides, 
     """sides: (free indices' values, left, right) for each value; targets: the nodes of a
     left side dl/d(node), or None."""
     pairs = [((ix, lhs), (ix, rhs)) for ix, lhs, rhs in sides]
-    found = decide_pairs(pairs, seed=seed)
     sl = truth.slice
+    found = decide_pairs(pairs, seed=seed, kink=KINKS.get(sl.kind, KINKS["relu"]))
     size = next(iter(sl.sizes.values()))
     result = SliceResult(text, sl.kind, size, free=free, words=tuple(sl.words),
                          sizes=tuple(sl.sizes.items()), **found)

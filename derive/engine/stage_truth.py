@@ -51,6 +51,10 @@ class StageTruth:
     def local(self, consumer: Node, arg: Node) -> sp.Expr:
         """d consumer / d arg through the consumer's own formula (the edge), weighted by
         the mistake, if any; in the inputs."""
+        wrong = self.mistake.wrong(self.slice, consumer, arg) if self.mistake else None
+        if wrong is not None:
+            self.value(arg)
+            return wrong.xreplace(self._values)
         weight = self.mistake.weight(consumer, arg) if self.mistake else 1
         if weight == 0:
             return sp.Integer(0)

@@ -21,7 +21,6 @@ value; a sum runs over its bounds, or over its index's range where it has none.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from itertools import product
 
@@ -29,27 +28,20 @@ import sympy as sp
 
 from ..engine.stage_generic import NotForEverySize
 from ..engine.stage_truth import StageTruth
-from ..errors import TooMuchWork, UsageError
+from ..errors import TooMuchWork
 from ..model.layers import EPSILON, Exp
-from ..model.stages import Node
-from .ast import (Add, Call, Equation, Frac, Mul, Neg, Number, Paren, Partial, Power, Sum,
-                  Symbol, Visitor)
+from ..model.stages import Node, slice_of
+from .ast import (Add, Call, Equation, Frac, Grad, Mul, Neg, Number, Paren, Partial, Power, Shift,
+                  Sum, Symbol, Visitor)
 from .grammar import parse
+from .slice_names import (EPSILONS, LOSS, NoSuchQuantity, Ranges, SliceReadError, accepted,
+                          bare_index, is_euler, is_sigma, key_of, node_of, sized, split_power,
+                          values_of)
 from .tex import to_latex
 
-LOSS = {r"\ell", "l", "L", "E", "J", "C", r"\mathcal{L}", r"\mathcal{E}"}
-EPSILONS = {r"\epsilon", r"\varepsilon"}
-BATCH = {r"\mathcal{B}", "B"}  # the mini-batch's name on a statistic, not an index
 FUNCTIONS = {"exp": Exp, "tanh": sp.tanh}
-
-
-class SliceReadError(UsageError):
-    """An equation the slice cannot give a meaning to: a letter it does not name, a form
-    it does not read. The message quotes it and lists what is accepted."""
-
-
-class NoSuchQuantity(Exception):
-    """A quantity the equation names that does not exist (x_5 of 4): a refutation."""
+__all__ = ["NoSuchQuantity", "PARTIALS", "SliceEquation", "SliceReadError", "left_quantity",
+           "read_slice"]
 
 
 @dataclass(frozen=True)
@@ -62,19 +54,25 @@ class SliceEquation:
     sides: tuple[tuple[tuple[int, ...], sp.Expr, sp.Expr], ...]
     targets: tuple[Node, ...] | None = None
     two_ways: bool = False  # a d(u)/d(v) whose local and total readings differ
+    # what the right side names beyond its range, read as 0: ("gradient" or "value", node)
+    zeros: tuple[tuple[str, Node], ...] = ()
+    sizes_on_left: tuple[str, ...] = ()  # size letters the left side uses as indices
 
 
 PARTIALS = ("local", "total")
 
 
-def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> SliceEquation:
+def read_slice(text: str, truth: StageTruth, *, partial: str = "local",
+               free_sizes: bool = False) -> SliceEquation:
     """Read `text` (one equation, two sides) in the truth's slice, each d(u)/d(v) that
-    can be read two ways read as `partial` says (module docstring)."""
-    eq = parse(text)
+    can be read two ways read as `partial` says (module docstring); a size's letter used
+    as an index on the left is the last entry (x_m), or with `free_sizes` a free index
+    (dl/dK_{k,l} over every entry)."""
+    eq = parse(text, shifts=True)
     if not isinstance(eq, Equation) or len(eq.sides) != 2 or eq.relations != ("=",):
         raise SliceReadError(f"'{text[:200]}' is not one equation with two sides (lhs = rhs)")
     lhs, rhs = eq.sides
-    ranges, right = _Ranges(truth), _Ranges(truth)
+    ranges, right = Ranges(truth, left=free_sizes), Ranges(truth)
     ranges.visit(lhs)
     right.visit(rhs)
     for letter in ranges.deltas - set(ranges.free):  # free on the left in a delta alone
@@ -82,20 +80,29 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local") -> Slice
             raise SliceReadError(f"the index {letter} is free only in a Kronecker delta: its "
                                  "range is not known")
         ranges.free[letter] = right.free[letter]
+    for letter in ranges.shifted - set(ranges.free):  # x_{2i} = ... y_i: i's range is y's
+        if letter not in right.free:
+            raise SliceReadError(f"the index {letter} is free on the left only in an index "
+                                 "with arithmetic: its range is not known; name a quantity "
+                                 f"indexed by {letter} alone")
+        ranges.free[letter] = right.free[letter]
     free = tuple(ranges.free)  # an entry the right side names beyond them does not exist
     extra = [i for i in right.free if i not in ranges.free]
     if extra:
         raise NoSuchQuantity(f"the right side's index {extra[0]} is free and the left side's is "
                              "not: the sides are not the same quantity")
-    sides, targets, two_ways = [], [], False
+    sides, targets, two_ways, zeros = [], [], False, {}
     for values in _values(truth, ranges.free, free):
         env = dict(zip(free, values))
-        left, right = _Meaning(truth, env, partial), _Meaning(truth, env, partial)
+        # only the right side's terms may fall outside a range (a full correlation's edge)
+        left, right = _Meaning(truth, env, partial), _Meaning(truth, env, partial, outside=True)
         sides.append((values, left.visit(lhs), right.visit(rhs)))
         two_ways |= left.two_ways or right.two_ways
+        zeros.update(dict.fromkeys(right.zeros))
         targets.append(_target(lhs, truth, env))
     return SliceEquation(text, free, tuple(sides),
-                         tuple(targets) if all(targets) else None, two_ways)
+                         tuple(targets) if all(targets) else None, two_ways, tuple(zeros),
+                         tuple(sorted(ranges.sized - values_of(eq))))
 
 
 def _values(truth, ranges: dict, free: tuple[str, ...]):
@@ -107,95 +114,6 @@ def _values(truth, ranges: dict, free: tuple[str, ...]):
                   for n, letter in enumerate(free))]
 
 
-def _key(s: Symbol) -> str:
-    """The symbol's name as the slices spell it: \\hat x and \\widehat{x} alike; a squared
-    sigma is the variance."""
-    name = re.sub(r"\\(?:wide)?hat\s*\{?\s*([A-Za-z])\s*\}?", r"\\hat{\1}", s.name)
-    if isinstance(s.sup, Number):
-        name += "^" + s.sup.text
-    return name
-
-
-def _split(s: Symbol, truth) -> tuple[Symbol, object]:
-    """A symbol and the exponent its superscript is, where the superscript is not part of
-    its name (sigma^2 is the variance; x-hat_i^{-1} is x-hat_i to the power -1): (the
-    symbol without it, the exponent's AST node), or (the symbol, None)."""
-    if s.sup is None or (isinstance(s.sup, Number) and _key(s) in truth.slice.words):
-        return s, None
-    return replace(s, sup=None), s.sup
-
-
-def _is_sigma(s: Symbol, truth) -> bool:
-    """sigma with no superscript where the slice has sigma^2: its root, the deviation."""
-    return s.name == r"\sigma" and s.sup is None and r"\sigma^2" in truth.slice.words
-
-
-def _node_of(s: Symbol, truth: StageTruth, env: dict | None) -> tuple[str, tuple] | None:
-    """(node name, index tokens) where the slice names this symbol."""
-    s = _split(s, truth)[0]
-    if _is_sigma(s, truth):
-        s = replace(s, sup=Number("2"))
-    name = truth.slice.words.get(_key(s))
-    if name is None:
-        return None
-    subs = tuple(t for t in s.sub if not (t in BATCH and not truth.slice.shapes[name]))
-    want = len(truth.slice.shapes[name])
-    if len(subs) != want:
-        raise SliceReadError(f"{_key(s)} takes {want} subscript{'s' * (want != 1)} in the "
-                             f"{truth.slice.kind} slice, not {len(subs)} ({', '.join(subs) or 'none'})")
-    return name, subs
-
-
-def _accepted(truth: StageTruth) -> str:
-    return ", ".join([*truth.slice.words, *truth.slice.sizes, r"\epsilon", r"\delta_{ij}",
-                      r"\ell (the loss)"])
-
-
-class _Ranges(Visitor):
-    """The free indices of a side and their ranges (from the first place each is used)."""
-
-    def __init__(self, truth: StageTruth, *, strict: bool = False, own: str = ""):
-        # strict: a sum's range, inferred from its body, is the widest of its index's;
-        # own: that sum's index, an index even where it is a size's letter (\sum_n s_n)
-        self.truth, self.free, self.bound, self.deltas = truth, {}, [], set()
-        self.strict, self.own = strict, own
-
-    def visit_Sum(self, node: Sum):
-        if node.index_set is not None:
-            raise SliceReadError(f"a sum over a set (\\sum_{{{node.index} \\in ...}}) is not "
-                                 f"read in a slice: give its bounds, \\sum_{{{node.index}=1}}^{{n}}")
-        self.bound.append(node.index)
-        self.visit(node.body)
-        self.bound.pop()
-
-    def visit_Call(self, node: Call):  # the function's name is no quantity: its arguments
-        for a in node.args:
-            self.visit(a)
-
-    def visit_Symbol(self, node: Symbol):
-        if _euler(node, self.truth):
-            self.visit(node.sup)
-            return
-        node, exponent = _split(node, self.truth)
-        if exponent is not None:
-            self.visit(exponent)
-        if node.name == r"\delta" and len(node.sub) == 2:
-            self.deltas |= {t for t in node.sub if t.isalpha() and t not in self.bound}
-        found = _node_of(node, self.truth, None)
-        if found:
-            for token, n in zip(found[1], self.truth.slice.shapes[found[0]]):
-                # x_m is the last entry: a size letter is no free index
-                if token.isalpha() and token not in self.bound and \
-                        (token not in self.truth.slice.sizes or token == self.own):
-                    if self.free.setdefault(token, n) != n and self.strict:
-                        # a sum over the widest range: an entry beyond another quantity's
-                        # does not exist, and says so (q_2 of one)
-                        self.free[token] = max(n, self.free[token])
-        elif not _other_letter(node, self.truth):  # said before any index is compared
-            raise SliceReadError(f"'{_key(node)}' is not a quantity of the "
-                                 f"{self.truth.slice.kind} slice; accepted: {_accepted(self.truth)}")
-
-
 def _zero_at_some_size(expr: sp.Expr, size: sp.Symbol) -> bool:
     """An expression of the size other than a number times a power of it (m - 1 is 0 at
     m = 1); the size as a sum's bound does not count."""
@@ -204,29 +122,22 @@ def _zero_at_some_size(expr: sp.Expr, size: sp.Symbol) -> bool:
     return outside.has(size) and not (rest == size or (rest.is_Pow and rest.base == size))
 
 
-def _sized(s: Symbol) -> str:
-    """The symbol as a size's letter is spelled: m, n, d_k."""
-    return _key(s) + ("_" + "".join(s.sub) if s.sub else "")
-
-
-def _euler(s: Symbol, truth) -> bool:
-    """e^{...} where the slice has no quantity e: the exponential."""
-    return s.name == "e" and not s.sub and s.sup is not None and "e" not in truth.slice.words
-
-
-def _other_letter(s: Symbol, truth) -> bool:
-    """A letter that is no quantity but means something: a size, epsilon, Kronecker's
-    delta, a loss."""
-    key = _key(s)
-    return _sized(s) in truth.slice.sizes or (key in EPSILONS and not s.sub) or \
-        (s.name == r"\delta" and len(s.sub) == 2) or (key in LOSS and not s.sub)
-
-
 class _Meaning(Visitor):
     """A side's value, each symbol's meaning from the truth, each index from env."""
 
-    def __init__(self, truth: StageTruth, env: dict[str, int], partial: str = "local"):
+    def __init__(self, truth: StageTruth, env: dict[str, int], partial: str = "local", *,
+                 outside: bool = False):
+        # outside: a quantity beyond its range is 0 (the right side of an equation), and
+        # `zeros` says which were
         self.truth, self.env, self.partial, self.two_ways = truth, env, partial, False
+        self.outside, self.zeros = outside, []
+
+    def _inner(self, env: dict) -> "_Meaning":
+        return _Meaning(self.truth, env, self.partial, outside=self.outside)
+
+    def _merge(self, inner: list) -> None:
+        self.two_ways |= any(m.two_ways for m in inner)
+        self.zeros += [z for m in inner for z in m.zeros]
 
     def generic_visit(self, node):
         raise SliceReadError(f"a {type(node).__name__} is not read in a layer's slice; "
@@ -236,7 +147,21 @@ class _Meaning(Visitor):
     def visit_Paren(self, node: Paren): return self.visit(node.body)
     def visit_Neg(self, node: Neg): return -self.visit(node.body)
     def visit_Add(self, node: Add): return sp.Add(*map(self.visit, node.terms))
-    def visit_Mul(self, node: Mul): return sp.Mul(*map(self.visit, node.factors))
+    def visit_Mul(self, node: Mul):
+        """A product; one naming a quantity that does not exist is 0 where another factor
+        is a derivative read as 0 beyond its range (w h_{T+1} dl/dh_{T+1} at t = T)."""
+        out, missing, beyond = [], None, False
+        for f in node.factors:
+            before = len(self.zeros)
+            try:
+                out.append(self.visit(f))
+            except NoSuchQuantity as e:
+                missing = missing or e
+                continue
+            beyond |= out[-1] == 0 and len(self.zeros) > before
+        if missing is not None and not beyond:
+            raise missing
+        return sp.Integer(0) if missing is not None else sp.Mul(*out)
     def visit_Frac(self, node: Frac):
         den = self.visit(node.den)
         if den == 0 or self._zero(den):  # as `check` says it in a notation
@@ -269,13 +194,13 @@ class _Meaning(Visitor):
                                  f"{', '.join(FUNCTIONS)}")
         return f(self.visit(node.args[0]))
 
-    def visit_Sum(self, node: Sum):  # a sum over a set: refused by _Ranges, which reads first
+    def visit_Sum(self, node: Sum):  # a sum over a set: refused by Ranges, which reads first
         if self.truth.slice.generic:
             return self._every_size(node)
         low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
         high = self.visit(node.upper) if node.upper is not None else None
         if high is None:
-            inner = _Ranges(self.truth, strict=True, own=node.index)
+            inner = Ranges(self.truth, strict=True, own=node.index)
             inner.visit(node.body)
             if node.index not in inner.free:
                 raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
@@ -284,9 +209,9 @@ class _Meaning(Visitor):
         if not (low.is_Integer and high.is_Integer):
             raise SliceReadError(f"a sum's bounds are whole numbers here, not {low} to {high}")
         span = range(int(low), int(high) + 1)
-        inner = [_Meaning(self.truth, {**self.env, node.index: v}, self.partial) for v in span]
+        inner = [self._inner({**self.env, node.index: v}) for v in span]
         out = sp.Add(*(m.visit(node.body) for m in inner))
-        self.two_ways |= any(m.two_ways for m in inner)
+        self._merge(inner)
         return out
 
     def _every_size(self, node: Sum) -> sp.Expr:
@@ -294,52 +219,68 @@ class _Meaning(Visitor):
         k = sp.Dummy(node.index, integer=True, positive=True)
         low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
         high = self.visit(node.upper) if node.upper is not None else self.truth.size
-        inner = _Meaning(self.truth, {**self.env, node.index: k}, self.partial)
+        inner = self._inner({**self.env, node.index: k})
         out = sp.Sum(inner.visit(node.body), (k, low, high))
-        self.two_ways |= inner.two_ways
+        self._merge([inner])
         return out
 
     def visit_Symbol(self, node: Symbol):
         if node.primes:
-            raise SliceReadError(f"'{_key(node)}' with a prime means nothing in a slice; write "
+            raise SliceReadError(f"'{key_of(node)}' with a prime means nothing in a slice; write "
                                  "the quantity, or its derivative as a fraction")
-        if _euler(node, self.truth):
+        if is_euler(node, self.truth):
             return Exp(self.visit(node.sup))
-        node, exponent = _split(node, self.truth)
+        node, exponent = split_power(node, self.truth)
         if exponent is not None:  # x-hat_i^2, gamma^{-1}, m^{-1}: a power, whatever its exponent
             return self._power(self.visit(node), self.visit(exponent))
-        if _is_sigma(node, self.truth):  # the deviation, sqrt(sigma^2)
+        if is_sigma(node, self.truth):  # the deviation, sqrt(sigma^2)
             return self.visit(replace(node, sup=Number("2"))) ** sp.Rational(1, 2)
-        key = _key(node)
-        if _sized(node) in self.truth.slice.sizes:
-            size = self.truth.slice.sizes[_sized(node)]
+        key = key_of(node)
+        if sized(node) in self.truth.slice.sizes:
+            size = self.truth.slice.sizes[sized(node)]
             return sp.Integer(size) if isinstance(size, int) else size
         if key in EPSILONS and not node.sub:
             return EPSILON
+        if bare_index(node) and node.name in self.env:  # a sum's bound: i - k + 1
+            return sp.Integer(self.env[node.name]) if isinstance(self.env[node.name], int) \
+                else self.env[node.name]
         if node.name == r"\delta" and len(node.sub) == 2:
             a, b = (self._index(t) for t in node.sub)
             return sp.KroneckerDelta(a, b)
-        return self.truth.value(self._node(node))
+        found = self._node(node, outside="value")
+        if found is None:  # an input in the zero padding
+            return sp.Integer(0)
+        return self.truth.value(found)
+
+    def visit_Grad(self, node: Grad):
+        r"""\nabla_{h^{(t)}} L, the gradient of the loss on one quantity: dL/dh^(t)."""
+        if node.wrt is None:
+            raise SliceReadError(r"a bare \nabla names no quantity: write \nabla_{x_i} \ell")
+        return self.visit_Partial(Partial(node.body, node.wrt))
 
     def visit_Partial(self, node: Partial):
         if not isinstance(node.den, Symbol) or not isinstance(node.num, Symbol):
             raise SliceReadError("a derivative here is of one symbol by another, as "
                                  r"\frac{\partial \ell}{\partial x_i}")
-        if _split(node.den, self.truth)[1] is not None or _is_sigma(node.den, self.truth) \
+        if split_power(node.den, self.truth)[1] is not None or is_sigma(node.den, self.truth) \
                 or node.den.primes:
-            raise NoSuchQuantity(f"a derivative by {_key(node.den)}: the slice has no "
-                                 f"{_key(node.den)} as a quantity to differentiate by")
-        by = self._node(node.den)
-        if _key(node.num) in LOSS and not node.num.sub:
+            raise NoSuchQuantity(f"a derivative by {key_of(node.den)}: the slice has no "
+                                 f"{key_of(node.den)} as a quantity to differentiate by")
+        by = self._node(node.den, outside="gradient")
+        if by is None:
+            return sp.Integer(0)
+        if key_of(node.num) in LOSS and not node.num.sub:
             return self.truth.adjoint(by)
-        base, exponent = _split(node.num, self.truth)
+        base, exponent = split_power(node.num, self.truth)
         power = self.visit(exponent) if exponent is not None else sp.Integer(1)
-        if _is_sigma(base, self.truth):  # sigma^p is (sigma^2)^(p/2)
+        if is_sigma(base, self.truth):  # sigma^p is (sigma^2)^(p/2)
             base, power = replace(base, sup=Number("2")), power / 2
         if power != 1:  # d(u^p)/dv = p u^(p-1) du/dv, p a constant
             u = self.truth.value(self._node(base))
             return power * u ** (power - 1) * self.visit(replace(node, num=base))
-        truth, top = self.truth, self._node(node.num)
+        truth, top = self.truth, self._node(node.num, outside="gradient")
+        if top is None:
+            return sp.Integer(0)
         if truth.other_paths(top, by):  # v reaches u through another of u's arguments
             self.two_ways = True
             if self.partial == "local":  # u's own formula: 0 where v is none of its arguments
@@ -347,6 +288,10 @@ class _Meaning(Visitor):
         return truth.partial(top, by)
 
     def _index(self, token: str):
+        if isinstance(token, Shift):
+            if self.truth.slice.generic:
+                raise NotForEverySize(f"the index {token}")
+            return token.value({t: self._index(t) for t in token.letters})
         if token in self.truth.slice.sizes and token not in self.env:  # x_m, the last entry
             return self.truth.slice.sizes[token]
         if token.isdigit():
@@ -357,24 +302,49 @@ class _Meaning(Visitor):
             raise SliceReadError(f"the index {token!r} is neither free on the left nor summed")
         return self.env[token]
 
-    def _node(self, s: Symbol) -> Node:
-        found = _node_of(s, self.truth, self.env)
+    def _node(self, s: Symbol, *, outside: str = "") -> Node | None:
+        """The quantity s names; None for one beyond its range, read as 0 on the right
+        side: a derivative of it or by it (`outside` "gradient": nothing depends on what
+        does not exist), or its value in a zero padding (`outside` "value")."""
+        found = node_of(s, self.truth, self.env)
         if found is None:
-            raise SliceReadError(f"'{_key(s)}' is not a quantity of the {self.truth.slice.kind} "
-                                 f"slice; accepted: {_accepted(self.truth)}")
+            raise SliceReadError(f"'{key_of(s)}' is not a quantity of the {self.truth.slice.kind} "
+                                 f"slice; accepted: {accepted(self.truth)}")
         name, tokens = found
         index = tuple(self._index(t) for t in tokens)
         shape = self.truth.slice.shapes[name]
         if any(isinstance(i, int) and isinstance(n, int) and not 1 <= i <= n
                for i, n in zip(index, shape)):
-            raise NoSuchQuantity(f"{_key(s)}[{', '.join(map(str, index))}] does not exist: "
-                                 f"{_key(s)} runs over {' by '.join(f'1..{n}' for n in shape)}")
+            if self.outside and (outside == "gradient" or
+                                 (outside == "value" and self.truth.slice.padded(name, index))):
+                self.zeros.append((outside, Node(name, index)))
+                return None
+            raise NoSuchQuantity(f"{key_of(s)}[{', '.join(map(str, index))}] does not exist: "
+                                 f"{key_of(s)} runs over {' by '.join(f'1..{n}' for n in shape)}")
         return Node(name, index)
+
+
+def left_quantity(text: str, kind: str) -> str | None:
+    r"""The name of the quantity whose gradient a right equation's left side is, in the
+    kind's slice (y of dl/dy_i, h of \nabla_{h^{(t)}} L), or None.
+
+    >>> left_quantity(r"\frac{\partial \ell}{\partial \hat{x}_i} = 0", "batchnorm")
+    'xhat'
+    """
+    lhs = parse(text, shifts=True).sides[0]
+    den = lhs.wrt if isinstance(lhs, Grad) else getattr(lhs, "den", None)
+    if not isinstance(den, Symbol):
+        return None
+    sl = slice_of(kind, 3)
+    s = split_power(den, StageTruth(sl))[0]
+    return sl.words.get(key_of(replace(s, sup=Number("2")) if is_sigma(s, StageTruth(sl)) else s))
 
 
 def _target(lhs, truth: StageTruth, env: dict) -> Node | None:
     """The node of a left side dl/d(node), for naming a wrong version."""
-    if isinstance(lhs, Partial) and isinstance(lhs.num, Symbol) and _key(lhs.num) in LOSS \
+    if isinstance(lhs, Grad) and lhs.wrt is not None:
+        lhs = Partial(lhs.body, lhs.wrt)
+    if isinstance(lhs, Partial) and isinstance(lhs.num, Symbol) and key_of(lhs.num) in LOSS \
             and isinstance(lhs.den, Symbol):
         return _Meaning(truth, env)._node(lhs.den)
     return None

@@ -313,6 +313,12 @@ class Conv2d(Layer):
             for o, p, q in self.outputs()) for row in X)
 
 
+def selected(entries: list) -> list[sp.Expr]:
+    """1 for the window's maximum, 0 for the others (on each side of every tie)."""
+    return [sp.Mul(*(KinkSide(x - other) for j, other in enumerate(entries) if j != i))
+            for i, x in enumerate(entries)]
+
+
 @dataclass(frozen=True)
 class Pool1d(Layer):
     """Each channel's windows, `stride` apart: `window` positions, or window by window
@@ -356,15 +362,10 @@ class Pool1d(Layer):
                     yield [c * self.length + (p * self.stride + a) * self.columns
                            + q * self.stride + b for a in range(tall) for b in range(self.window)]
 
-    def selected(self, entries: list) -> list[sp.Expr]:
-        """1 for the window's maximum, 0 for the others (on each side of every tie)."""
-        return [sp.Mul(*(KinkSide(x - other) for j, other in enumerate(entries) if j != i))
-                for i, x in enumerate(entries)]
-
     def forward(self, X: Grid) -> Grid:
         def pooled(w):
             if self.kind == "maxpool":
-                return sp.Add(*(s * x for s, x in zip(self.selected(w), w)))
+                return sp.Add(*(s * x for s, x in zip(selected(w), w)))
             return sp.Add(*w) / len(w)
         return tuple(tuple(pooled([row[f] for f in where]) for where in self.windows())
                      for row in X)

@@ -17,12 +17,14 @@ x[1]/3 + x[2]/3 + x[3]/3
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import product
 from typing import Callable, Mapping
 
 import sympy as sp
 
-from .layers import EPSILON, Exp
+from .activation import ACTIVATIONS
+from .layers import EPSILON, Exp, selected
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Mistake:
     what: str
     edges: tuple[tuple[str, str, str], ...]
     factor: sp.Expr = sp.Integer(0)
+    # or the wrong derivative itself: rule(slice, consumer, arg), in the slice's symbols, or
+    # None where it is right (a kernel not flipped, a maximum's gradient spread)
+    rule: Callable[["Slice", "Node", "Node"], sp.Expr | None] | None = None
+
+    def wrong(self, sl: "Slice", consumer: "Node", arg: "Node") -> sp.Expr | None:
+        return self.rule(sl, consumer, arg) if self.rule else None
 
     def weight(self, consumer: Node, arg: Node) -> sp.Expr:
         for c, a, where in self.edges:
@@ -75,6 +83,17 @@ class Slice:
     sizes: Mapping[str, int]
     mistakes: tuple[Mistake, ...] = ()
     formulas: dict = field(default_factory=dict, compare=False, repr=False)
+    ordered: list = field(default_factory=list, compare=False, repr=False)
+    # the entries each side of a quantity's range that are 0, (before, after) for each of its
+    # indices: a convolution's padding, a recurrence's initial state h_0
+    padding: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    stepped: tuple[str, ...] = ()  # names whose first index is a step, h^{(t)} as h_t
+
+    def padded(self, name: str, index: tuple) -> bool:
+        """Whether an entry beyond the range is one of the quantity's zeros."""
+        pads = self.padding.get(name, ((0, 0),) * len(index))
+        return all(1 - low <= i <= n + high
+                   for i, n, (low, high) in zip(index, self.shapes[name], pads))
 
     def nodes(self, name: str) -> list[Node]:
         return [Node(name, ix) for ix in product(*(range(1, n + 1) for n in self.shapes[name]))]
@@ -84,9 +103,26 @@ class Slice:
         return self.nodes(self.output)
 
     def order(self) -> list[Node]:
-        """Every node, inputs first, each stage after what it uses."""
-        return [n for name in self.inputs for n in self.nodes(name)] + \
-            [n for name, _ in self.stages for n in self.nodes(name)]
+        """Every node, inputs first, each stage after what it uses (a recurrence's a_2
+        after h_1, though the stage a is listed before h)."""
+        if not self.ordered:
+            listed = [n for name in self.inputs for n in self.nodes(name)] + \
+                [n for name, _ in self.stages for n in self.nodes(name)]
+            by_symbol = {n.symbol: n for n in listed}
+            done: set[Node] = set()
+
+            def place(n: Node) -> None:
+                if n in done:
+                    return
+                done.add(n)
+                f = self.formula(n)
+                for a in sorted(f.atoms(sp.Indexed), key=str) if f is not None else ():
+                    if a in by_symbol:
+                        place(by_symbol[a])
+                self.ordered.append(n)
+            for n in listed:
+                place(n)
+        return self.ordered
 
     def formula(self, node: Node) -> sp.Expr | None:
         """The node's formula in earlier nodes' symbols; None for an input."""
@@ -191,17 +227,138 @@ def _residual(n: int) -> Slice:
                  "y", {"x": "x", "F": "F", "y": "y", "J": "J"}, {"n": n}, (averaged, dropped))
 
 
+# the wrong derivatives of the mistakes below, as module functions (a result that names
+# its mistake goes back from a worker process, pickled)
+def _unflipped(k: int, stride: int, padding: int, s: Slice, consumer: Node, arg: Node):
+    """dy_i/dx_j as the kernel's entry at the mirrored position."""
+    if (consumer.name, arg.name) != ("y", "x"):
+        return None
+    return s.at("w", *(k + 1 - (j - (c - 1) * stride + padding)
+                       for c, j in zip(consumer.index, arg.index)))
+
+
+def _whole(s: Slice, consumer: Node, arg: Node):
+    """dy_i/dx_j as 1 for every entry of the window."""
+    return sp.Integer(1) if consumer.name == "y" else None
+
+
+def _last_step_only(steps: int, s: Slice, consumer: Node, arg: Node):
+    """A tied weight's derivative 0 at every step but the last."""
+    if consumer.name in ("a", "o") and arg.name in ("w", "u", "b", "v", "c") and \
+            consumer.index[0] < steps:
+        return sp.Integer(0)
+    return None
+
+
+def _conv(kind: str, image: tuple[int, ...], k: int = 2, stride: int = 1,
+          padding: int = 0) -> Slice:
+    """One channel and one filter of a convolution (cross-correlation, as frameworks define
+    it), over positions (conv1d) or an image's rows and columns (conv2d): y_i = sum_m w_m
+    x_((i-1)s + m - p) + b, a kernel of k (k by k) entries, x zero in the padding. Channels
+    and filters add such terms, each with the same backward pass."""
+    out = tuple((n + 2 * padding - k) // stride + 1 for n in image)
+    if min(out) < 1:
+        raise ValueError(f"a kernel of {k} does not fit {' by '.join(map(str, image))} "
+                         f"positions with padding {padding}")
+
+    def y_(s, *i):
+        at = [(tuple((c - 1) * stride + m - padding for c, m in zip(i, ms)), ms)
+              for ms in product(range(1, k + 1), repeat=len(image))]
+        return sp.Add(*(s.at("w", *ms) * s.at("x", *j) for j, ms in at
+                        if all(1 <= v <= n for v, n in zip(j, image)))) + s.at("b")
+
+    flip = Mistake("conv-kernel-not-flipped", "the gradient on the input taken as the full "
+                   "cross-correlation of the output's gradient with the kernel as it is, not "
+                   "flipped by 180 degrees", (), rule=partial(_unflipped, k, stride, padding))
+    sizes = {"n": image[0], "k": k} if len(image) == 1 else \
+        {"n": image[0], "m": image[1], "k": k}
+    return Slice(kind, {"x": image, "w": (k,) * len(image), "b": (), "y": out},
+                 ("x", "w", "b"), (("y", y_),), "y",
+                 {"x": "x", "V": "x", "w": "w", "K": "w", "b": "b", "y": "y", "z": "y", "Z": "y"},
+                 sizes, (flip,),
+                 padding={"x": ((padding, padding),) * len(image)})
+
+
+def _pool(kind: str, n: int, window: int = 2, stride: int = 2) -> Slice:
+    """One channel of max or mean pooling: y_i over x_((i-1)s + 1) .. x_((i-1)s + w); the
+    maximum selected on each side of every tie, as ReLU's kink is."""
+    out = (n - window) // stride + 1
+    if out < 1:
+        raise ValueError(f"a window of {window} does not fit {n} positions")
+
+    def y_(s, i):
+        xs = [s.at("x", (i - 1) * stride + a) for a in range(1, window + 1)]
+        if kind == "avgpool":
+            return sp.Add(*xs) / window
+        return sp.Add(*(c * x for c, x in zip(selected(xs), xs)))
+    one = Mistake("maxpool-gradient-spread" if kind == "maxpool" else "avgpool-not-divided",
+                  "the output's gradient given whole to every entry of its window" +
+                  ("" if kind == "maxpool" else ", not divided by the window's size"), (),
+                  rule=_whole)
+    return Slice(kind, {"x": (n,), "y": (out,)}, ("x",), (("y", y_),), "y",
+                 {"x": "x", "y": "y", "z": "y"}, {"n": n, "w": window}, (one,))
+
+
+def _rnn(steps: int, function: str = "tanh", units: int = 1, inputs: int = 1,
+         outputs: int = 1) -> Slice:
+    """Goodfellow, Bengio and Courville's recurrent network (10.8): a_t = W h_(t-1) + U x_t
+    + b (h_0 = 0), h_t = f(a_t), o_t = V h_t + c, the loss any function of the o_t. With
+    one unit, input and output, its quantities are numbers per step: h_t, w, u, v."""
+    f = ACTIVATIONS[function].scalar
+
+    def a_(s, t, k):
+        before = sp.Add(*(s.at("w", k, j) * s.at("h", t - 1, j) for j in range(1, units + 1)))
+        return (before if t > 1 else 0) + s.at("b", k) + \
+            sp.Add(*(s.at("u", k, i) * s.at("x", t, i) for i in range(1, inputs + 1)))
+
+    def o_(s, t, q):
+        return sp.Add(*(s.at("v", q, k) * s.at("h", t, k) for k in range(1, units + 1))) + \
+            s.at("c", q)
+    future = Mistake("bptt-future-dropped", "the gradient on h_t taken from o_t alone: the "
+                     "path through h_(t+1) forgotten", (("a", "h", "all"),))
+    last = Mistake("bptt-last-step-only", "the tied weights' gradient taken at the last "
+                   "step only, not summed over every step", (),
+                   rule=partial(_last_step_only, steps))
+    words = {x: x.lower() for x in ("x", "w", "W", "u", "U", "b", "v", "V", "c", "a", "h",
+                                    "o")}
+    n, m, q = units, inputs, outputs
+    return Slice("rnn", {"x": (steps, m), "w": (n, n), "u": (n, m), "b": (n,), "v": (q, n),
+                         "c": (q,), "a": (steps, n), "h": (steps, n), "o": (steps, q)},
+                 ("x", "w", "u", "b", "v", "c"),
+                 (("a", a_), ("h", lambda s, t, k: f(s.at("a", t, k))), ("o", o_)),
+                 "o", words, {"T": steps, r"\tau": steps, "n": n, "m": m}, (future, last),
+                 padding={"h": ((1, 0), (0, 0))}, stepped=("x", "a", "h", "o"))
+
+
 SLICES: dict[str, Callable[..., Slice]] = {
     "batchnorm": lambda n, **o: _normalisation("batchnorm", n, per_feature=False, **o),
     "layernorm": lambda n, **o: _normalisation("layernorm", n, per_feature=True, **o),
     "softmax": _softmax,
     "attention": lambda n, d_k=None, d_v=None: _attention(n, d_k or 2, d_v),
     "residual": _residual,
+    "conv1d": lambda n, kernel=2, stride=1, padding=0: _conv("conv1d", (n,), kernel, stride,
+                                                            padding),
+    "conv2d": lambda n, columns=None, kernel=2, stride=1, padding=0: _conv(
+        "conv2d", (n, columns or n), kernel, stride, padding),
+    "maxpool": lambda n, window=2, stride=2: _pool("maxpool", n, window, stride),
+    "avgpool": lambda n, window=2, stride=2: _pool("avgpool", n, window, stride),
+    "rnn": lambda n, function="tanh", units=1, inputs=1, outputs=1: _rnn(
+        n, function, units, inputs, outputs),
 }
 SIZE_WORDS = {  # what a slice's range counts: (one, several)
     "batchnorm": ("pattern in the mini-batch", "patterns in the mini-batch"),
     "layernorm": ("feature", "features"), "softmax": ("entry", "entries"),
-    "attention": ("token", "tokens"), "residual": ("feature", "features")}
+    "attention": ("token", "tokens"), "residual": ("feature", "features"),
+    "conv1d": ("position", "positions"), "conv2d": ("row", "rows"), "maxpool": ("position", "positions"),
+    "avgpool": ("position", "positions"), "rnn": ("time step", "time steps")}
+
+
+# the options that change how a kind's equations are written, with their defaults (a
+# padding shifts an index, a stride scales one, a window sets which entries share an output,
+# the activation gives the slope): a printed equation is a layer's where they agree
+FORM = {"conv1d": {"stride": 1, "padding": 0}, "conv2d": {"stride": 1, "padding": 0},
+        "maxpool": {"window": 2, "stride": 2}, "avgpool": {"window": 2, "stride": 2},
+        "rnn": {"function": "tanh"}}
 
 
 # each quantity's index letters as the papers write them, for a derivation's steps
@@ -211,6 +368,10 @@ INDEX_LETTERS: dict[str, dict[str, str]] = {
     "softmax": {"z": "i", "s": "j"},
     "attention": {"q": "c", "k": "tc", "v": "tc", "e": "t", "alpha": "t", "y": "c"},
     "residual": {"x": "i", "J": "kj", "F": "k", "y": "k"},
+    "conv1d": {"x": "j", "w": "m", "y": "i"}, "conv2d": {"x": "uv", "w": "ab", "y": "ij"},
+    "maxpool": {"x": "j", "y": "i"}, "avgpool": {"x": "j", "y": "i"},
+    "rnn": {"x": "ti", "a": "tk", "h": "tk", "o": "tl", "w": "kj", "u": "ki", "b": "k",
+            "v": "lk", "c": "l"},
 }
 
 
