@@ -233,32 +233,39 @@ def test_mutations_are_generated_for_every_right_entry_and_most_are_wrong():
 
 # -- derivations, and the two readings of a derivative between stages ---------------------------
 
-DERIVED = [("batchnorm", 3), ("layernorm", 3), ("softmax", 3), ("attention", 2), ("residual", 3)]
+DERIVED = [("batchnorm", 3, {}), ("layernorm", 3, {}), ("softmax", 3, {}), ("attention", 2, {}),
+           ("residual", 3, {}), ("conv1d", 5, {"kernel": 3, "padding": 1}),
+           ("conv2d", 3, {"kernel": 2}), ("maxpool", 5, {"window": 3, "stride": 1}),
+           ("avgpool", 4, {}), ("rnn", 3, {"units": 2}),
+           ("rnn", 3, {"function": "sigmoid", "inputs": 2, "outputs": 2})]
 
 
-@pytest.mark.parametrize("kind,n", DERIVED)
-def test_each_derivation_step_is_proved_and_the_oracle_agrees_reading_it_as_a_chain_rule_step(kind, n):
-    steps = derivation(kind, n)
+@pytest.mark.parametrize("kind,n,options", DERIVED)
+def test_each_derivation_step_is_proved_and_the_oracle_agrees_reading_it_as_a_chain_rule_step(
+        kind, n, options):
+    steps = derivation(kind, n, options=options)
     chain = [s for s in steps if s.why == CHAIN_RULE]
-    assert len(chain) == len(slice_of(kind, n).stages) - 1 + len(slice_of(kind, n).inputs)
+    sl = slice_of(kind, n, **options)
+    assert len(chain) == len(sl.stages) - 1 + len(sl.inputs)
     for s in steps:
         assert s.result.verdict is Verdict.PROVED, s.latex
-        assert oracle_judges(s.latex, kind, n, local=True, seeds=range(2)), s.latex
+        assert oracle_judges(s.latex, kind, n, local=True, seeds=range(2), options=options), s.latex
 
 
-@pytest.mark.parametrize("kind,n", DERIVED)
-def test_a_chain_rule_step_with_a_term_left_out_is_refuted_where_the_oracle_sees_it(kind, n):
+@pytest.mark.parametrize("kind,n,options", DERIVED)
+def test_a_chain_rule_step_with_a_term_left_out_is_refuted_where_the_oracle_sees_it(kind, n, options):
     refuted = 0
-    for s in (s for s in derivation(kind, n) if s.why == CHAIN_RULE):
+    for s in (s for s in derivation(kind, n, options=options) if s.why == CHAIN_RULE):
         lhs, rhs = parse(s.latex, shifts=True).sides
         for m in (rewrites(rhs, MUTATIONS["term-dropped"]) if isinstance(rhs, Add) else ()):
             text = f"{to_latex(lhs)} = {to_latex(m)}"
-            r = check_layer_text(text, kind=kind, size=n, partial="local")
+            r = check_layer_text(text, kind=kind, size=n, partial="local", options=options)
             # a term that vanishes identically (d sigma^2 / d mu, the deviations summing to 0)
             # may go: the oracle says which
-            assert (r.verdict is Verdict.PROVED) == oracle_judges(text, kind, n, local=True), text
+            assert (r.verdict is Verdict.PROVED) == oracle_judges(text, kind, n, local=True,
+                                                                  options=options), text
             refuted += r.verdict is Verdict.REFUTED
-    assert refuted >= (1 if kind in ("batchnorm", "layernorm", "residual") else 0)
+    assert refuted >= (1 if kind in ("batchnorm", "layernorm", "residual", "rnn") else 0)
 
 
 def test_a_derivative_between_stages_that_reads_two_ways_is_ambiguous_until_pinned():

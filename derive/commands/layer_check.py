@@ -141,11 +141,12 @@ def layer_of(net: TypedNetwork, at: str | None) -> Layer:
     first whose kind has a slice."""
     every = [x for layer in net.layers
              for x in ([layer, *layer.inner] if isinstance(layer, Residual) else [layer])]
-    usable = [x for x in every if x.kind in SLICES and not _image_pool(x)]
+    usable = [x for x in every if has_slice(x)]
     if at is None:
         if not usable:
             raise UsageError(f"no layer of {net.title!r} has equations to check; kinds that "
-                             f"do: {', '.join(SLICES)}")
+                             f"do: {', '.join(SLICES)} (a pooling of one row; over an image's "
+                             "squares, none yet)")
         return usable[0]
     chosen = next((x for x in every if x.at == at), None)
     if chosen is not None and _image_pool(chosen):
@@ -160,6 +161,12 @@ def layer_of(net: TypedNetwork, at: str | None) -> Layer:
 
 def _image_pool(layer: Layer) -> bool:
     return isinstance(layer, Pool1d) and layer.height > 1
+
+
+def has_slice(layer: Layer) -> bool:
+    """Whether the layer's equations are read in a slice (a pooling over an image's
+    squares has none yet)."""
+    return layer.kind in SLICES and not _image_pool(layer)
 
 
 def slice_size(net: TypedNetwork, layer: Layer) -> int:

@@ -18,11 +18,10 @@ from ...equations import load_catalogue
 from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
 from ..engine.stage_truth import StageTruth
-from ..latex.grammar import parse
 from ..model.layers import Residual, TypedNetwork
-from ..model.stages import FORM, INDEX_LETTERS, SLICES, Node, Slice, letter, slice_of
+from ..model.stages import FORM, INDEX_LETTERS, Node, Slice, letter, slice_of
 from ..latex.slice_reader import SliceReadError, left_quantity
-from .layer_check import check_layer_text, layer_options, slice_size
+from .layer_check import check_layer_text, has_slice, layer_options, slice_size
 
 CHAIN_RULE = "the chain rule over the stages that take it"
 SPARE = "jklpruvw"  # letters for a sum where a quantity's own would clash
@@ -74,7 +73,7 @@ def net_derivations(net: TypedNetwork) -> list[LayerDerivation]:
     every = [x for layer in net.layers
              for x in ([layer, *layer.inner] if isinstance(layer, Residual) else [layer])]
     out = []
-    for layer in (x for x in every if x.kind in SLICES):
+    for layer in (x for x in every if has_slice(x)):
         size = slice_size(net, layer)
         options = layer_options(net, layer)
         note = (" (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
@@ -115,8 +114,10 @@ def _chain(truth: StageTruth, name: str) -> str | None:
             u = _written(sl, uname, "".join(by_value[c] for c in taking[0].index))
             terms.append(f"{_d(LOSS, u)} {_d(u, v)}")
         elif letters:  # every entry of u: the derivative is 0 where it does not take v
-            fresh = [c if c not in own else next(x for x in SPARE if x not in own + letters)
-                     for c in letters]
+            fresh: list[str] = []
+            for c in letters:  # each clashing letter its own spare one
+                fresh.append(c if c not in own else next(
+                    x for x in SPARE if x not in own + letters + "".join(fresh)))
             u = _written(sl, uname, "".join(fresh))
             sums = "".join(f"\\sum_{{{c}}} " for c in fresh)
             terms.append(f"{sums}{_d(LOSS, u)} {_d(u, v)}")

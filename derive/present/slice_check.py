@@ -16,7 +16,8 @@ from ..engine.slice_check import SliceResult
 from ..model.stages import SIZE_WORDS
 from .console import verdict_text
 
-MEANS = "dl/d(a quantity) is the chain rule taken back through the layer from dl/dy, free"
+MEANS = ("dl/d(a quantity) is the chain rule taken back through the layer from the gradient on "
+         "its output, free")
 
 
 def _point(result: SliceResult) -> list[tuple[str, str]]:
@@ -29,10 +30,12 @@ def _over(r: SliceResult) -> str:
 
 
 def _other_sizes(r: SliceResult) -> str:
-    """The slice's other ranges (an attention row's d_k, d_v), with a caution where a
-    factor of the size would not show: sqrt(d_k) is 1 at d_k = 1."""
+    """The slice's other ranges (an attention row's d_k, d_v; a kernel's k; a recurrence's
+    units n), with a caution where a factor of the size would not show: sqrt(d_k) is 1 at
+    d_k = 1."""
     others = dict(r.sizes)
-    shown = [f"{k} = {v}" for k, v in others.items() if k in ("d_k", "d_v")]
+    shown = [f"{k} = {v}" for k, v in others.items()
+             if k in ("d_k", "d_v") or v != r.size]
     out = f" ({', '.join(shown)})" if shown else ""
     if others.get("d_k") == 1:
         out += " (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
@@ -46,8 +49,7 @@ class SliceCheckView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
         r = self.result
         yield Text.assemble(verdict_text(r.verdict), f"  {r.text}")
-        article = "an" if r.kind[0] in "aeiou" else "a"
-        yield Text(f"read in the slice of {article} {r.kind} layer over {_over(r)}"
+        yield Text(f"read in the slice of the {r.kind} layer over {_over(r)}"
                    f"{_other_sizes(r)}: {', '.join(r.words)}; {MEANS}", style="dim")
         if r.verdict is Verdict.PROVED:
             size = (f" and for every {r.every} (every size of the slice)" if r.every else
