@@ -34,6 +34,10 @@ class StageTruth:
         self._values: dict[sp.Expr, sp.Expr] = {}
         self._adjoints: dict[Node, sp.Expr] | None = None
         self._uses: dict[Node, list[Node]] = {}
+        # each edge's derivative and each node's tangents computed once: a derivation
+        # asks for them again at every line, and a recurrence's slice has many paths
+        self._local: dict[tuple[Node, Node], sp.Expr] = {}
+        self._tangents: dict[Node, dict[Node, sp.Expr]] = {}
         self._by_symbol = {n.symbol: n for n in slice_.order()}
         for n in slice_.order():
             f = slice_.formula(n)
@@ -51,6 +55,11 @@ class StageTruth:
     def local(self, consumer: Node, arg: Node) -> sp.Expr:
         """d consumer / d arg through the consumer's own formula (the edge), weighted by
         the mistake, if any; in the inputs."""
+        if (consumer, arg) not in self._local:
+            self._local[consumer, arg] = self._edge(consumer, arg)
+        return self._local[consumer, arg]
+
+    def _edge(self, consumer: Node, arg: Node) -> sp.Expr:
         wrong = self.mistake.wrong(self.slice, consumer, arg) if self.mistake else None
         if wrong is not None:
             self.value(arg)
@@ -76,14 +85,16 @@ class StageTruth:
     def partial(self, top: Node, by: Node) -> sp.Expr:
         """d top / d by along every path from `by` (forward accumulation); 0 where top does
         not depend on it."""
-        tangent: dict[Node, sp.Expr] = {by: sp.Integer(1)}
-        for n in self.slice.order():
-            if n in tangent or self.slice.formula(n) is None:
-                continue
-            tangent[n] = sp.Add(*(self.local(n, a) * tangent[a]
-                                  for a in map(self._by_symbol.get, _symbols(self.slice.formula(n)))
-                                  if a in tangent))
-        return tangent.get(top, sp.Integer(0))
+        if by not in self._tangents:
+            tangent: dict[Node, sp.Expr] = {by: sp.Integer(1)}
+            for n in self.slice.order():
+                if n in tangent or self.slice.formula(n) is None:
+                    continue
+                tangent[n] = sp.Add(*(self.local(n, a) * tangent[a] for a in
+                                      map(self._by_symbol.get, _symbols(self.slice.formula(n)))
+                                      if a in tangent))
+            self._tangents[by] = tangent
+        return self._tangents[by].get(top, sp.Integer(0))
 
 
     def is_zero(self, expr: sp.Expr) -> bool:
