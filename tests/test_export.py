@@ -293,7 +293,7 @@ def test_a_fragment_compiles_under_the_users_own_section(tmp_path):
 ])
 def test_a_typed_network_exports_with_its_derivation_and_compiles(tmp_path, example, expected):
     from bpcheck.derive.commands.layer_derivation import net_derivations
-    from bpcheck.derive.engine.typed import typed_report
+    from bpcheck.derive.engine.typed_net import typed_report
     from bpcheck.derive.io.net_file import load_net
     from bpcheck.derive.present.typed_tex import typed_document
     net = load_net(os.path.join(os.path.dirname(__file__), "..", "examples", f"{example}.toml"))

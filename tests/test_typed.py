@@ -17,8 +17,8 @@ import sympy as sp
 
 from bpcheck.derive.engine.layer_claims import BACKWARD, WRONG
 from bpcheck.derive.engine.proof import Verdict
-from bpcheck.derive.engine.typed import (_indices, _truth, decide_gradient, is_zero, jacobian, layer_checks,
-                                         typed_report, value_at)
+from bpcheck.derive.engine.typed import _indices, _truth, decide_gradient, is_zero, value_at
+from bpcheck.derive.engine.typed_net import layer_checks, layer_jacobian, typed_report
 from bpcheck.derive.errors import UsageError
 from bpcheck.derive.io.net_file import load_net, parse_net
 from bpcheck.derive.model.layers import (EPSILON, Attention, AvgPool1d, BatchNorm, Conv1d, Conv2d,
@@ -169,7 +169,7 @@ JACOBIAN = [  # (layer, rows, {(rows, features): vanish}) as the definitions say
 
 @pytest.mark.parametrize("layer, rows, expected", JACOBIAN, ids=[j[0].kind for j in JACOBIAN])
 def test_the_jacobian_vanishes_by_block_as_the_definition_says(layer, rows, expected):
-    blocks = {(b.rows, b.features): b for b in jacobian(layer, rows=rows).blocks}
+    blocks = {(b.rows, b.features): b for b in layer_jacobian(layer, rows=rows).blocks}
     for key, vanish in expected.items():
         assert blocks[key].vanish is vanish, key
         assert bool(blocks[key].example) is (not vanish)
@@ -200,7 +200,7 @@ BAD_FILES = [
      "units = 3\n", "y = x + F(x) needs F to keep the width"),
     ("rows = 2\ninputs = 2\nloss = 'ce'\n[[layers]]\nkind = 'dense'\nunits = 2\n",
      "the last layer must be a softmax"),
-    ("rows = 9\ninputs = 2\n[[layers]]\nkind = 'softmax'\n", "rows = 9 is not an integer from 1 to 6"),
+    ("rows = 9\ninputs = 2\n[[layers]]\nkind = 'softmax'\n", "rows = 9 is beyond the bound of 6 (of 16 time steps where the first layer is an rnn"),
     ("rows = 2\ninputs = 2\n[[layers]]\nkind = 'activation'\nfunction = 'softmax'\n",
      "function = 'softmax' is not one of identity"),
     ("rows = 1\ninputs = 5\n[[layers]]\nkind = 'conv1d'\nchannels = 2\n",

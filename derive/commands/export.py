@@ -15,7 +15,7 @@ from ..errors import BpcheckError, UsageError, unknown
 from ..io.notation_file import load_notation
 from ..io.publish import check_target, compile_pdf, publish
 from ..latex.binding import read
-from ..engine.typed import typed_report
+from ..engine.typed_net import typed_report
 from ..engine.bptt import TimeTheorem, prove_every_step
 from ..model.layers import Recurrent, TypedNetwork, flat
 from ..model.network import Network

@@ -26,6 +26,7 @@ from .layer_check import check_layer_text, has_slice, layer_options, slice_size
 CHAIN_RULE = "the chain rule over the stages that take it"
 SPARE = "jklpruvw"  # letters for a sum where a quantity's own would clash
 LOSS = r"\ell"
+DERIVED_STEPS = 4  # a recurrence's derivation in its slice, unrolled: T steps at most this
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ def net_derivations(net: TypedNetwork) -> list[LayerDerivation]:
         options = layer_options(net, layer)
         note = (" (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
                 if options.get("d_k") == 1 else "")
+        if layer.kind == "rnn" and size > DERIVED_STEPS:
+            note = (f" ({DERIVED_STEPS} of the file's {size} time steps: a line's proof is of "
+                    "the whole unrolled slice, whose work doubles with each step; the checks "
+                    "above are at every step, and report --depth any proves every T)")
+            size = DERIVED_STEPS
         out.append(LayerDerivation(layer.at, layer.kind, size, tuple(
             derivation(layer.kind, size, options=options)), note))
     return out

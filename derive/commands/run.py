@@ -30,7 +30,7 @@ from .report import build_report
 from .translate import translate
 from ... import STARTED
 from ..engine.proof import Verdict, time_budget
-from ..engine.typed import typed_report, worst_with
+from ..engine.typed_net import typed_report, worst_with
 from ..engine.typed_example import typed_example
 from ..errors import BpcheckError, BudgetExceeded, TooMuchWork, UsageError
 from ..io.graph_file import load_graph

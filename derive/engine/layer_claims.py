@@ -228,25 +228,35 @@ def _flatten(layer, X: Grid, G: Grid) -> Grads:
     return {"x": G}
 
 
-def _rnn(layer, X: Grid, G: Grid, *, future: bool = True, last_only: bool = False) -> Grads:
+def _rnn(layer, X: Grid, G: Grid, *, future: bool = True, last_only: bool = False,
+         states: Grid | None = None, given: Grid | None = None) -> Grads:
     """Backpropagation through time (Goodfellow, Bengio and Courville, eqs. 10.18 to 10.28,
     with o_t = V h_t + c a dense layer after this one): dh_T = g_T, dh_t = g_t + W^T (dh_(t+1)
     * f'(a_(t+1))); da_t = dh_t * f'(a_t); dW = sum_t da_t h_(t-1)^T, dU = sum_t da_t x_t^T,
-    db = sum_t da_t, dx_t = U^T da_t."""
-    A, H = layer.steps(X)
+    db = sum_t da_t, dx_t = U^T da_t. `states`, where given, are each step's h_t as atoms
+    (a_t reads the atom h_(t-1), not the steps before); `given`, atoms for each dh_t: then
+    each dh_t is claimed from the next one's atom (under "h", by (t, j)), and the other
+    gradients from their step's atom, one step at a time (engine/time_steps.py)."""
+    A, H = layer.steps(X) if states is None else (
+        [layer.pre(states[t - 1] if t else [0] * layer.units, X[t]) for t in range(len(X))],
+        states)
     act, n, T = layer.activation, layer.units, len(X)
     W, U, b = layer.base("W"), layer.base("U"), layer.base("b")
     slope = [[act.slope_at(a) for a in row] for row in A]
     dA: list = [None] * T
+    dH: list = [None] * T
     for t in reversed(range(T)):
         dh = list(G[t])
         if future and t + 1 < T:
-            dh = [dh[j] + sp.Add(*(W[k + 1, j + 1] * dA[t + 1][k] for k in range(n)))
+            after = dA[t + 1] if given is None else \
+                [d * f for d, f in zip(given[t + 1], slope[t + 1])]
+            dh = [dh[j] + sp.Add(*(W[k + 1, j + 1] * after[k] for k in range(n)))
                   for j in range(n)]
-        dA[t] = [d * f for d, f in zip(dh, slope[t])]
+        dH[t] = dh
+        dA[t] = [d * f for d, f in zip(dh if given is None else given[t], slope[t])]
     steps = [T - 1] if last_only else range(T)
     prev = lambda t, j: H[t - 1][j] if t > 0 else sp.Integer(0)
-    return {
+    out = {
         "x": tuple(tuple(sp.Add(*(U[k + 1, i + 1] * dA[t][k] for k in range(n)))
                          for i in range(layer.width)) for t in range(T)),
         str(W): {(k + 1, j + 1): sp.Add(*(dA[t][k] * prev(t, j) for t in steps))
@@ -255,6 +265,9 @@ def _rnn(layer, X: Grid, G: Grid, *, future: bool = True, last_only: bool = Fals
                  for k in range(n) for i in range(layer.width)},
         str(b): {(k + 1,): sp.Add(*(dA[t][k] for t in steps)) for k in range(n)},
     }
+    if given is not None:
+        out["h"] = {(t + 1, j + 1): dH[t][j] for t in range(T) for j in range(n)}
+    return out
 
 
 Backward = Callable[[Layer, Grid, Grid], Grads]
@@ -288,7 +301,8 @@ WRONG: tuple[tuple[str, str, str, Backward], ...] = (
     ("maxpool-spread", "each window's gradient given to every entry of the window, not to "
      "its maximum alone", "maxpool", lambda l, X, G: _pool(l, X, G, spread=True)),
     ("bptt-future-dropped", "the h_(t+1) term left out: dh_t = g_t", "rnn",
-     lambda l, X, G: _rnn(l, X, G, future=False)),
+     lambda l, X, G, **steps: _rnn(l, X, G, future=False, **steps)),
     ("bptt-last-step-only", "the tied weights' gradients from the last step alone, not "
-     "summed over every step", "rnn", lambda l, X, G: _rnn(l, X, G, last_only=True)),
+     "summed over every step", "rnn",
+     lambda l, X, G, **steps: _rnn(l, X, G, last_only=True, **steps)),
 )

@@ -28,8 +28,7 @@ import sympy as sp
 
 from ..errors import TooMuchWork
 from ..model.activation import KinkSide
-from ..model.layers import EPSILON, Exp, Grid, Layer, TypedNetwork, grid
-from ..model.loss import loss as loss_named
+from ..model.layers import EPSILON, Exp, Grid, Layer, grid
 from .layer_claims import BACKWARD, WRONG
 from .normal import NormalForm, numerator
 from .proof import Verdict
@@ -252,6 +251,9 @@ def shared_value(e: sp.Expr, memo: dict, digits: int = DIGITS) -> sp.Expr:
         return memo[e]
     if e.is_Pow and e.exp.is_Rational:
         v = shared_value(e.base, memo, digits) ** e.exp
+    elif isinstance(e, KinkSide):  # 1 or 0 by its argument's sign; on the kink, no value
+        of = shared_value(e.of, memo, digits)
+        v = sp.Integer(1 if of > 0 else 0) if of.is_number and of != 0 else e
     elif e.args and not e.is_Number:
         v = e.func(*(shared_value(a, memo, digits) for a in e.args))
     else:
@@ -345,58 +347,3 @@ def _nonzero_example(ix: tuple, d: sp.Expr, rng: random.Random) -> str:
         if _defined(v) and v != 0:
             return f"dY[{ix[0]},{ix[1]}]/dX[{ix[2]},{ix[3]}] = {sp.Float(v, 6)}"
     return ""
-
-
-# -- the whole network ------------------------------------------------------------------------
-
-@dataclass
-class TypedReport:
-    net: TypedNetwork
-    checks: list[TypedCheck]
-    jacobians: list[LayerJacobian]
-
-    @property
-    def worst(self) -> Verdict:
-        """Of the right checks: a wrong version is shown, not counted (at a size too small
-        to show it, one kernel entry or one token, it is the right one, and proved)."""
-        right = [c for c in self.checks if not c.mistake]
-        if any(c.verdict is Verdict.REFUTED for c in right):
-            return Verdict.REFUTED
-        if any(c.verdict is Verdict.UNDECIDED for c in right):
-            return Verdict.UNDECIDED
-        return Verdict.PROVED
-
-
-def worst_with(report: TypedReport, verdicts) -> Verdict:
-    """The report's worst verdict with more verdicts (a derivation's steps)."""
-    seen = {report.worst, *verdicts}
-    return next(v for v in (Verdict.REFUTED, Verdict.AMBIGUOUS, Verdict.UNDECIDED,
-                            Verdict.PROVED) if v in seen)
-
-
-def loss_check(net: TypedNetwork, *, seed: int = 0) -> TypedCheck:
-    """The base case: dE/dY of the last layer, the loss's slope per entry, against the
-    loss differentiated."""
-    width = net.layers[-1].out
-    Y, T = grid("y", net.rows, width), grid("t", net.rows, width)
-    e = loss_named(net.loss)
-    E = sp.Add(*(e.value(y, t) for y, t in zip(Y, T)))
-    true = tuple(tuple(sp.diff(E, v) for v in row) for row in Y)
-    claimed = tuple(tuple(e.slope(v, t) for v, t in zip(yr, tr)) for yr, tr in zip(Y, T))
-    base = decide_gradient(Layer("out", width), "y", claimed, true, seed=seed)
-    return TypedCheck(**{**base.__dict__, "id": f"loss.{net.loss}.y", "kind": "loss"})
-
-
-def typed_report(net: TypedNetwork, *, seed: int = 0, progress=None) -> TypedReport:
-    """Every layer's checks and Jacobian, then the loss's base case; `progress(done,
-    total, what)` is told before each layer."""
-    checks, jacs = [], []
-    step = progress or (lambda done, total, what: None)
-    for n, layer in enumerate(net.layers):
-        step(n, len(net.layers) + 1, f"layer {layer.at} ({layer.kind})")
-        checks += layer_checks(layer, rows=net.rows, seed=seed)
-        jacs.append(jacobian(layer, rows=net.rows, seed=seed))
-    step(len(net.layers), len(net.layers) + 1, "the loss")
-    checks.append(loss_check(net, seed=seed))
-    step(len(net.layers) + 1, len(net.layers) + 1, "")
-    return TypedReport(net, checks, jacs)

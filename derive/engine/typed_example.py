@@ -24,7 +24,8 @@ from ..model.layers import EPSILON, Grid, Layer, TypedNetwork, flat
 from ..model.loss import loss as loss_named
 from .layer_claims import BACKWARD
 from .proof import Verdict
-from .typed import _indices, layer_checks, resolve_sides, shared_value
+from .typed import _indices, resolve_sides, shared_value
+from .typed_net import layer_checks
 
 VALUES = (-2, -1, 1, 2)
 _SEED = sp.Symbol("seed")  # carried with the values, for the message at a kink

@@ -17,8 +17,9 @@ sigmoid, tanh, relu, softplus); softmax: none; layernorm and batchnorm: affine (
 beta, default true); residual: block, a list of layer tables of the same kinds (not
 residual) that keeps the width; attention: d_k, d_v (default: the width); conv1d:
 channels, filters, kernel, stride, padding; maxpool and avgpool: channels, window,
-stride; flatten: none; rnn: units, function. Every problem is one UsageError line that
-names the key.
+stride; flatten: none; rnn: units, function. At most 6 rows and 16 entries a layer; 16
+rows (time steps) and 64 entries where the first layer is an rnn and the others dense or
+activation layers. Every problem is one UsageError line that names the key.
 
 >>> net = parse_net('rows = 2\\ninputs = 2\\n[[layers]]\\nkind = "batchnorm"\\n', source="bn.toml")
 >>> net.layers[0].kind, net.rows
@@ -35,6 +36,10 @@ from .fields import Fields, quoted
 from .files import parse_toml, read_text
 
 MAX_ROWS, MAX_WIDTH, MAX_LAYERS, MAX_ENTRIES = 6, 9, 8, 16  # 9: a 3 by 3 image
+# a recurrence is decided one time step at a time (engine/time_steps.py), its work growing
+# with T alone, where the layers that mix rows grow faster: more steps where every layer
+# after it treats each row on its own
+MAX_STEPS, MAX_STEP_ENTRIES, STEP_KINDS = 16, 64, ("dense", "activation")
 KINDS = ("dense", "activation", "softmax", "layernorm", "batchnorm", "residual", "attention",
          "conv1d", "conv2d", "maxpool", "avgpool", "flatten", "rnn")
 FUNCTIONS = ("identity", "sigmoid", "tanh", "relu", "softplus")
@@ -57,18 +62,25 @@ def parse_net(text: str, *, source: str) -> TypedNetwork:
     f = Fields(parse_toml(text, source=source, what="network"), source=source)
     f.only(("title", "rows", "inputs", "loss", "layers"))
     title = f.string("title", longest=200, default="a network of typed layers")
-    rows = f.integer("rows", 1, MAX_ROWS)
-    inputs = width = f.integer("inputs", 1, MAX_WIDTH)
-    loss = f.choice("loss", ("sse", "ce"), default="sse")
     tables = f.get("layers")
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
         raise f.fail(f"layers must be a list of tables ([[layers]]), got {quoted(tables)}")
     if len(tables) > MAX_LAYERS:
         raise f.fail(f"{len(tables)} layers is beyond the bound of {MAX_LAYERS}")
+    kinds = [t.get("kind") for t in tables]
+    steps = kinds[0] == "rnn" and all(k in STEP_KINDS for k in kinds[1:])
+    said = f.get("rows")
+    if not steps and type(said) is int and MAX_ROWS < said <= MAX_STEPS:
+        raise f.fail(f"rows = {said} is beyond the bound of {MAX_ROWS} (of {MAX_STEPS} time "
+                     f"steps where the first layer is an rnn and every later one is "
+                     f"{' or '.join(STEP_KINDS)})")
+    rows = f.integer("rows", 1, MAX_STEPS if steps else MAX_ROWS)
+    inputs = width = f.integer("inputs", 1, MAX_WIDTH)
+    loss = f.choice("loss", ("sse", "ce"), default="sse")
     layers = []
     for n, table in enumerate(tables, 1):
         layer = _layer(Fields(table, source=source, where=f"[[layers]] {n}"), str(n), width,
-                       rows, inner=False)
+                       rows, inner=False, entries=MAX_STEP_ENTRIES if steps else MAX_ENTRIES)
         layers.append(layer)
         width = layer.out
     if loss == "ce" and layers[-1].kind != "softmax":
@@ -77,7 +89,8 @@ def parse_net(text: str, *, source: str) -> TypedNetwork:
     return TypedNetwork(title, rows, inputs, tuple(layers), loss)
 
 
-def _layer(f: Fields, at: str, width: int, rows: int, *, inner: bool) -> Layer:
+def _layer(f: Fields, at: str, width: int, rows: int, *, inner: bool,
+           entries: int = MAX_ENTRIES) -> Layer:
     kinds = tuple(k for k in KINDS if not (inner and k == "residual"))
     kind = f.choice("kind", kinds)
     f.only(("kind",) + KEYS[kind])
@@ -98,9 +111,9 @@ def _layer(f: Fields, at: str, width: int, rows: int, *, inner: bool) -> Layer:
         layer = _sequence(f, kind, at, width)
     else:
         layer = _residual(f, at, width, rows)
-    if rows * max(layer.width, layer.out) > MAX_ENTRIES:
+    if rows * max(layer.width, layer.out) > entries:
         raise f.fail(f"{rows} rows of {max(layer.width, layer.out)} features is beyond the "
-                     f"bound of {MAX_ENTRIES} entries a layer")
+                     f"bound of {entries} entries a layer")
     return layer
 
 

@@ -407,14 +407,18 @@ class Recurrent(Layer):
         return {self.base("W"): (self.units, self.units), self.base("U"): (self.units, self.width),
                 self.base("b"): (self.units,)}
 
+    def pre(self, h, x) -> list[sp.Expr]:
+        """One step's a = W h + U x + b, from the state h it reads and its input x."""
+        W, U, b = self.base("W"), self.base("U"), self.base("b")
+        return [sp.Add(*(W[k, j] * h[j - 1] for j in range(1, self.units + 1)))
+                + sp.Add(*(U[k, i] * x[i - 1] for i in range(1, self.width + 1))) + b[k]
+                for k in range(1, self.units + 1)]
+
     def steps(self, X: Grid) -> tuple[list, list]:
         """(a_t, h_t) for t = 1..T, each a list of the units' entries."""
-        W, U, b = self.base("W"), self.base("U"), self.base("b")
         f, h, A, H = self.activation.scalar, [sp.Integer(0)] * self.units, [], []
         for x in X:
-            a = [sp.Add(*(W[k, j] * h[j - 1] for j in range(1, self.units + 1)))
-                 + sp.Add(*(U[k, i] * x[i - 1] for i in range(1, self.width + 1))) + b[k]
-                 for k in range(1, self.units + 1)]
+            a = self.pre(h, x)
             h = [f(v) for v in a]
             A.append(a)
             H.append(h)

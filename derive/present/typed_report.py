@@ -14,7 +14,8 @@ from rich.text import Text
 
 from ..engine.layer_claims import WRONG
 from ..engine.proof import Verdict
-from ..engine.typed import Block, TypedCheck, TypedReport, worst_with
+from ..engine.typed import Block, TypedCheck
+from ..engine.typed_net import TypedReport, worst_with
 from ..model.layers import Layer, flat
 from .console import _box, verdict_text
 
@@ -181,6 +182,7 @@ def typed_json(r: TypedReport, derivations=()) -> dict[str, Any]:
                         "point": {str(k): str(v) for k, v in c.point}} if c.entry else {})}
                    for c in r.checks],
         "derivations": [{"layer": d.at, "kind": d.kind, "size": d.size,
+                         "note": d.note.strip()[1:-1] or None,  # said in parentheses
                          "steps": [{"latex": st.latex, "from": st.why,
                                     "verdict": str(st.result.verdict),
                                     "every_size": st.result.every or None} for st in d.steps]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine.typed import TypedReport
+from ..engine.typed_net import TypedReport
 from .article import HEADINGS, LEVELS, VERDICT
 from .tex import escape
 from ..model.layers import flat
