@@ -207,18 +207,31 @@ def random_point(exprs, rng: random.Random) -> dict[sp.Basic, sp.Rational]:
 
 def _variables(e: sp.Expr) -> set:
     """The grids' and parameters' entries in e, a ReLU side's argument's too (a side is
-    a symbol, its argument no arg of it)."""
-    return e.atoms(sp.Indexed).union(*(k.of.atoms(sp.Indexed) for k in e.atoms(KinkSide)))
+    a symbol, its argument no arg of it). Each sub-expression visited once: a recurrence's
+    h_t is in every later step, and walked as a tree the work doubles with each step."""
+    seen, found, todo = set(), set(), [e]
+    while todo:
+        x = todo.pop()
+        if x in seen:
+            continue
+        seen.add(x)
+        if isinstance(x, sp.Indexed):
+            found.add(x)
+        else:
+            todo.extend((x.of,) if isinstance(x, KinkSide) else x.args)
+    return found
 
 
 def value_at(expr: sp.Expr, point: dict) -> sp.Expr:
     """The expression's value at the point; a ReLU's side is 1 where its argument is
     positive, 0 where negative (and no value on the kink)."""
-    e = resolve_sides(sp.Tuple(expr).xreplace(point)[0])  # a side alone is an atom
-    if e.free_symbols:  # a side on its kink: no value
+    # from the point up, each shared sub-expression once (shared_value): substituted as a
+    # tree, a recurrence's work would double with each step
+    e = shared_value(sp.Integer(expr) if isinstance(expr, int) else expr, dict(point))
+    if not e.is_number:  # a side on its kink: no value
         return e
     # chop: a value that is 0 shows as 0, not as the rounding noise of its terms (1e-140)
-    return sp.N(shared_value(e, {}), DIGITS, chop=True)
+    return sp.N(e, DIGITS, chop=True)
 
 
 def resolve_sides(e: sp.Expr) -> sp.Expr:

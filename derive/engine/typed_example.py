@@ -20,11 +20,11 @@ import sympy as sp
 
 from ..errors import UsageError
 from ..model.activation import KinkSide
-from ..model.layers import EPSILON, Grid, Layer, TypedNetwork, flat
+from ..model.layers import EPSILON, Grid, Layer, Recurrent, TypedNetwork, flat, grid
 from ..model.loss import loss as loss_named
 from .layer_claims import BACKWARD
 from .proof import Verdict
-from .typed import _indices, resolve_sides, shared_value
+from .typed import _indices, shared_value
 from .typed_net import layer_checks
 
 VALUES = (-2, -1, 1, 2)
@@ -70,14 +70,16 @@ def _draw(rng: random.Random) -> sp.Rational:
 def _at(expr, values: dict, digits: int) -> sp.Expr:
     """The expression's number at the values: exact where rational; a ReLU's side 1 or 0
     by the sign of its argument, which must not be 0 (no slope at the kink)."""
-    e = sp.Tuple(expr).xreplace(values)[0]  # a Tuple takes an int too; a side alone is an atom
-    e = resolve_sides(e)
-    if e.atoms(KinkSide):
+    # each shared sub-expression once, from the values up (a recurrence's h_t is in every
+    # later step: substituted as a tree, its work would double with each step)
+    e = shared_value(sp.Integer(expr) if isinstance(expr, int) else expr, dict(values),
+                     digits + 10)
+    if not e.is_number and e.atoms(KinkSide):
         raise UsageError(f"a ReLU's input (or two entries of a pooling window) is 0 at these "
                          f"values, where there is no slope; try another --seed (this one is "
                          f"{values.get(_SEED, '?')})")
     # chop: a value that is 0 (tokens sharing an entry) shows as 0, not as rounding noise
-    return e if e.is_Rational else sp.N(shared_value(e, {}, digits + 10), digits + 10, chop=True)
+    return e if e.is_Rational else sp.N(e, digits + 10, chop=True)
 
 
 def _grid(rows, values: dict, digits: int) -> Grid:
@@ -103,16 +105,32 @@ def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
     E = _at(sp.Add(*(e.value(y, t) for y, t in zip(X, T))), values, digits)
     G = _grid(((e.slope(y, t) for y, t in zip(yr, tr)) for yr, tr in zip(X, T)), values, digits)
     for numbers, layer in zip(reversed(layers), reversed(net.layers)):
-        grads = BACKWARD[layer.kind](layer, numbers.X, G)
+        grads, at = _backward(layer, numbers, G, values, digits)
         numbers.G = G
-        numbers.dX = _grid(grads["x"], values, digits)
-        numbers.dparams = {k: {ix: _at(v, values, digits) for ix, v in d.items()}
+        numbers.dX = _grid(grads["x"], at, digits)
+        numbers.dparams = {k: {ix: _at(v, at, digits) for ix, v in d.items()}
                            for k, d in grads.items() if k != "x"}
         numbers.proved = all(c.verdict is Verdict.PROVED
                              for c in layer_checks(layer, rows=net.rows, seed=seed)
                              if not c.mistake)
         G = numbers.dX
     return TypedExample(net, seed, digits, T, E, layers, epsilon)
+
+
+def _backward(layer: Layer, numbers: LayerNumbers, G: Grid, values: dict,
+              digits: int) -> tuple[dict, dict]:
+    """The layer's backward equations at its numbers, and the values to read them at. A
+    recurrence's are taken a step at a time, as its claim says (each dh_t from the number
+    of dh_(t+1), each state its output's number): its whole recursion holds dh_(t+1) in
+    every unit's dh_t, and as one expression its work would grow like units^T."""
+    if not isinstance(layer, Recurrent):
+        return BACKWARD[layer.kind](layer, numbers.X, G), values
+    D = grid(f"dh{layer.at.replace('.', '_')}", len(numbers.X), layer.units)
+    grads = BACKWARD["rnn"](layer, numbers.X, G, states=numbers.Y, given=D)
+    at = dict(values)
+    for t in reversed(range(len(D))):
+        at |= {d: _at(grads["h"][t + 1, j + 1], at, digits) for j, d in enumerate(D[t])}
+    return {k: v for k, v in grads.items() if k != "h"}, at
 
 
 def _target(rng: random.Random, loss: str, width: int) -> tuple:
