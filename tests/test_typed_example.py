@@ -41,7 +41,10 @@ def close(a, b, digits: int = 12) -> bool:
 # beyond the examples: a ReLU recurrence, whose sides nest through time (a side alone, inside
 # another's argument, once stopped every seed with a false "no slope" at the kink)
 EXTRA = {"relu-rnn": 'rows = 3\ninputs = 1\n[[layers]]\nkind = "rnn"\nunits = 2\n'
-                     'function = "relu"\n[[layers]]\nkind = "dense"\nunits = 1\n'}
+                     'function = "relu"\n[[layers]]\nkind = "dense"\nunits = 1\n',
+         # 16 steps: the backward pass taken a step at a time, as the claim says
+         "rnn-16-steps": 'rows = 16\ninputs = 2\n[[layers]]\nkind = "rnn"\nunits = 3\n'
+                         '[[layers]]\nkind = "dense"\nunits = 1\n'}
 
 
 @pytest.mark.parametrize("kind", KINDS + list(EXTRA))

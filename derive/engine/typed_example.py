@@ -97,7 +97,7 @@ def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
         for p, shape in layer.params().items():
             values.update({p[ix]: _draw(rng) for ix in _indices(shape)})
     for layer in net.layers:
-        Y = _grid(layer.forward(X), values, digits)
+        Y = _forward(layer, X, values, digits)
         layers.append(LayerNumbers(layer.at, layer.kind, X, Y, _params(layer, values)))
         X = Y
     e = loss_named(net.loss)
@@ -115,6 +115,19 @@ def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
                              if not c.mistake)
         G = numbers.dX
     return TypedExample(net, seed, digits, T, E, layers, epsilon)
+
+
+def _forward(layer: Layer, X: Grid, values: dict, digits: int) -> Grid:
+    """The layer's output numbers; a recurrence's a step at a time, each from the number of
+    the state before (as one expression h_T nests every step, and SymPy's checks of each
+    tanh's argument as it is built walk it all)."""
+    if not isinstance(layer, Recurrent):
+        return _grid(layer.forward(X), values, digits)
+    h, Y = [0] * layer.units, []
+    for x in X:
+        h = [_at(layer.activation.scalar(a), values, digits) for a in layer.pre(h, x)]
+        Y.append(tuple(h))
+    return tuple(Y)
 
 
 def _backward(layer: Layer, numbers: LayerNumbers, G: Grid, values: dict,
