@@ -31,6 +31,9 @@ from .typed import (DIGITS, KINKS, TRIES, Block, LayerJacobian, TypedCheck, _def
                     _indices, is_zero, random_point, shared_value, value_at)
 
 
+NOISE = sp.Float(10) ** (5 - DIGITS)  # below this, a difference is rounding's (typed.py's)
+
+
 class _Steps:
     """The layer at T steps in atoms: inputs X, gradients G at the outputs, states S (h_t,
     row t - 1) and D (the true dE/dh_t); the truth in them, step by step."""
@@ -147,7 +150,7 @@ def _differs_at(steps: _Steps, name: str, whole: dict, rng: random.Random) -> di
     memo = dict(at)
     for (entry, c), (_, t) in zip(_entries(whole[name]), _entries(steps.truth[name])):
         a, b = shared_value(c, memo), value_at(t, at)
-        if _defined(a) and _defined(b) and abs(a - b) > sp.Float(10) ** (5 - DIGITS):
+        if _defined(a) and _defined(b) and abs(a - b) > NOISE:
             return dict(entry=entry, values=(sp.N(a, DIGITS), b), point=tuple(point.items()))
     return None
 
@@ -191,7 +194,8 @@ def _nonzero(steps: _Steps, rng: random.Random) -> dict[tuple, str]:
                           for j in range(len(J[0]))] for k in range(n)]
                 for k, row in enumerate(J):
                     for j, v in enumerate(row):
-                        if _defined(v) and v != 0 and (s, r, k, j) not in found:
+                        # clear of rounding: a product of floats is not 0 by accident
+                        if _defined(v) and abs(v) > NOISE and (s, r, k, j) not in found:
                             found[s, r, k, j] = (f"dY[{s + 1},{k + 1}]/dX[{r + 1},{j + 1}] = "
                                                  f"{sp.Float(v, 6)}")
     return found
