@@ -28,6 +28,21 @@ from ..model.layers import (Attention, Conv1d, Conv2d, Dense, Layer, LayerNorm, 
 from ..model.stages import SLICES, slice_of
 
 
+@lru_cache(maxsize=64)
+def _truth(kind: str, size: int, options: tuple) -> StageTruth:
+    """One truth a slice, kept for the process: its edges' derivatives and tangents serve
+    every equation read in it (the catalogue and a derivation read many in a few slices)."""
+    return StageTruth(slice_of(kind, size, **dict(options)))
+
+
+def _hashable(key: tuple) -> bool:
+    try:
+        hash(key)
+    except TypeError:  # an option given as a list: read afresh
+        return False
+    return True
+
+
 def check_layer_text(text: str, *, kind: str, size: int, options: dict | None = None,
                      partial: str | None = None, seed: int = 0) -> SliceResult:
     """Read `text` in a slice of a `kind` layer of `size` (with the layer's `options`, as
@@ -38,7 +53,9 @@ def check_layer_text(text: str, *, kind: str, size: int, options: dict | None = 
         raise UsageError(f"--partial {partial!r}: accepted: {', '.join(PARTIALS)}")
     options = dict(options or {})
     try:
-        truth = StageTruth(slice_of(kind, size, **options))
+        key = tuple(sorted(options.items()))
+        truth = _truth(kind, size, key) if _hashable(key) else StageTruth(
+            slice_of(kind, size, **options))
     except ValueError as e:  # a kernel or a window that does not fit
         raise UsageError(f"a {kind} layer of {size}: {e}") from None
     result, letters = _decided(text, truth, partial, options, seed, free_sizes=False)

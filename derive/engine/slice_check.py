@@ -106,7 +106,7 @@ def _mistake_of(truth: StageTruth, right: list[sp.Expr], targets: tuple[Node, ..
                 seed: int) -> Mistake | None:
     """The slice's mistake whose backward pass the right side is, proved, at every value."""
     for mistake in truth.slice.mistakes:
-        wrong = StageTruth(truth.slice, mistake)
+        wrong = truth.under(mistake)
         pairs = [(((i,), r), ((i,), wrong.adjoint(t))) for i, (r, t) in enumerate(zip(right, targets))]
         if decide_pairs(pairs, seed=seed)["verdict"] is Verdict.PROVED:
             return mistake

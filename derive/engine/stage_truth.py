@@ -38,6 +38,7 @@ class StageTruth:
         # asks for them again at every line, and a recurrence's slice has many paths
         self._local: dict[tuple[Node, Node], sp.Expr] = {}
         self._tangents: dict[Node, dict[Node, sp.Expr]] = {}
+        self._wrong: dict[str, StageTruth] = {}
         self._by_symbol = {n.symbol: n for n in slice_.order()}
         for n in slice_.order():
             f = slice_.formula(n)
@@ -96,6 +97,13 @@ class StageTruth:
             self._tangents[by] = tangent
         return self._tangents[by].get(top, sp.Integer(0))
 
+
+    def under(self, mistake: Mistake) -> StageTruth:
+        """The same slice's truth under a mistake, kept: each equation refuted in the slice
+        is tried against every mistake of it."""
+        if mistake.id not in self._wrong:
+            self._wrong[mistake.id] = StageTruth(self.slice, mistake)
+        return self._wrong[mistake.id]
 
     def is_zero(self, expr: sp.Expr) -> bool:
         """Identically zero (engine/typed.py's normal form)."""
