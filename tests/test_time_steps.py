@@ -144,8 +144,8 @@ def test_a_recurrent_file_takes_sixteen_time_steps_and_other_files_six_rows():
     assert net.rows == 16
     refused = [
         (text.format(rows=16, units=2, after="softmax", keys=""),
-         "rows = 16 is beyond the bound of 6 (of 16 time steps where the first layer is an "
-         "rnn and every later one is dense or activation)"),
+         "rows = 16 is beyond the bound of 6: layer 2 is 'softmax' (of 16 time steps where "
+         "the first layer is an rnn and every later one is dense or activation)"),
         ("rows = 7\ninputs = 1\n[[layers]]\nkind = 'dense'\nunits = 1\n",
          "rows = 7 is beyond the bound of 6"),
         (text.format(rows=16, units=5, after="dense", keys="units = 1\n"),

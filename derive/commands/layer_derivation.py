@@ -80,9 +80,10 @@ def net_derivations(net: TypedNetwork) -> list[LayerDerivation]:
         note = (" (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
                 if options.get("d_k") == 1 else "")
         if layer.kind == "rnn" and size > DERIVED_STEPS:
-            note = (f" ({DERIVED_STEPS} of the file's {size} time steps: a line's proof is of "
-                    "the whole unrolled slice, whose work doubles with each step; the checks "
-                    "above are at every step, and report --depth any proves every T)")
+            note = (f" (proved at {DERIVED_STEPS} of the file's {size} time steps: a line's "
+                    "proof is of the whole slice unrolled, whose work doubles with each step; "
+                    "the report's backward checks are at every step, and report --net FILE "
+                    "--depth any proves every T)")
             size = DERIVED_STEPS
         out.append(LayerDerivation(layer.at, layer.kind, size, tuple(
             derivation(layer.kind, size, options=options)), note))

@@ -71,8 +71,10 @@ def parse_net(text: str, *, source: str) -> TypedNetwork:
     steps = kinds[0] == "rnn" and all(k in STEP_KINDS for k in kinds[1:])
     said = f.get("rows")
     if not steps and type(said) is int and MAX_ROWS < said <= MAX_STEPS:
-        raise f.fail(f"rows = {said} is beyond the bound of {MAX_ROWS} (of {MAX_STEPS} time "
-                     f"steps where the first layer is an rnn and every later one is "
+        why = "" if kinds[0] != "rnn" else next(
+            f": layer {n} is {k!r}" for n, k in enumerate(kinds[1:], 2) if k not in STEP_KINDS)
+        raise f.fail(f"rows = {said} is beyond the bound of {MAX_ROWS}{why} (of {MAX_STEPS} "
+                     f"time steps where the first layer is an rnn and every later one is "
                      f"{' or '.join(STEP_KINDS)})")
     rows = f.integer("rows", 1, MAX_STEPS if steps else MAX_ROWS)
     inputs = width = f.integer("inputs", 1, MAX_WIDTH)

@@ -10,7 +10,7 @@ import sympy as sp
 
 from ..engine.typed_net import TypedReport
 from .article import HEADINGS, LEVELS, VERDICT
-from .tex import escape
+from .tex import escape, prose
 from ..model.layers import flat
 from .typed_report import MISTAKE_WORDS, WHY, _count, forward
 
@@ -55,7 +55,8 @@ def typed_body(report: TypedReport, derivations=(), *, heading: str = "section",
         out.append(f"{sub}{{Backward through layer {escape(d.at)} ({escape(d.kind)})}}\n")
         out.append(escape(f"In the papers' letters, in a slice over {d.size}; every line is "
                           "proved, a derivative between stages being the stage's formula "
-                          "differentiated with its other arguments held." + d.note) + "\n")
+                          "differentiated with its other arguments held.") + prose(d.note)
+                   + "\n")  # prose: an option in the note as code (--depth, not an en dash)
         for step in d.steps:
             every = f" for every ${step.result.every}$" if step.result.every else ""
             out.append(f"\\[ {step.latex} \\]\n{VERDICT.get(step.result.verdict, '')}{every} "
