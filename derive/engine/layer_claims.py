@@ -237,9 +237,7 @@ def _rnn(layer, X: Grid, G: Grid, *, future: bool = True, last_only: bool = Fals
     (a_t reads the atom h_(t-1), not the steps before); `given`, atoms for each dh_t: then
     each dh_t is claimed from the next one's atom (under "h", by (t, j)), and the other
     gradients from their step's atom, one step at a time (engine/time_steps.py)."""
-    A, H = layer.steps(X) if states is None else (
-        [layer.pre(states[t - 1] if t else [0] * layer.units, X[t]) for t in range(len(X))],
-        states)
+    A, H = layer.steps(X) if states is None else (layer.pres_on(states, X), states)
     act, n, T = layer.activation, layer.units, len(X)
     W, U, b = layer.base("W"), layer.base("U"), layer.base("b")
     slope = [[act.slope_at(a) for a in row] for row in A]

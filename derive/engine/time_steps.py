@@ -44,7 +44,7 @@ class _Steps:
         self.X, self.G = grid(f"x{tag}", rows, layer.width), grid(f"g{tag}", rows, n)
         self.S, self.D = grid(f"h{tag}", rows, n), grid(f"dh{tag}", rows, n)
         f = layer.activation.scalar
-        self.A = [layer.pre(self.S[t - 1] if t else [0] * n, self.X[t]) for t in range(rows)]
+        self.A = layer.pres_on(self.S, self.X)
         self.H = [[f(a) for a in row] for row in self.A]  # h_t from the state before it
         self.truth = self._truth()
         self._zero: dict[sp.Expr, bool] = {}

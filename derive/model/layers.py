@@ -414,6 +414,11 @@ class Recurrent(Layer):
                 + sp.Add(*(U[k, i] * x[i - 1] for i in range(1, self.width + 1))) + b[k]
                 for k in range(1, self.units + 1)]
 
+    def pres_on(self, states: Grid, X: Grid) -> list[list[sp.Expr]]:
+        """Each step's a_t from the given state h_(t-1) (states[t - 2]; h_0 = 0), not
+        from the steps before it: a recurrence taken one step at a time."""
+        return [self.pre(states[t - 1] if t else [0] * self.units, x) for t, x in enumerate(X)]
+
     def steps(self, X: Grid) -> tuple[list, list]:
         """(a_t, h_t) for t = 1..T, each a list of the units' entries."""
         f, h, A, H = self.activation.scalar, [sp.Integer(0)] * self.units, [], []
