@@ -16,13 +16,14 @@ import sympy as sp
 
 from ..engine.checking import STATUS
 from ..engine.proof import Verdict
+from ..engine.conv_lengths import EVERY_LENGTH, length_cases
 from ..engine.stage_generic import GENERIC, GenericTruth, NotForEverySize
 from ..errors import TooMuchWork
 from ..engine.slice_check import (SliceDiagnosis, SliceResult, both_readings, decide_slice,
                                   does_not_exist)
 from ..engine.stage_truth import StageTruth
 from ..errors import UsageError
-from ..latex.slice_reader import PARTIALS, NoSuchQuantity, read_slice
+from ..latex.slice_reader import PARTIALS, NoSuchQuantity, left_quantity, read_slice
 from ..model.layers import (Attention, Conv1d, Conv2d, Dense, Layer, LayerNorm, Pool1d, Recurrent, Residual,
                             TypedNetwork)
 from ..model.stages import SLICES, slice_of
@@ -118,8 +119,13 @@ def _said_zeros(result: SliceResult, zeros: tuple) -> SliceResult:
 
 def _for_every_size(result: SliceResult, reading: str, options: dict) -> SliceResult:
     """A proof at the file's size tried again for every size, where the slice has one
-    range (engine/stage_generic.py); what that cannot decide stays proved at the size."""
-    if result.verdict is not Verdict.PROVED or result.kind not in GENERIC:
+    range (engine/stage_generic.py) or is a convolution of stride 1 (engine/conv_lengths.py,
+    case by case); what that cannot decide stays proved at the size."""
+    if result.verdict is not Verdict.PROVED:
+        return result
+    if result.kind in EVERY_LENGTH:
+        return _for_every_length(result, reading, options)
+    if result.kind not in GENERIC:
         return result
     truth = _generic(result.kind, tuple(sorted(options.items())))
     try:
@@ -129,6 +135,22 @@ def _for_every_size(result: SliceResult, reading: str, options: dict) -> SliceRe
     except (NotForEverySize, TooMuchWork, NoSuchQuantity):
         return result
     return replace(result, every=str(truth.size)) if zero else result
+
+
+def _for_every_length(result: SliceResult, reading: str, options: dict) -> SliceResult:
+    """A convolution's proof at the file's length tried in each case of every length: the
+    lengths below the cases' start one by one, the rest by the free position's class."""
+    kind = result.kind
+    try:
+        cases = length_cases(kind, left=left_quantity(result.text, kind),
+                             **{k: v for k, v in options.items() if k != "columns"})
+        for case in cases:
+            eq = read_slice(result.text, case, partial=reading)
+            if not all(case.is_zero(lhs - rhs) for _, lhs, rhs in eq.sides):
+                return result
+    except (NotForEverySize, TooMuchWork, NoSuchQuantity):
+        return result
+    return replace(result, every="n" if kind == "conv1d" else "n by m")
 
 
 def _cases(expr, free: tuple) -> list:

@@ -52,6 +52,18 @@ class GenericTruth:
         for name in self._statistics:
             self._define(name)
 
+    shifts = False  # an index with arithmetic (x_{i+1}) is left to the file's sizes
+
+    def free_values(self, ranges: dict, free: tuple[str, ...]) -> list[tuple]:
+        """The free indices' one value: symbols, the first the truth's own index."""
+        return [tuple(self.index if n == 0 else sp.Dummy(letter, integer=True, positive=True)
+                      for n, letter in enumerate(free))]
+
+    def inside(self, name: str, index: tuple, bounds: dict) -> bool:
+        return True  # every index is a letter over its range
+
+    padded = inside
+
     # -- the stages' formulas ------------------------------------------------------------
 
     def _raw(self, name: str, *index) -> sp.Expr:

@@ -106,12 +106,11 @@ def read_slice(text: str, truth: StageTruth, *, partial: str = "local",
 
 
 def _values(truth, ranges: dict, free: tuple[str, ...]):
-    """Each value of the free indices; in a slice of every size one, their symbols (the
-    first the truth's own index)."""
+    """Each value of the free indices; in a slice of every size, as the truth places them
+    (its own index, or a position of one of its cases)."""
     if not truth.slice.generic:
         return list(product(*(range(1, ranges[i] + 1) for i in free)))
-    return [tuple(truth.index if n == 0 else sp.Dummy(letter, integer=True, positive=True)
-                  for n, letter in enumerate(free))]
+    return truth.free_values(ranges, free)
 
 
 def _zero_at_some_size(expr: sp.Expr, size: sp.Symbol) -> bool:
@@ -131,9 +130,12 @@ class _Meaning(Visitor):
         # `zeros` says which were
         self.truth, self.env, self.partial, self.two_ways = truth, env, partial, False
         self.outside, self.zeros = outside, []
+        self.bounds: dict = {}  # in a slice of every size, each sum's index: (low, high)
 
-    def _inner(self, env: dict) -> "_Meaning":
-        return _Meaning(self.truth, env, self.partial, outside=self.outside)
+    def _inner(self, env: dict, bounds: dict | None = None) -> "_Meaning":
+        inner = _Meaning(self.truth, env, self.partial, outside=self.outside)
+        inner.bounds = bounds if bounds is not None else self.bounds
+        return inner
 
     def _merge(self, inner: list) -> None:
         self.two_ways |= any(m.two_ways for m in inner)
@@ -195,17 +197,10 @@ class _Meaning(Visitor):
         return f(self.visit(node.args[0]))
 
     def visit_Sum(self, node: Sum):  # a sum over a set: refused by Ranges, which reads first
-        if self.truth.slice.generic:
-            return self._every_size(node)
         low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
-        high = self.visit(node.upper) if node.upper is not None else None
-        if high is None:
-            inner = Ranges(self.truth, strict=True, own=node.index)
-            inner.visit(node.body)
-            if node.index not in inner.free:
-                raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
-                                     f"of its body is indexed by it: write \\sum_{{{node.index}=1}}^{{n}}")
-            high = sp.Integer(inner.free[node.index])
+        high = self.visit(node.upper) if node.upper is not None else self._range(node)
+        if self.truth.slice.generic and not (low.is_Integer and high.is_Integer):
+            return self._every_size(node, low, high)
         if not (low.is_Integer and high.is_Integer):
             raise SliceReadError(f"a sum's bounds are whole numbers here, not {low} to {high}")
         span = range(int(low), int(high) + 1)
@@ -214,12 +209,23 @@ class _Meaning(Visitor):
         self._merge(inner)
         return out
 
-    def _every_size(self, node: Sum) -> sp.Expr:
-        """A sum in a slice of every size: a SymPy Sum over a fresh index, to the size."""
+    def _range(self, node: Sum) -> sp.Expr:
+        """A sum without bounds runs over its index's range, the widest its body uses."""
+        inner = Ranges(self.truth, strict=True, own=node.index)
+        try:
+            inner.visit(node.body)
+        except TypeError:  # ranges of letters that cannot be compared
+            raise NotForEverySize(f"the range of the sum over {node.index}") from None
+        if node.index not in inner.free:
+            raise SliceReadError(f"the sum over {node.index} has no bounds and no quantity "
+                                 f"of its body is indexed by it: write \\sum_{{{node.index}=1}}^{{n}}")
+        n = inner.free[node.index]
+        return sp.Integer(n) if isinstance(n, int) else n
+
+    def _every_size(self, node: Sum, low: sp.Expr, high: sp.Expr) -> sp.Expr:
+        """A sum in a slice of every size: a SymPy Sum over a fresh index."""
         k = sp.Dummy(node.index, integer=True, positive=True)
-        low = self.visit(node.lower) if node.lower is not None else sp.Integer(1)
-        high = self.visit(node.upper) if node.upper is not None else self.truth.size
-        inner = self._inner({**self.env, node.index: k})
+        inner = self._inner({**self.env, node.index: k}, {**self.bounds, k: (low, high)})
         out = sp.Sum(inner.visit(node.body), (k, low, high))
         self._merge([inner])
         return out
@@ -289,13 +295,13 @@ class _Meaning(Visitor):
 
     def _index(self, token: str):
         if isinstance(token, Shift):
-            if self.truth.slice.generic:
+            if self.truth.slice.generic and not self.truth.shifts:
                 raise NotForEverySize(f"the index {token}")
             return token.value({t: self._index(t) for t in token.letters})
         if token in self.truth.slice.sizes and token not in self.env:  # x_m, the last entry
             return self.truth.slice.sizes[token]
         if token.isdigit():
-            if self.truth.slice.generic:  # x_5 is a quantity only where m >= 5
+            if self.truth.slice.generic and not self.truth.shifts:  # x_5: only where m >= 5
                 raise NotForEverySize(f"the entry {token}")
             return int(token)
         if token not in self.env:
@@ -312,11 +318,13 @@ class _Meaning(Visitor):
                                  f"slice; accepted: {accepted(self.truth)}")
         name, tokens = found
         index = tuple(self._index(t) for t in tokens)
-        shape = self.truth.slice.shapes[name]
-        if any(isinstance(i, int) and isinstance(n, int) and not 1 <= i <= n
-               for i, n in zip(index, shape)):
-            if self.outside and (outside == "gradient" or
-                                 (outside == "value" and self.truth.slice.padded(name, index))):
+        shape, truth = self.truth.slice.shapes[name], self.truth
+        if not truth.inside(name, index, self.bounds) if truth.slice.generic else \
+                any(isinstance(i, int) and isinstance(n, int) and not 1 <= i <= n
+                    for i, n in zip(index, shape)):
+            padded = truth.padded(name, index, self.bounds) if truth.slice.generic else \
+                truth.slice.padded(name, index)
+            if self.outside and (outside == "gradient" or (outside == "value" and padded)):
                 self.zeros.append((outside, Node(name, index)))
                 return None
             raise NoSuchQuantity(f"{key_of(s)}[{', '.join(map(str, index))}] does not exist: "

@@ -142,7 +142,8 @@ class Slice:
 
     @property
     def generic(self) -> bool:
-        return not isinstance(self.n, int)
+        """Whether a range is a letter (a slice of every size)."""
+        return not all(isinstance(n, int) for n in self.sizes.values())
 
     def sum(self, body: Callable[[object], sp.Expr], to: int | None = None) -> sp.Expr:
         """body(k) summed over k = 1..n (or 1..to): written out where n is a number, a
@@ -257,7 +258,7 @@ def _conv(kind: str, image: tuple[int, ...], k: int = 2, stride: int = 1,
     x_((i-1)s + m - p) + b, a kernel of k (k by k) entries, x zero in the padding. Channels
     and filters add such terms, each with the same backward pass."""
     out = tuple((n + 2 * padding - k) // stride + 1 for n in image)
-    if min(out) < 1:
+    if all(isinstance(o, int) for o in out) and min(out) < 1:  # a length may be a letter
         raise ValueError(f"a kernel of {k} does not fit {' by '.join(map(str, image))} "
                          f"positions with padding {padding}")
 
