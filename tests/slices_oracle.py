@@ -38,17 +38,23 @@ SHAPES = {
     "conv2d": lambda n, d, o: {"x": (n, o["columns"] or n), "w": (o["kernel"],) * 2, "b": (),
                                "y": tuple((m + 2 * o["padding"] - o["kernel"]) // o["stride"] + 1
                                           for m in (n, o["columns"] or n))},
-    "maxpool": lambda n, d, o: {"x": (n,), "y": ((n - o["window"]) // o["stride"] + 1,)},
-    "avgpool": lambda n, d, o: {"x": (n,), "y": ((n - o["window"]) // o["stride"] + 1,)},
+    "maxpool": lambda n, d, o: _pooled(n, o), "avgpool": lambda n, d, o: _pooled(n, o),
     "rnn": lambda n, d, o: {"x": (n, o["inputs"]), "w": (o["units"],) * 2,
                             "u": (o["units"], o["inputs"]), "b": (o["units"],),
                             "v": (o["outputs"], o["units"]), "c": (o["outputs"],),
                             "a": (n, o["units"]), "h": (n, o["units"]),
                             "o": (n, o["outputs"])},
 }
+def _pooled(n: int, o: dict) -> dict:
+    """A pooling's row of n, or image of n rows by o["columns"]."""
+    image = (n,) if o["columns"] is None else (n, o["columns"])
+    return {"x": image, "y": tuple((m - o["window"]) // o["stride"] + 1 for m in image)}
+
+
 DEFAULTS = {"conv1d": {"kernel": 2, "stride": 1, "padding": 0},
             "conv2d": {"kernel": 2, "stride": 1, "padding": 0, "columns": None},
-            "maxpool": {"window": 2, "stride": 2}, "avgpool": {"window": 2, "stride": 2},
+            "maxpool": {"window": 2, "stride": 2, "columns": None},
+            "avgpool": {"window": 2, "stride": 2, "columns": None},
             "rnn": {"function": "tanh", "units": 1, "inputs": 1, "outputs": 1}}
 INPUTS = {"batchnorm": ("x", "gamma", "beta"), "layernorm": ("x", "gamma", "beta"),
           "softmax": ("z",), "attention": ("q", "k", "v"), "residual": ("x", "J"),
@@ -89,8 +95,8 @@ class Oracle:
         o = self.options
         own = {"conv1d": {"n": self.n, "k": o.get("kernel")},
                "conv2d": {"n": self.n, "m": o.get("columns") or self.n, "k": o.get("kernel")},
-               "maxpool": {"n": self.n, "w": o.get("window")},
-               "avgpool": {"n": self.n, "w": o.get("window")},
+               "maxpool": {"n": self.n, "w": o.get("window"), "m": o.get("columns")},
+               "avgpool": {"n": self.n, "w": o.get("window"), "m": o.get("columns")},
                "rnn": {"T": self.n, r"\tau": self.n, "n": o.get("units"), "m": o.get("inputs")}}
         if self.kind in own:
             return own[self.kind].get(letter)
@@ -185,9 +191,10 @@ def _conv(o, q, put):
 
 def _pool(o, q, put):
     w, s = o.options["window"], o.options["stride"]
-    for (i,) in o.indices("y"):
-        window = [q[("x", ((i - 1) * s + a,))] for a in range(1, w + 1)]
-        put(("y", (i,)), max(window) if o.kind == "maxpool" else mp.fsum(window) / w)
+    for i in o.indices("y"):  # a window of w, or of w by w over an image
+        window = [q[("x", tuple((c - 1) * s + a for c, a in zip(i, at)))]
+                  for at in product(range(1, w + 1), repeat=len(i))]
+        put(("y", i), max(window) if o.kind == "maxpool" else mp.fsum(window) / len(window))
 
 
 def _rnn(o, q, put):

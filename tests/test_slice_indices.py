@@ -144,15 +144,22 @@ def test_check_net_reads_convolution_and_recurrence_as_their_books_write_them(fi
         assert abs(left - right) > DIFFER
 
 
-def test_check_net_says_a_pooling_over_an_image_has_no_slice_yet(tmp_path):
+def test_check_net_reads_a_pooling_over_an_image_in_its_slice(tmp_path):
+    """Windows of 2 by 2 at stride 1 over a 3 by 3 image: the routed gradient proved
+    under the condition, the gradient spread over a square refuted with its mistake, and
+    the size said as an image's."""
     net = tmp_path / "pool.toml"
     net.write_text('title = "2-D pooling"\nrows = 1\ninputs = 9\nloss = "sse"\n\n[[layers]]\n'
                    'kind = "maxpool"\nwindow = 2\nstride = 1\nheight = 3\n')
-    p = _bpcheck("check", "--net", str(net), "--layer", "1", "x_1 = y_1")
-    assert p.returncode == 2 and "a pooling over an image's squares (height 3) has no slice" \
-        in p.stderr and "Traceback" not in p.stderr
-    p = _bpcheck("check", "--net", str(net), "x_1 = y_1")
-    assert p.returncode == 2 and "over an image's squares, none yet" in p.stderr
+    routed = (r"\frac{\partial E}{\partial x_{u,v}} = \sum_{i} \sum_{j} \frac{\partial E}"
+              r"{\partial y_{i,j}} \frac{\partial y_{i,j}}{\partial x_{u,v}}")
+    p = _bpcheck("check", "--net", str(net), "--json", routed)
+    out = json.loads(p.stdout)
+    assert p.returncode == 0 and out["verdict"] == "proved", p.stdout + p.stderr
+    assert out["conditions"] == ["each window's maximum unique (no tie)"]
+    p = _bpcheck("check", "--net", str(net), "--layer", "1",
+                 r"\frac{\partial E}{\partial x_{i,j}} = \frac{\partial E}{\partial y_{i,j}}")
+    assert p.returncode == 1 and "an image of 3 rows by 3 columns" in p.stdout, p.stdout
 
 
 def test_in_a_notation_an_index_with_arithmetic_is_refused_saying_where_it_is_read():

@@ -35,7 +35,7 @@ RIGHT = [(e, x) for e, x in LAYER_ENTRIES if x.verdict == "proved"]
 # wrong versions no slice's mistake is: a transpose forgotten, a shift the wrong way, an
 # entry right for another configuration (a padding, a slope), one window's gradient kept
 UNNAMED = {"bptt-wrong-not-transposed", "conv-wrong-valid-correlation", "conv1d-input",
-           "goodfellow-10.21", "maxpool-wrong-overlap-not-added"}
+           "goodfellow-10.21", "maxpool-wrong-overlap-not-added", "avgpool-image-wrong-by-width"}
 
 
 def _free(side, o: Oracle, *, compound: bool = False) -> dict[str, int]:
@@ -236,7 +236,8 @@ def test_mutations_are_generated_for_every_right_entry_and_most_are_wrong():
 DERIVED = [("batchnorm", 3, {}), ("layernorm", 3, {}), ("softmax", 3, {}), ("attention", 2, {}),
            ("residual", 3, {}), ("conv1d", 5, {"kernel": 3, "padding": 1}),
            ("conv2d", 3, {"kernel": 2}), ("maxpool", 5, {"window": 3, "stride": 1}),
-           ("avgpool", 4, {}), ("rnn", 3, {"units": 2}),
+           ("avgpool", 4, {}), ("maxpool", 3, {"columns": 3, "stride": 1}),
+           ("avgpool", 4, {"columns": 4}), ("rnn", 3, {"units": 2}),
            ("rnn", 3, {"function": "sigmoid", "inputs": 2, "outputs": 2})]
 
 

@@ -184,28 +184,18 @@ def layer_of(net: TypedNetwork, at: str | None) -> Layer:
     if at is None:
         if not usable:
             raise UsageError(f"no layer of {net.title!r} has equations to check; kinds that "
-                             f"do: {', '.join(SLICES)} (a pooling of one row; over an image's "
-                             "squares, none yet)")
+                             f"do: {', '.join(SLICES)}")
         return usable[0]
     chosen = next((x for x in every if x.at == at), None)
-    if chosen is not None and _image_pool(chosen):
-        raise UsageError(f"--layer {at!r}: a pooling over an image's squares (height "
-                         f"{chosen.height}) has no slice to read equations in; its backward "
-                         "pass is proved by report --net; a pooling of one row has")
     if chosen is None or chosen.kind not in SLICES:
         raise UsageError(f"--layer {at!r}: no such layer with equations to check; accepted: "
                          f"{', '.join(x.at + ' (' + x.kind + ')' for x in usable) or 'none'}")
     return chosen
 
 
-def _image_pool(layer: Layer) -> bool:
-    return isinstance(layer, Pool1d) and layer.height > 1
-
-
 def has_slice(layer: Layer) -> bool:
-    """Whether the layer's equations are read in a slice (a pooling over an image's
-    squares has none yet)."""
-    return layer.kind in SLICES and not _image_pool(layer)
+    """Whether the layer's equations are read in a slice."""
+    return layer.kind in SLICES
 
 
 def slice_size(net: TypedNetwork, layer: Layer) -> int:
@@ -214,8 +204,8 @@ def slice_size(net: TypedNetwork, layer: Layer) -> int:
     others over the layer's features."""
     if layer.kind in ("batchnorm", "attention", "rnn"):
         return net.rows
-    if isinstance(layer, Conv2d):
-        return layer.height
+    if isinstance(layer, Conv2d) or isinstance(layer, Pool1d) and layer.height > 1:
+        return layer.height  # an image's rows
     return layer.length if isinstance(layer, (Conv1d, Pool1d)) else layer.width
 
 
@@ -237,7 +227,8 @@ def layer_options(net: TypedNetwork, layer: Layer) -> dict:
         return {"kernel": layer.kernel, "stride": layer.stride, "padding": layer.padding,
                 **({"columns": layer.columns} if isinstance(layer, Conv2d) else {})}
     if isinstance(layer, Pool1d):
-        return {"window": layer.window, "stride": layer.stride}
+        return {"window": layer.window, "stride": layer.stride,
+                **({"columns": layer.columns} if layer.height > 1 else {})}
     if isinstance(layer, Recurrent):
         after = net.layers[net.layers.index(layer) + 1:] if layer in net.layers else ()
         out = after[0].out if after and isinstance(after[0], Dense) else layer.units

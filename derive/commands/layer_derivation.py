@@ -19,7 +19,7 @@ from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
 from ..engine.stage_truth import StageTruth
 from ..model.layers import Residual, TypedNetwork
-from ..model.stages import FORM, INDEX_LETTERS, Node, Slice, letter, slice_of
+from ..model.stages import FORM, Node, Slice, index_letters, letter, slice_of
 from ..latex.slice_reader import SliceReadError, left_quantity
 from .layer_check import check_layer_text, has_slice, layer_options, slice_size
 
@@ -109,14 +109,14 @@ def _chain(truth: StageTruth, name: str) -> str | None:
     sl = truth.slice
     shape = sl.shapes[name]
     rep = tuple(min(k + 1, n) for k, n in enumerate(shape))  # distinct where the sizes allow
-    own = INDEX_LETTERS[sl.kind].get(name, "")
+    own = index_letters(sl).get(name, "")
     by_value = dict(zip(rep, own))
     v = _written(sl, name, own)
     users = truth.users(Node(name, rep))
     terms = []
     for uname in dict.fromkeys(u.name for u in users):
         taking = [u for u in users if u.name == uname]
-        letters = INDEX_LETTERS[sl.kind].get(uname, "")
+        letters = index_letters(sl).get(uname, "")
         if _one_user(truth, name, uname, rep):
             u = _written(sl, uname, "".join(by_value[c] for c in taking[0].index))
             terms.append(f"{_d(LOSS, u)} {_d(u, v)}")
@@ -162,7 +162,9 @@ def _printed(kind: str, options: dict) -> dict[str, list[tuple[str, str]]]:
     for e in load_catalogue():
         if e.layer != kind or any(x.verdict != "proved" for x in e.expect):
             continue
-        if not any({k: x.network.get(k, v) for k, v in form.items()} == here for x in e.expect):
+        if not any({k: x.network.get(k, v) for k, v in form.items()} == here and
+                   ("columns" in x.network) == ("columns" in options)  # a row, or an image
+                   for x in e.expect):
             continue
         name = left_quantity(e.latex, kind)
         if name is not None:

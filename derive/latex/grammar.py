@@ -334,8 +334,16 @@ class _Build(Transformer_NonRecursive):
         if not isinstance(c[0], tuple):
             return _Post("sub", (_index_text(c[0]),), meta.start_pos)
         value = c[0] if len(c) == 1 else tuple(
-            item[0] if isinstance(item[0], Shift) else join_index(item) for item in c)
+            item[0] if isinstance(item[0], Shift) else self._multiple(item) for item in c)
         return _Post("sub", value, meta.start_pos)
+
+    def _multiple(self, item: tuple) -> str:
+        """One index of several: a number times a letter (x_{2i,2j}) is a Shift in a slice;
+        anything else its text."""
+        if self.shifts and len(item) > 1 and item[-1].isalpha() and len(item[-1]) == 1 \
+                and all(t.isdigit() for t in item[:-1]):
+            return Shift(((int("".join(item[:-1])), item[-1]),))
+        return join_index(item)
 
     @v_args(meta=True)
     def sup(self, meta, c): return _Post("sup", c[0], meta.start_pos)   # not bare: w^{(2)}

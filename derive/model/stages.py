@@ -280,24 +280,31 @@ def _conv(kind: str, image: tuple[int, ...], k: int = 2, stride: int = 1,
                  padding={"x": ((padding, padding),) * len(image)})
 
 
-def _pool(kind: str, n: int, window: int = 2, stride: int = 2) -> Slice:
-    """One channel of max or mean pooling: y_i over x_((i-1)s + 1) .. x_((i-1)s + w); the
-    maximum selected on each side of every tie, as ReLU's kink is."""
-    out = (n - window) // stride + 1
-    if out < 1:
-        raise ValueError(f"a window of {window} does not fit {n} positions")
+def _pool(kind: str, n: int, window: int = 2, stride: int = 2,
+          columns: int | None = None) -> Slice:
+    """One channel of max or mean pooling over a row of n positions, or over an image of n
+    rows and `columns` columns by window by window squares: y_i over x_((i-1)s + 1) ..
+    x_((i-1)s + w) in each dimension; the maximum selected on each side of every tie, as
+    ReLU's kink is."""
+    image = (n,) if columns is None else (n, columns)
+    out = tuple((d - window) // stride + 1 for d in image)
+    if min(out) < 1:
+        raise ValueError(f"a window of {window} does not fit {' by '.join(map(str, image))} "
+                         "positions")
 
-    def y_(s, i):
-        xs = [s.at("x", (i - 1) * stride + a) for a in range(1, window + 1)]
+    def y_(s, *i):
+        xs = [s.at("x", *((c - 1) * stride + a for c, a in zip(i, at)))
+              for at in product(range(1, window + 1), repeat=len(image))]
         if kind == "avgpool":
-            return sp.Add(*xs) / window
+            return sp.Add(*xs) / window ** len(image)
         return sp.Add(*(c * x for c, x in zip(selected(xs), xs)))
     one = Mistake("maxpool-gradient-spread" if kind == "maxpool" else "avgpool-not-divided",
                   "the output's gradient given whole to every entry of its window" +
                   ("" if kind == "maxpool" else ", not divided by the window's size"), (),
                   rule=_whole)
-    return Slice(kind, {"x": (n,), "y": (out,)}, ("x",), (("y", y_),), "y",
-                 {"x": "x", "y": "y", "z": "y"}, {"n": n, "w": window}, (one,))
+    sizes = {"n": n, "w": window} if columns is None else {"n": n, "m": columns, "w": window}
+    return Slice(kind, {"x": image, "y": out}, ("x",), (("y", y_),), "y",
+                 {"x": "x", "y": "y", "z": "y"}, sizes, (one,))
 
 
 def _rnn(steps: int, function: str = "tanh", units: int = 1, inputs: int = 1,
@@ -341,11 +348,14 @@ SLICES: dict[str, Callable[..., Slice]] = {
                                                             padding),
     "conv2d": lambda n, columns=None, kernel=2, stride=1, padding=0: _conv(
         "conv2d", (n, columns or n), kernel, stride, padding),
-    "maxpool": lambda n, window=2, stride=2: _pool("maxpool", n, window, stride),
-    "avgpool": lambda n, window=2, stride=2: _pool("avgpool", n, window, stride),
+    "maxpool": lambda n, window=2, stride=2, columns=None: _pool("maxpool", n, window, stride,
+                                                                columns),
+    "avgpool": lambda n, window=2, stride=2, columns=None: _pool("avgpool", n, window, stride,
+                                                                columns),
     "rnn": lambda n, function="tanh", units=1, inputs=1, outputs=1: _rnn(
         n, function, units, inputs, outputs),
 }
+IMAGES = ("conv2d", "maxpool", "avgpool")  # kinds whose slice may be an image (n by m)
 SIZE_WORDS = {  # what a slice's range counts: (one, several)
     "batchnorm": ("pattern in the mini-batch", "patterns in the mini-batch"),
     "layernorm": ("feature", "features"), "softmax": ("entry", "entries"),
@@ -374,6 +384,17 @@ INDEX_LETTERS: dict[str, dict[str, str]] = {
     "rnn": {"x": "ti", "a": "tk", "h": "tk", "o": "tl", "w": "kj", "u": "ki", "b": "k",
             "v": "lk", "c": "l"},
 }
+
+
+# an image's pooling: two indices each
+_IMAGE_LETTERS = {"x": "uv", "y": "ij"}
+
+
+def index_letters(sl: Slice) -> dict[str, str]:
+    """Each quantity's index letters in this slice (a pooling's two over an image)."""
+    if sl.kind in ("maxpool", "avgpool") and len(sl.shapes["x"]) == 2:
+        return _IMAGE_LETTERS
+    return INDEX_LETTERS[sl.kind]
 
 
 def letter(sl: Slice, name: str) -> str:

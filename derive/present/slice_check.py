@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
-from ..model.stages import SIZE_WORDS
+from ..model.stages import IMAGES, SIZE_WORDS
 from .console import verdict_text
 
 MEANS = ("dl/d(a quantity) is the chain rule taken back through the layer from the gradient on "
@@ -25,8 +25,15 @@ def _point(result: SliceResult) -> list[tuple[str, str]]:
 
 
 def _over(r: SliceResult) -> str:
-    """The slice's size in words: 1 pattern in the mini-batch, 3 entries."""
+    """The slice's size in words: 1 pattern in the mini-batch, 3 entries, an image of 3
+    rows by 4 columns."""
+    if _image(r):
+        return f"an image of {r.size} rows by {dict(r.sizes)['m']} columns"
     return f"{r.size} {SIZE_WORDS[r.kind][r.size != 1]}"
+
+
+def _image(r: SliceResult) -> bool:
+    return r.kind in IMAGES and "m" in dict(r.sizes)
 
 
 def _other_sizes(r: SliceResult) -> str:
@@ -35,7 +42,7 @@ def _other_sizes(r: SliceResult) -> str:
     d_k = 1."""
     others = dict(r.sizes)
     shown = [f"{k} = {v}" for k, v in others.items()
-             if k in ("d_k", "d_v") or v != r.size]
+             if k in ("d_k", "d_v") or v != r.size and not (k == "m" and _image(r))]
     out = f" ({', '.join(shown)})" if shown else ""
     if others.get("d_k") == 1:
         out += " (with d_k = 1, a factor 1/sqrt(d_k) left out cannot be seen: give d_k >= 2)"
