@@ -28,8 +28,12 @@ from .typed import _indices, shared_value
 from .typed_net import layer_checks
 
 VALUES = (-2, -1, 1, 2)
-_SEED = sp.Symbol("seed")  # carried with the values, for the message at a kink
 DENOMINATORS = (1, 2, 4)
+DRAWS = 20  # draws from one seed tried for values clear of every kink
+
+
+class _AtKink(Exception):
+    """A ReLU's input, or two entries of a max pooling's window, equal at the drawn values."""
 
 
 @dataclass
@@ -57,6 +61,7 @@ class TypedExample:
     loss: sp.Expr
     layers: list[LayerNumbers]
     epsilon: sp.Expr
+    draw: int = 0  # the seed's draws before it that put a value at a kink
 
     @property
     def proved(self) -> bool:
@@ -75,9 +80,7 @@ def _at(expr, values: dict, digits: int) -> sp.Expr:
     e = shared_value(sp.Integer(expr) if isinstance(expr, int) else expr, dict(values),
                      digits + 10)
     if not e.is_number and e.atoms(KinkSide):
-        raise UsageError(f"a ReLU's input (or two entries of a pooling window) is 0 at these "
-                         f"values, where there is no slope; try another --seed (this one is "
-                         f"{values.get(_SEED, '?')})")
+        raise _AtKink()
     # chop: a value that is 0 (tokens sharing an entry) shows as 0, not as rounding noise
     return e if e.is_Rational else sp.N(e, digits + 10, chop=True)
 
@@ -88,10 +91,29 @@ def _grid(rows, values: dict, digits: int) -> Grid:
 
 def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
                   epsilon: sp.Rational = sp.Rational(1, 100)) -> TypedExample:
-    """Every number of one forward and backward pass at values drawn from `seed`."""
-    rng = random.Random(seed)
+    """Every number of one forward and backward pass at values drawn from `seed`: its first
+    draw where no value is at a kink (a ReLU's input 0, a tie in a max pooling's window,
+    where there is no slope), else its next, up to DRAWS."""
+    for draw in range(DRAWS):
+        try:
+            return _example(net, random.Random(seed if not draw else f"{seed}.{draw}"),
+                            seed=seed, draw=draw, digits=digits, epsilon=epsilon)
+        except _AtKink:
+            continue
+    kinks = [what for kind, what in (("relu", "a ReLU's input is 0"), ("maxpool",
+             "two entries of a max pooling's window are equal")) if _has(net, kind)]
+    raise UsageError(f"in each of {DRAWS} draws from --seed {seed}, {' or '.join(kinks)} "
+                     "somewhere, where there is no slope; try another --seed")
+
+
+def _has(net: TypedNetwork, kind: str) -> bool:
+    return any(kind in (layer.kind, getattr(layer, "function", "")) for layer in flat(net.layers))
+
+
+def _example(net: TypedNetwork, rng: random.Random, *, seed: int, draw: int, digits: int,
+             epsilon: sp.Rational) -> TypedExample:
     X = tuple(tuple(_draw(rng) for _ in range(net.width)) for _ in range(net.rows))
-    values: dict[sp.Basic, sp.Expr] = {EPSILON: epsilon, _SEED: sp.Integer(seed)}
+    values: dict[sp.Basic, sp.Expr] = {EPSILON: epsilon}
     layers = []
     for layer in flat(net.layers):
         for p, shape in layer.params().items():
@@ -114,7 +136,7 @@ def typed_example(net: TypedNetwork, *, seed: int = 0, digits: int = 10,
                              for c in layer_checks(layer, rows=net.rows, seed=seed)
                              if not c.mistake)
         G = numbers.dX
-    return TypedExample(net, seed, digits, T, E, layers, epsilon)
+    return TypedExample(net, seed, digits, T, E, layers, epsilon, draw)
 
 
 def _forward(layer: Layer, X: Grid, values: dict, digits: int) -> Grid:

@@ -33,7 +33,9 @@ class TypedExampleView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator:
         ex, d = self.example, self.example.digits
         yield Text(ex.net.title, style="bold")
-        yield Text(f"values drawn with --seed {ex.seed}: each input and parameter one of "
+        again = (f" (its draw {ex.draw + 1}: each before put a value at a kink, where there "
+                 "is no slope)") if ex.draw else ""
+        yield Text(f"values drawn with --seed {ex.seed}{again}: each input and parameter one of "
                    f"{', '.join(map(str, VALUES))} over one of {', '.join(map(str, DENOMINATORS))}"
                    f"; epsilon = {ex.epsilon}; rows are {ex.net.row_word}s", style="dim")
         yield Text(f"input X = {grid(ex.layers[0].X, d)}")
@@ -59,7 +61,7 @@ def typed_example_json(ex: TypedExample) -> dict[str, Any]:
     g = lambda rows: [[number(v, d) for v in row] for row in rows]
     p = lambda params: {name: {",".join(map(str, ix)): number(v, d) for ix, v in e.items()}
                         for name, e in params.items()}
-    return {"title": ex.net.title, "seed": ex.seed, "digits": d, "epsilon": str(ex.epsilon),
+    return {"title": ex.net.title, "seed": ex.seed, "draw": ex.draw + 1, "digits": d, "epsilon": str(ex.epsilon),
             "input": g(ex.layers[0].X), "targets": g(ex.targets), "loss": number(ex.loss, d),
             "proved": ex.proved,
             "layers": [{"at": n.at, "kind": n.kind, "output": g(n.Y), "parameters": p(n.params),
