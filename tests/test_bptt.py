@@ -45,7 +45,7 @@ def test_every_part_is_proved_and_every_wrong_version_refuted(function, units):
                                       "bptt-weights-all-steps")]
     assert [(w.id, w.verdict) for w in t.wrong] == [("bptt-future-dropped", Verdict.REFUTED),
                                                     ("bptt-last-step-only", Verdict.REFUTED)]
-    kink = ("no ReLU's input at its kink, 0",) if function == "relu" else ()
+    kink = ("no ReLU's input exactly 0 (its kink)",) if function == "relu" else ()
     assert t.parts[2].conditions == kink and t.parts[5].conditions == kink
     assert t.verdict is Verdict.PROVED
     # proved again with the units and inputs symbols, but the two steps (at this width)

@@ -73,7 +73,7 @@ def test_every_check_is_decided_where_the_unrolled_map_is_out_of_reach(function,
     for check in wrong.values():
         assert check.verdict is Verdict.REFUTED
         _agrees_with_the_oracle(layer, T, check)
-    assert (Verdict.PROVED, ("no ReLU's input at its kink, 0",) if function == "relu" else ()) \
+    assert (Verdict.PROVED, ("no ReLU's input exactly 0 (its kink)",) if function == "relu" else ()) \
         == (checks[0].verdict, checks[0].conditions)
 
 

@@ -109,7 +109,7 @@ def decide_gradient(layer: Layer, name: str, claimed, true, *, seed: int, mistak
 
 
 # what a proof on each side of a kink leaves out: a ReLU's 0, or a tie in a pooling window
-KINKS = {"relu": "no ReLU's input at its kink, 0", "maxpool": "each window's maximum unique (no tie)"}
+KINKS = {"relu": "no ReLU's input exactly 0 (its kink)", "maxpool": "each window's maximum unique (no tie)"}
 
 
 def decide_pairs(pairs, *, seed: int, kink: str = KINKS["relu"], reach=None) -> dict:
