@@ -7,6 +7,7 @@ sees them wrong.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,22 @@ def test_a_state_is_an_atom_so_a_step_reads_only_the_one_before():
     steps = _Steps(_layer("tanh", 2, 1), 16)
     # the last step's pre-activation holds h_15's atoms, not fifteen tanh's nested
     assert not steps.A[15][0].has(sp.tanh) and steps.A[15][0].has(steps.S[14][0])
+
+
+def test_where_the_budget_runs_out_the_report_names_what_was_not_checked(tmp_path):
+    """A recurrence of 4 units at 16 steps takes well over 2 s: the report still prints,
+    says what it did not reach, decides nothing it did not finish, and exits 3."""
+    net = tmp_path / "big.toml"
+    net.write_text('title = "big"\nrows = 16\ninputs = 4\nloss = "sse"\n\n[[layers]]\nkind = "rnn"\n'
+                   'units = 4\nfunction = "sigmoid"\n\n[[layers]]\nkind = "dense"\nunits = 4\n')
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net", str(net), "--budget",
+                        "2", "--json"], capture_output=True, text=True, timeout=120)
+    out = json.loads(p.stdout)
+    assert p.returncode == 3 and out["worst"] == "undecided", p.stdout + p.stderr
+    assert "time budget of 2 s ran out" in out["ran_out"]["why"]
+    assert out["ran_out"]["unchecked"][-2:] == ["layer 2 (dense)", "the loss"]
+    assert out["derivations"] == []
+    assert all(c["verdict"] in ("proved", "refuted") for c in out["checks"])
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net", str(net), "--budget",
+                        "2"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 3 and "not checked: layer 1 (rnn)" in p.stdout.replace("\n", " ")

@@ -155,12 +155,16 @@ def _run_net_report(args: argparse.Namespace) -> int:
         return _run_time_theorem(net, args)
     with ProgressBar(_progress(), "report") as bar:
         report = typed_report(net, progress=bar)
-        derivations = net_derivations(net)
+        # where the budget ran out, the derivations would too: the checks finished are shown
+        derivations = net_derivations(net) if not report.ran_out else []
     if args.json:
         print(json.dumps(typed_json(report, derivations), indent=2, ensure_ascii=False))
     else:
         _print(TypedReportView(report, derivations))
-    return 0 if worst_with(report, step_verdicts(derivations)) is Verdict.PROVED else 1
+    worst = worst_with(report, step_verdicts(derivations))
+    if report.ran_out and worst is not Verdict.REFUTED:
+        return 3
+    return 0 if worst is Verdict.PROVED else 1
 
 
 def _run_time_theorem(net, args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..errors import BudgetExceeded
 from ..model.layers import Layer, Recurrent, TypedNetwork, grid
 from ..model.loss import loss as loss_named
 from .proof import Verdict
@@ -40,6 +41,9 @@ class TypedReport:
     net: TypedNetwork
     checks: list[TypedCheck]
     jacobians: list[LayerJacobian]
+    # where the budget ran out: why, and the layers (and "the loss") left unchecked
+    ran_out: str = ""
+    unchecked: tuple[str, ...] = ()
 
     @property
     def worst(self) -> Verdict:
@@ -48,7 +52,7 @@ class TypedReport:
         right = [c for c in self.checks if not c.mistake]
         if any(c.verdict is Verdict.REFUTED for c in right):
             return Verdict.REFUTED
-        if any(c.verdict is Verdict.UNDECIDED for c in right):
+        if self.ran_out or any(c.verdict is Verdict.UNDECIDED for c in right):
             return Verdict.UNDECIDED
         return Verdict.PROVED
 
@@ -78,11 +82,20 @@ def typed_report(net: TypedNetwork, *, seed: int = 0, progress=None) -> TypedRep
     total, what)` is told before each layer."""
     checks, jacs = [], []
     step = progress or (lambda done, total, what: None)
-    for n, layer in enumerate(net.layers):
-        step(n, len(net.layers) + 1, f"layer {layer.at} ({layer.kind})")
-        checks += layer_checks(layer, rows=net.rows, seed=seed)
-        jacs.append(layer_jacobian(layer, rows=net.rows, seed=seed))
-    step(len(net.layers), len(net.layers) + 1, "the loss")
-    checks.append(loss_check(net, seed=seed))
-    step(len(net.layers) + 1, len(net.layers) + 1, "")
+    parts = [f"layer {layer.at} ({layer.kind})" for layer in net.layers] + ["the loss"]
+    done, now = 0, parts[0]
+    try:
+        for layer in net.layers:
+            step(done, len(parts), now)
+            checks += layer_checks(layer, rows=net.rows, seed=seed)
+            now = f"{parts[done]}'s Jacobian"
+            jacs.append(layer_jacobian(layer, rows=net.rows, seed=seed))
+            done += 1
+            now = parts[done]
+        step(done, len(parts), now)
+        checks.append(loss_check(net, seed=seed))
+    except BudgetExceeded as e:  # what is finished is shown, and what is not is named
+        return TypedReport(net, checks, jacs, ran_out=str(e),
+                           unchecked=(now, *parts[done + 1:]))
+    step(len(parts), len(parts), "")
     return TypedReport(net, checks, jacs)

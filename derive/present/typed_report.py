@@ -77,7 +77,11 @@ class TypedReportView:
             yield Text(f"  layer {layer.at} ({layer.kind}): {forward(layer)}")
         yield Text("\nbackward checks (g = dE/dy at the layer's output; each proved for "
                    "every g, so for whatever follows the layer)", style="bold")
-        yield _checks_table(r.checks, console)
+        if r.checks:
+            yield _checks_table(r.checks, console)
+        if r.ran_out:
+            yield Text(f"undecided: {r.ran_out}; not checked: {_listed(r.unchecked)}" +
+                       ("; the checks above were finished" if r.checks else ""), style="bold")
         if any(layer.kind == "rnn" for layer in flat(net.layers)):
             yield Text(f"(the recurrence is checked here through these {net.rows} steps; "
                        "with --depth any, for every number of steps, by induction on T - t)")
@@ -86,10 +90,15 @@ class TypedReportView:
                        f"a slice over {d.size}: each line proved (d(u)/d(v): u's formula "
                        "differentiated by v, its other arguments held)" + d.note, style="bold")
             yield _steps_table(d, console)
-        yield Text("\nJacobians dY_sk/dX_rj by block", style="bold")
-        yield _jacobian_table(r, console)
+        if r.jacobians:
+            yield Text("\nJacobians dY_sk/dX_rj by block", style="bold")
+            yield _jacobian_table(r, console)
         steps = [st.result.verdict for d in self.derivations for st in d.steps]
         yield Text(f"\nworst: {worst_with(r, steps)}", style="bold")
+
+
+def _listed(parts) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def forward(layer: Layer, table: dict = FORWARD) -> str:
@@ -191,5 +200,6 @@ def typed_json(r: TypedReport, derivations=()) -> dict[str, Any]:
                        "blocks": [{"rows": b.rows, "features": b.features, "count": b.count,
                                    "vanish": b.vanish, "example": b.example or None}
                                   for b in J.blocks]} for J in r.jacobians],
+        "ran_out": {"why": r.ran_out, "unchecked": list(r.unchecked)} if r.ran_out else None,
         "worst": str(worst_with(r, [st.result.verdict for d in derivations for st in d.steps])),
     }
