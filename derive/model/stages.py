@@ -17,7 +17,7 @@ x[1]/3 + x[2]/3 + x[3]/3
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from itertools import product
 from typing import Callable, Mapping
 
@@ -37,10 +37,17 @@ class Node:
     @property
     def symbol(self) -> sp.Expr:
         """The variable that stands for it (an input's is a variable of the point)."""
-        return sp.IndexedBase(self.name, real=True)[self.index or (1,)]
+        return _symbol(self.name, self.index or (1,))
 
     def __str__(self) -> str:
         return self.name + (f"[{', '.join(map(str, self.index))}]" if self.index else "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _symbol(name: str, index: tuple) -> sp.Expr:
+    # built once a process: an IndexedBase with its assumptions is slow to make, and a
+    # slice names each entry many times
+    return sp.IndexedBase(name, real=True)[index]
 
 
 @dataclass(frozen=True)
