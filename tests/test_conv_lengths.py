@@ -177,3 +177,32 @@ def test_check_net_says_for_every_n_in_text_and_json(tmp_path):
     assert text.returncode == 0 and "for every n" in text.stdout, text.stdout + text.stderr
     out = json.loads(subprocess.run(run + ["--json"], capture_output=True, text=True).stdout)
     assert out["every_size"] == "n"
+
+
+ZERO_TERM = [  # a sum's index may be 0 or below: its Kronecker delta's term counts there
+    (r"\frac{\partial E}{\partial b} = \sum_{i=1}^{n-k+1} \frac{\partial E}{\partial y_i} + "
+     r"(n-5)\sum_{i=0}^{n} \delta_{i0}", "conv1d", False),
+    (r"\frac{\partial E}{\partial b} = \sum_{i=0}^{n-k} \frac{\partial E}{\partial y_{i+1}} "
+     r"(1 + (n-5)\delta_{i0})", "conv1d", False),
+    (r"\frac{\partial E}{\partial b} = \sum_{i=1}^{n-k+1} \frac{\partial E}{\partial y_i} + "
+     r"(n-5)\sum_{i=1-k}^{n} \delta_{i,1-k}", "conv1d", False),
+    (r"\frac{\partial E}{\partial x_j} = \sum_{m=1}^{k} \frac{\partial E}{\partial y_{j-m+1}} w_m"
+     r" + \sum_{i=0}^{n} \delta_{i0} (n-2)(n-5)", "conv1d", False),
+    (r"\frac{\partial E}{\partial b} = \sum_{i=1}^{n-k+1} \sum_{q=1}^{m-k+1} \frac{\partial E}"
+     r"{\partial Z_{i,q}} + (n-5)\sum_{i=0}^{n} \delta_{i0}", "conv2d", False),
+    # right for every length: the delta's term is in the sum, or outside it
+    (r"\frac{\partial E}{\partial b} = \sum_{i=1}^{n-k+1} \frac{\partial E}{\partial y_i} + "
+     r"\sum_{i=0}^{n} \delta_{i0} - 1", "conv1d", True),
+    (r"\frac{\partial E}{\partial b} = \sum_{i=1}^{n-k+1} \frac{\partial E}{\partial y_i} + "
+     r"\sum_{i=2}^{n} \delta_{i1}", "conv1d", True),
+]
+
+
+@pytest.mark.parametrize("text,kind,every", ZERO_TERM)
+def test_a_delta_at_a_sums_index_0_is_counted_not_assumed_away(text, kind, every):
+    """Right at length 5 only where (n - 5) kills the delta's term: not for every length
+    (the index was taken positive, and delta_{i0} read as 0); the slice refutes it at 6."""
+    r = check_layer_text(text, kind=kind, size=5, options={"kernel": 2})
+    assert r.verdict is Verdict.PROVED and bool(r.every) == every
+    other = check_layer_text(text, kind=kind, size=6, options={"kernel": 2}).verdict
+    assert other is (Verdict.PROVED if every else Verdict.REFUTED)

@@ -192,10 +192,32 @@ class LengthCase:
             if not term.has(i):
                 out += term * (hi - lo + 1)
                 continue
+            picked = self._picked(term, i, lo, hi)
+            if picked is not None:  # a Kronecker delta picks one term, or none
+                out += picked
+                continue
             shift = _anchor(term, i)
             term = term.xreplace({i: i - shift})
             out += self._to(term, i, hi + shift) - self._to(term, i, lo + shift - 1)
         return out
+
+    def _picked(self, term: sp.Expr, i: sp.Symbol, lo: sp.Expr, hi: sp.Expr):
+        """The term's sum where a Kronecker delta in it pins i to c: the term at c where c
+        lies within lo..hi for every value of the parameters, 0 where it lies outside for
+        every value; None without such a delta."""
+        delta = next((f for f in sp.Mul.make_args(term) if isinstance(f, sp.KroneckerDelta)
+                      and f.has(i)), None)
+        if delta is None:
+            return None
+        c = sp.solve(delta.args[0] - delta.args[1], i)
+        if len(c) != 1 or c[0].has(i) or not c[0].is_integer:
+            raise NotForEverySize(f"a sum over {delta}")
+        inside = (_nonneg(c[0] - lo, {}), _nonneg(hi - c[0], {}))
+        if False in inside:
+            return sp.Integer(0)
+        if None in inside:
+            raise NotForEverySize(f"whether {delta} picks a term of the sum")
+        return term.xreplace({i: c[0]})
 
     def _to(self, term: sp.Expr, i: sp.Symbol, top: sp.Expr) -> sp.Expr:
         """F(top) = the sum of term over i = 1..top (Karr's, where top < 0)."""

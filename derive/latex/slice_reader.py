@@ -224,7 +224,9 @@ class _Meaning(Visitor):
 
     def _every_size(self, node: Sum, low: sp.Expr, high: sp.Expr) -> sp.Expr:
         """A sum in a slice of every size: a SymPy Sum over a fresh index."""
-        k = sp.Dummy(node.index, integer=True, positive=True)
+        # an integer only: a sum may start at 0 or below, and a positive index would read
+        # \delta_{i0} as 0 where the sum counts its term
+        k = sp.Dummy(node.index, integer=True)
         inner = self._inner({**self.env, node.index: k}, {**self.bounds, k: (low, high)})
         out = sp.Sum(inner.visit(node.body), (k, low, high))
         self._merge([inner])
