@@ -206,3 +206,15 @@ def test_a_delta_at_a_sums_index_0_is_counted_not_assumed_away(text, kind, every
     assert r.verdict is Verdict.PROVED and bool(r.every) == every
     other = check_layer_text(text, kind=kind, size=6, options={"kernel": 2}).verdict
     assert other is (Verdict.PROVED if every else Verdict.REFUTED)
+
+
+def test_the_conv2d_derivation_shows_the_papers_lines_proved_for_every_size():
+    """The input's and the bias's printed lines, not only the chain rule's (a check meant
+    for pooling's rows and images once dropped them from a convolution's)."""
+    p = subprocess.run([sys.executable, "-m", "bpcheck", "report", "--net", "examples/conv2d.toml",
+                        "--json"], capture_output=True, text=True, timeout=120,
+                       cwd=__file__.rsplit("/tests/", 1)[0])
+    steps = json.loads(p.stdout)["derivations"][0]["steps"]
+    printed = {s["from"].split(", ")[-1]: s["every_size"] for s in steps if "Goodfellow" in s["from"]}
+    assert any("full convolution" in k for k in printed) and any("bias" in k for k in printed)
+    assert set(printed.values()) == {"n by m"}, printed

@@ -23,6 +23,7 @@ from ..model.stages import FORM, Node, Slice, index_letters, letter, slice_of
 from ..latex.slice_reader import SliceReadError, left_quantity
 from .layer_check import check_layer_text, has_slice, layer_options, slice_size
 
+POOLS = ("maxpool", "avgpool")  # one kind for a row and for an image's squares
 CHAIN_RULE = "the chain rule over the stages that take it"
 SPARE = "jklpruvw"  # letters for a sum where a quantity's own would clash
 LOSS = r"\ell"
@@ -163,7 +164,8 @@ def _printed(kind: str, options: dict) -> dict[str, list[tuple[str, str]]]:
         if e.layer != kind or any(x.verdict != "proved" for x in e.expect):
             continue
         if not any({k: x.network.get(k, v) for k, v in form.items()} == here and
-                   ("columns" in x.network) == ("columns" in options)  # a row, or an image
+                   (kind not in POOLS or  # a pooling's row, or its image
+                    ("columns" in x.network) == ("columns" in options))
                    for x in e.expect):
             continue
         name = left_quantity(e.latex, kind)

@@ -58,7 +58,8 @@ def typed_body(report: TypedReport, derivations=(), *, heading: str = "section",
                           "differentiated with its other arguments held.") + prose(d.note)
                    + "\n")  # prose: an option in the note as code (--depth, not an en dash)
         for step in d.steps:
-            every = f" for every ${step.result.every}$" if step.result.every else ""
+            every = (" for every " + " by ".join(f"${x}$" for x in step.result.every.split(" by "))
+                     if step.result.every else "")  # "n by m": each letter in math
             out.append(f"\\[ {step.latex} \\]\n{VERDICT.get(step.result.verdict, '')}{every} "
                        f"({escape(step.why)})\n")
     out.append(f"{sub}{{Backward checks}}\n" + _checks(report))
