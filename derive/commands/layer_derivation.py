@@ -19,11 +19,10 @@ from ..engine.proof import Verdict
 from ..engine.slice_check import SliceResult
 from ..engine.stage_truth import StageTruth
 from ..model.layers import Residual, TypedNetwork
-from ..model.stages import FORM, Node, Slice, index_letters, letter, slice_of
+from ..model.stages import FORM, POOLS, Node, Slice, index_letters, letter, slice_of
 from ..latex.slice_reader import SliceReadError, left_quantity
 from .layer_check import check_layer_text, has_slice, layer_options, slice_size
 
-POOLS = ("maxpool", "avgpool")  # one kind for a row and for an image's squares
 CHAIN_RULE = "the chain rule over the stages that take it"
 SPARE = "jklpruvw"  # letters for a sum where a quantity's own would clash
 LOSS = r"\ell"

@@ -48,8 +48,9 @@ class LengthCase:
     shifts = True  # reads x_{j-m+1} at a symbolic j
 
     def __init__(self, kind: str, dims: tuple[_Dim, ...], *, kernel: int, padding: int,
-                 params: tuple[sp.Symbol, ...]):
+                 params: tuple[sp.Symbol, ...], offset: int = 0):
         self.k, self.p, self.dims, self.params = kernel, padding, dims, params
+        self.offset = offset  # the left quantity's range minus the size
         sizes = [int(d.size) if d.size.is_Integer else d.size for d in dims]
         self.slice = slice_of(kind, *(sizes if kind == "conv1d" else sizes[:1]),
                               **({"columns": sizes[1]} if kind == "conv2d" else {}),
@@ -82,8 +83,6 @@ class LengthCase:
         """The range of the case's free position in dimension a (the left side's
         quantity's; set by `length_cases`)."""
         return self.dims[a].size + self.offset
-
-    offset = 0  # the left quantity's range minus the size
 
     def inside(self, name: str, index: tuple, bounds: dict) -> bool:
         """Whether the entry lies in its range, for every value of the case's parameters
@@ -174,8 +173,9 @@ class LengthCase:
         over 1..1 is sum_i), then the others in the order of the first quantity's indices
         they run over, so that sum_i sum_j and sum_j sum_i give the same atoms."""
         for i, lo, hi in [x for x in limits if x[1].is_Integer and x[2].is_Integer]:
-            limits = [(d, a.xreplace({i: 0}), b.xreplace({i: 0}))
-                      for d, a, b in limits if d != i]
+            limits = [x for x in limits if x[0] != i]
+            if any(a.has(i) or b.has(i) for _, a, b in limits):
+                raise NotForEverySize("a sum whose bounds hold another sum's index")
             body = sp.Add(*(body.xreplace({i: v}) for v in range(int(lo), int(hi) + 1)))
         dummies = {d for d, _, _ in limits}
         if any((a.free_symbols | b.free_symbols) & dummies for _, a, b in limits):
@@ -286,7 +286,7 @@ def _nonneg(form: sp.Expr, bounds: dict) -> bool | None:
 
 
 def length_cases(kind: str, *, kernel: int = 2, padding: int = 0, stride: int = 1,
-                 left: str | None = None, columns=None) -> list[LengthCase]:
+                 left: str | None = None) -> list[LengthCase]:
     """The cases that together cover every length (and, in two dimensions, every number
     of rows and of columns), the free position placed where `left` (the quantity whose
     gradient the left side is) has a free index over a length."""
@@ -318,7 +318,6 @@ def length_cases(kind: str, *, kernel: int = 2, padding: int = 0, stride: int = 
     for choice in product(*per_dim):
         dims_ = tuple(_Dim(s, pos if offset is not None and not s.is_Integer else None)
                       for s, pos in choice)
-        case = LengthCase(kind, dims_, kernel=k, padding=p, params=tuple(_PARAMS))
-        case.offset = offset or 0
-        out.append(case)
+        out.append(LengthCase(kind, dims_, kernel=k, padding=p, params=tuple(_PARAMS),
+                              offset=offset or 0))
     return out

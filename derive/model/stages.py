@@ -362,7 +362,8 @@ SLICES: dict[str, Callable[..., Slice]] = {
     "rnn": lambda n, function="tanh", units=1, inputs=1, outputs=1: _rnn(
         n, function, units, inputs, outputs),
 }
-IMAGES = ("conv2d", "maxpool", "avgpool")  # kinds whose slice may be an image (n by m)
+POOLS = ("maxpool", "avgpool")  # one kind for a row and for an image's squares
+IMAGES = ("conv2d", *POOLS)  # kinds whose slice may be an image (n by m)
 SIZE_WORDS = {  # what a slice's range counts: (one, several)
     "batchnorm": ("pattern in the mini-batch", "patterns in the mini-batch"),
     "layernorm": ("feature", "features"), "softmax": ("entry", "entries"),
@@ -399,7 +400,7 @@ _IMAGE_LETTERS = {"x": "uv", "y": "ij"}
 
 def index_letters(sl: Slice) -> dict[str, str]:
     """Each quantity's index letters in this slice (a pooling's two over an image)."""
-    if sl.kind in ("maxpool", "avgpool") and len(sl.shapes["x"]) == 2:
+    if sl.kind in POOLS and len(sl.shapes["x"]) == 2:
         return _IMAGE_LETTERS
     return INDEX_LETTERS[sl.kind]
 
